@@ -1,0 +1,117 @@
+package io.streamlearn.core.config;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
+
+/**
+ * The command line of a service, generated from its {@link Setting}s: one {@code --name} option per setting (a
+ * {@code --name}/{@code --no-name} pair for switches, a lone {@code --no-x} for a switch named {@code no-x}), plus {@code --config FILE}, {@code --kafka KEY=VALUE} and
+ * {@code --help}. Parsing yields a {@link Configuration}; help is printed and yields nothing.
+ */
+public final class ServiceCommand {
+  private final CommandSpec spec;
+  private final List<Setting<?>> settings;
+
+  public ServiceCommand(String name, String description, List<Setting<?>> settings) {
+    this.settings = List.copyOf(settings);
+    this.spec = CommandSpec.create().name(name);
+    spec.usageMessage().description(description).sortOptions(false).width(110);
+    for (Setting<?> s : settings) {
+      String help = s.description() + " (env " + s.environmentVariable()
+          + (s.defaultValue() == null ? "" : ", default " + s.defaultValue()) + ")";
+      if (s.isSwitch()) {
+        spec.addOption(OptionSpec.builder(s.flag()).arity("0").type(boolean.class).description(help).build());
+        if (!s.name().startsWith("no-")) {
+          spec.addOption(OptionSpec.builder(negated(s)).arity("0").type(boolean.class)
+              .description("Turn " + s.flag() + " off.").build());
+        }
+      } else {
+        spec.addOption(OptionSpec.builder(s.flag()).paramLabel("<" + s.name() + ">").type(String.class)
+            .description(help).build());
+      }
+    }
+    spec.addOption(OptionSpec.builder("--config").paramLabel("<file>").type(String.class)
+        .description("A properties file of settings (keys as the flags without --; kafka.<property> for Kafka"
+            + " client properties). Env STREAMLEARN_CONFIG.").build());
+    spec.addOption(OptionSpec.builder("--kafka").paramLabel("<key=value>").type(String[].class)
+        .description("A Kafka client property passed through untouched (repeatable), e.g. --kafka"
+            + " security.protocol=SSL. Env STREAMLEARN_KAFKA_<KEY>.").build());
+    spec.addOption(OptionSpec.builder("-h", "--help").usageHelp(true).description("Show this help and exit.")
+        .build());
+  }
+
+  private static String negated(Setting<?> s) {
+    return "--no-" + s.name();
+  }
+
+  public List<Setting<?>> settings() {
+    return settings;
+  }
+
+  /** The usage text. */
+  public String usage() {
+    return new CommandLine(spec).getUsageMessage();
+  }
+
+  /**
+   * Parses the arguments and resolves the configuration; prints usage to {@code out} and returns empty on --help.
+   *
+   * @throws ConfigException on an unknown option or a bad value, naming the key
+   */
+  public Optional<Configuration> parse(String[] args, Map<String, String> env, PrintWriter out) {
+    CommandLine cli = new CommandLine(spec);
+    ParseResult result;
+    try {
+      result = cli.parseArgs(args);
+    } catch (ParameterException e) {
+      throw new ConfigException(
+          e.getArgSpec() instanceof OptionSpec o ? o.longestName().replaceFirst("^--", "") : "arguments",
+          e.getMessage() + " (see --help)");
+    }
+    if (cli.isUsageHelpRequested()) {
+      cli.usage(out);
+      out.flush();
+      return Optional.empty();
+    }
+    Map<String, String> flags = new LinkedHashMap<>();
+    for (Setting<?> s : settings) {
+      if (s.isSwitch()) {
+        boolean negatable = !s.name().startsWith("no-");
+        if (negatable && result.hasMatchedOption(s.flag()) && result.hasMatchedOption(negated(s))) {
+          throw new ConfigException(s.name(), s.flag() + " and " + negated(s) + " contradict each other");
+        }
+        if (result.hasMatchedOption(s.flag())) {
+          flags.put(s.name(), "true");
+        } else if (negatable && result.hasMatchedOption(negated(s))) {
+          flags.put(s.name(), "false");
+        }
+      } else if (result.hasMatchedOption(s.flag())) {
+        flags.put(s.name(), result.matchedOption(s.flag()).getValue());
+      }
+    }
+    Map<String, String> kafka = new LinkedHashMap<>();
+    if (result.hasMatchedOption("--kafka")) {
+      for (String kv : (String[]) result.matchedOption("--kafka").getValue()) {
+        int eq = kv.indexOf('=');
+        if (eq <= 0) {
+          throw new ConfigException("kafka", "invalid --kafka '" + kv + "': expected key=value");
+        }
+        kafka.put(kv.substring(0, eq), kv.substring(eq + 1));
+      }
+    }
+    String configFile = result.hasMatchedOption("--config")
+        ? result.matchedOption("--config").getValue()
+        : env.get("STREAMLEARN_CONFIG");
+    return Optional.of(Configuration.resolve(
+        settings, flags, kafka, configFile == null ? null : Path.of(configFile), env));
+  }
+}

@@ -1,0 +1,162 @@
+package io.streamlearn.producer;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
+import io.streamlearn.contract.ImageEvent;
+import io.streamlearn.contract.TrainingSample;
+import io.streamlearn.core.avro.Codecs;
+import io.streamlearn.core.mnist.MnistDataset;
+import io.streamlearn.producer.ProducerSettings.Config;
+import io.streamlearn.producer.ProducerSettings.Mode;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
+import java.util.concurrent.locks.LockSupport;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * Streams a dataset to Kafka: in train mode every row as a {@link TrainingSample} (key {@code sampleId}), epoch after
+ * epoch, each epoch in a fresh seeded shuffle; in events mode every row once, in file order, as an {@link ImageEvent}
+ * (key {@code imageId}). Paced to a rate if one is set, through an idempotent producer.
+ */
+final class MnistStreamer {
+  /** What a run did. */
+  record Summary(long records, long bytes, long failed, double seconds, String firstError) {
+    double recordsPerSecond() {
+      return seconds > 0 ? records / seconds : 0;
+    }
+  }
+
+  private final Config config;
+  private final MnistDataset data;
+  private final Counter recordsSent;
+  private final Counter bytesSent;
+  private final Counter sendErrors;
+  private final MeterRegistry registry;
+  private final AtomicLong acknowledged = new AtomicLong();
+  private final AtomicLong failed = new AtomicLong();
+  private final AtomicReference<String> firstError = new AtomicReference<>();
+
+  MnistStreamer(Config config, MnistDataset data, MeterRegistry registry) {
+    this.config = config;
+    this.data = data;
+    this.registry = registry;
+    String kind = config.mode() == Mode.TRAIN ? "TrainingSample" : "ImageEvent";
+    this.recordsSent = Counter.builder("streamlearn.producer.records")
+        .description("Records acknowledged by Kafka").tag("topic", config.topic()).tag("kind", kind)
+        .register(registry);
+    this.bytesSent = Counter.builder("streamlearn.producer.payload").baseUnit("bytes")
+        .description("Value bytes of acknowledged records").tag("topic", config.topic()).register(registry);
+    this.sendErrors = Counter.builder("streamlearn.producer.send.errors")
+        .description("Records Kafka did not acknowledge").tag("topic", config.topic()).register(registry);
+  }
+
+  /** The number of records a full run sends. */
+  long plannedRecords() {
+    long all = config.mode() == Mode.TRAIN ? (long) data.size() * config.epochs() : data.size();
+    return config.limit() > 0 ? Math.min(config.limit(), all) : all;
+  }
+
+  long acknowledged() {
+    return acknowledged.get();
+  }
+
+  /** Streams until done or until {@code stop} says so; flushes and returns what was acknowledged. */
+  Summary run(BooleanSupplier stop) {
+    long planned = plannedRecords();
+    long bytes = 0;
+    long start = System.nanoTime();
+    try (KafkaProducer<String, byte[]> producer = createProducer();
+        KafkaClientMetrics clientMetrics = new KafkaClientMetrics(producer)) {
+      clientMetrics.bindTo(registry);
+      int[] order = new int[data.size()];
+      for (int i = 0; i < order.length; i++) {
+        order[i] = i;
+      }
+      SplittableRandom random = new SplittableRandom(config.seed());
+      double nanosPerRecord = config.rate() > 0 ? 1e9 / config.rate() : 0;
+      long sent = 0;
+      outer:
+      for (int epoch = 0; sent < planned; epoch++) {
+        if (config.mode() == Mode.TRAIN && config.shuffle()) {
+          shuffle(order, random);
+        }
+        for (int row : order) {
+          if (sent >= planned || stop.getAsBoolean()) {
+            break outer;
+          }
+          if (nanosPerRecord > 0) {
+            long due = start + (long) (sent * nanosPerRecord);
+            long wait = due - System.nanoTime();
+            if (wait > 0) {
+              LockSupport.parkNanos(wait);
+            }
+          }
+          String id = config.idPrefix() + "-" + row;
+          byte[] value = encode(id, row);
+          bytes += value.length;
+          int size = value.length;
+          producer.send(new ProducerRecord<>(config.topic(), id, value), (metadata, error) -> {
+            if (error == null) {
+              acknowledged.incrementAndGet();
+              recordsSent.increment();
+              bytesSent.increment(size);
+            } else {
+              failed.incrementAndGet();
+              sendErrors.increment();
+              firstError.compareAndSet(null, id + ": " + error);
+            }
+          });
+          sent++;
+        }
+      }
+      producer.flush();
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    return new Summary(acknowledged.get(), bytes, failed.get(), seconds, firstError.get());
+  }
+
+  private byte[] encode(String id, int row) {
+    ByteBuffer pixels = ByteBuffer.wrap(data.pixels(row));
+    Instant now = Instant.now();
+    if (config.mode() == Mode.TRAIN) {
+      return Codecs.TRAINING_SAMPLE.encode(TrainingSample.newBuilder().setSampleId(id).setLabel(data.label(row))
+          .setPixels(pixels).setSource(config.source()).setEventTime(now).build());
+    }
+    return Codecs.IMAGE_EVENT.encode(ImageEvent.newBuilder().setImageId(id).setPixels(pixels).setEventTime(now)
+        .setLabel(config.withLabels() ? data.label(row) : null).build());
+  }
+
+  private KafkaProducer<String, byte[]> createProducer() {
+    Map<String, Object> props = new HashMap<>();
+    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+    props.put(ProducerConfig.CLIENT_ID_CONFIG, "streamlearn-producer");
+    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    props.put(ProducerConfig.ACKS_CONFIG, "all");
+    props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, config.compression());
+    props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+    props.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
+    props.putAll(config.kafka());
+    return new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
+  }
+
+  /** Fisher-Yates, continuing the same random stream across epochs so each epoch differs. */
+  static void shuffle(int[] order, SplittableRandom random) {
+    for (int i = order.length - 1; i > 0; i--) {
+      int j = random.nextInt(i + 1);
+      int t = order[i];
+      order[i] = order[j];
+      order[j] = t;
+    }
+  }
+}

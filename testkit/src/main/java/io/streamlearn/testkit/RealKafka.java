@@ -1,0 +1,174 @@
+package io.streamlearn.testkit;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.test.KafkaClusterTestKit;
+import org.apache.kafka.common.test.TestKitNodes;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.testcontainers.DockerClientFactory;
+import org.testcontainers.kafka.KafkaContainer;
+
+/**
+ * The one broker test kit: gives an integration test class a real Kafka broker, started once per class.
+ *
+ * <p>System property {@value #MODE} chooses the broker:
+ *
+ * <ul>
+ *   <li>{@code embedded} (default): a single-node KRaft broker in this JVM, from Kafka's own test kit;
+ *   <li>{@code testcontainers}: the {@code apache/kafka} image in Docker, where a Docker engine exists (elsewhere
+ *       the class is skipped with a printed reason);
+ *   <li>{@code external}: a running cluster at {@value #BOOTSTRAP}.
+ * </ul>
+ *
+ * <p>Use it as {@code @RegisterExtension static final RealKafka kafka = new RealKafka();} and give each test its
+ * own topic names with {@link #uniqueName}.
+ */
+public final class RealKafka implements BeforeAllCallback, AfterAllCallback {
+  public static final String MODE = "streamlearn.test.kafka";
+  public static final String BOOTSTRAP = "streamlearn.test.bootstrap.servers";
+  static final String KAFKA_IMAGE = "apache/kafka:4.3.1";
+  private static final AtomicInteger NAMES = new AtomicInteger();
+
+  private AutoCloseable running;
+  private String bootstrapServers;
+
+  @Override
+  public void beforeAll(ExtensionContext context) throws Exception {
+    String mode = System.getProperty(MODE, "embedded");
+    switch (mode) {
+      case "embedded" -> startEmbedded();
+      case "testcontainers" -> startContainer(context);
+      case "external" -> {
+        bootstrapServers = System.getProperty(BOOTSTRAP);
+        if (bootstrapServers == null || bootstrapServers.isBlank()) {
+          throw new IllegalStateException(MODE + "=external needs -D" + BOOTSTRAP + "=host:port");
+        }
+      }
+      default -> throw new IllegalStateException(
+          "unknown " + MODE + "=" + mode + ": expected embedded, testcontainers or external");
+    }
+    System.out.printf("[RealKafka] %s: %s broker at %s%n", context.getDisplayName(), mode, bootstrapServers);
+  }
+
+  private void startEmbedded() throws Exception {
+    KafkaClusterTestKit cluster =
+        new KafkaClusterTestKit.Builder(
+                new TestKitNodes.Builder().setCombined(true).setNumBrokerNodes(1).setNumControllerNodes(1)
+                    .build())
+            .setConfigProp("offsets.topic.replication.factor", "1")
+            .setConfigProp("transaction.state.log.replication.factor", "1")
+            .setConfigProp("transaction.state.log.min.isr", "1")
+            .setConfigProp("group.initial.rebalance.delay.ms", "0")
+            .setConfigProp("share.coordinator.state.topic.replication.factor", "1")
+            .setConfigProp("share.coordinator.state.topic.min.isr", "1")
+            .build();
+    running = cluster;
+    cluster.format();
+    cluster.startup();
+    cluster.waitForReadyBrokers();
+    bootstrapServers = cluster.bootstrapServers();
+  }
+
+  private void startContainer(ExtensionContext context) {
+    if (!DockerClientFactory.instance().isDockerAvailable()) {
+      String reason = "no Docker engine reachable, so the Testcontainers broker (" + KAFKA_IMAGE
+          + ") cannot start; the same tests run on the embedded broker";
+      System.out.printf("[RealKafka] SKIPPED %s: %s%n", context.getDisplayName(), reason);
+      Assumptions.abort(reason);
+    }
+    KafkaContainer container = new KafkaContainer(KAFKA_IMAGE);
+    container.start();
+    running = container;
+    bootstrapServers = container.getBootstrapServers();
+  }
+
+  @Override
+  public void afterAll(ExtensionContext context) throws Exception {
+    if (running != null) {
+      running.close();
+      running = null;
+    }
+  }
+
+  public String bootstrapServers() {
+    if (bootstrapServers == null) {
+      throw new IllegalStateException("the broker is not running: register RealKafka with @RegisterExtension");
+    }
+    return bootstrapServers;
+  }
+
+  /** Base client properties: the bootstrap servers. */
+  public Map<String, Object> clientProperties() {
+    Map<String, Object> props = new HashMap<>();
+    props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+    return props;
+  }
+
+  public Admin admin() {
+    return Admin.create(clientProperties());
+  }
+
+  /** A name no other test of this JVM uses: {@code <prefix>-<n>-<random>}. */
+  public static String uniqueName(String prefix) {
+    return prefix + "-" + NAMES.incrementAndGet() + "-" + UUID.randomUUID().toString().substring(0, 8);
+  }
+
+  public void createTopic(String name, int partitions, Map<String, String> configs) throws Exception {
+    try (Admin admin = admin()) {
+      admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1).configs(configs))).all()
+          .get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * Reads a topic from the beginning until {@code expected} records have arrived; fails with a message if they do
+   * not arrive within {@code timeout}. Returns exactly what was read (more than expected if more arrived).
+   */
+  public List<ConsumerRecord<byte[], byte[]>> readFromBeginning(String topic, int expected, Duration timeout) {
+    Map<String, Object> props = clientProperties();
+    props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
+    List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> partitions = new ArrayList<>();
+      for (PartitionInfo p : consumer.partitionsFor(topic, Duration.ofSeconds(30))) {
+        partitions.add(new TopicPartition(topic, p.partition()));
+      }
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (records.size() < expected) {
+        if (System.nanoTime() > deadline) {
+          throw new AssertionError("expected " + expected + " records on " + topic + " within "
+              + timeout.toMillis() + " ms, got " + records.size());
+        }
+        consumer.poll(Duration.ofMillis(200)).forEach(records::add);
+      }
+      // Anything beyond the expected count is returned too, so a test can see duplicates.
+      for (var r = consumer.poll(Duration.ofMillis(300)); !r.isEmpty(); r = consumer.poll(Duration.ofMillis(300))) {
+        r.forEach(records::add);
+      }
+    }
+    return records;
+  }
+}
