@@ -22,6 +22,7 @@ import org.apache.kafka.common.test.TestKitNodes;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.kafka.KafkaContainer;
@@ -41,13 +42,14 @@ import org.testcontainers.kafka.KafkaContainer;
  * <p>Use it as {@code @RegisterExtension static final RealKafka kafka = new RealKafka();} and give each test its
  * own topic names with {@link #uniqueName}.
  */
-public final class RealKafka implements BeforeAllCallback, AfterAllCallback {
+public final class RealKafka implements BeforeAllCallback, BeforeEachCallback, AfterAllCallback {
   public static final String MODE = "streamlearn.test.kafka";
   public static final String BOOTSTRAP = "streamlearn.test.bootstrap.servers";
   static final String KAFKA_IMAGE = "apache/kafka:4.3.1";
   private static final AtomicInteger NAMES = new AtomicInteger();
 
   private AutoCloseable running;
+  private String skipReason;
   private String bootstrapServers;
 
   @Override
@@ -65,7 +67,9 @@ public final class RealKafka implements BeforeAllCallback, AfterAllCallback {
       default -> throw new IllegalStateException(
           "unknown " + MODE + "=" + mode + ": expected embedded, testcontainers or external");
     }
-    System.out.printf("[RealKafka] %s: %s broker at %s%n", context.getDisplayName(), mode, bootstrapServers);
+    if (skipReason == null) {
+      System.out.printf("[RealKafka] %s: %s broker at %s%n", context.getDisplayName(), mode, bootstrapServers);
+    }
   }
 
   private void startEmbedded() throws Exception {
@@ -92,12 +96,21 @@ public final class RealKafka implements BeforeAllCallback, AfterAllCallback {
       String reason = "no Docker engine reachable, so the Testcontainers broker (" + KAFKA_IMAGE
           + ") cannot start; the same tests run on the embedded broker";
       System.out.printf("[RealKafka] SKIPPED %s: %s%n", context.getDisplayName(), reason);
-      Assumptions.abort(reason);
+      skipReason = reason;
+      return;
     }
     KafkaContainer container = new KafkaContainer(KAFKA_IMAGE);
     container.start();
     running = container;
     bootstrapServers = container.getBootstrapServers();
+  }
+
+  /** Skips each test, with the reason, when the chosen broker cannot run here. */
+  @Override
+  public void beforeEach(ExtensionContext context) {
+    if (skipReason != null) {
+      Assumptions.abort(skipReason);
+    }
   }
 
   @Override
