@@ -128,6 +128,41 @@ class ProducerIT {
   }
 
   @Test
+  void servesPrometheusMetricsWhileItRuns() throws Exception {
+    int port;
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+      port = socket.getLocalPort();
+    }
+    String topic = RealKafka.uniqueName("metrics");
+    List<String> args = List.of("--mode", "events", "--topic", topic, "--limit", "300", "--rate", "100",
+        "--bootstrap-servers", kafka.bootstrapServers(), "--metrics-port", Integer.toString(port), "--no-progress");
+    var run = java.util.concurrent.CompletableFuture.supplyAsync(() -> ProducerMain.run(
+        args.toArray(String[]::new), Map.of(), new PrintStream(OutputStream.nullOutputStream()),
+        new PrintStream(OutputStream.nullOutputStream()), false));
+    var http = java.net.http.HttpClient.newHttpClient();
+    var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://localhost:" + port + "/metrics"))
+        .build();
+    String body = "";
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    while (!body.matches("(?s).*streamlearn_producer_records_total\\{[^}]*\\} [1-9].*")
+        && System.nanoTime() < deadline) {
+      Thread.sleep(200);
+      try {
+        body = http.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      } catch (java.net.ConnectException notYetListening) {
+        // the endpoint starts after the data is loaded
+      }
+    }
+    assertTrue(body.contains("streamlearn_producer_records_total{"), "records counter served");
+    assertTrue(body.matches("(?s).*streamlearn_producer_records_total\\{[^}]*\\} [1-9].*"),
+        "records counted while running");
+    assertTrue(body.contains("kafka_producer_"), "Kafka client metrics bound");
+    assertTrue(body.contains("jvm_memory_used_bytes"), "JVM metrics bound");
+    assertTrue(body.contains("service=\"producer\""), "common service tag");
+    assertEquals(0, run.get(60, TimeUnit.SECONDS));
+  }
+
+  @Test
   void imageEventsLeaveTheLabelOutOnRequest() {
     String topic = RealKafka.uniqueName("images-unlabelled");
     Result result = produce("--mode", "events", "--topic", topic, "--limit", "50", "--no-labels");
