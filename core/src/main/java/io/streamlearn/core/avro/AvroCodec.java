@@ -1,5 +1,6 @@
 package io.streamlearn.core.avro;
 
+import java.io.ByteArrayInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,7 +13,6 @@ import java.util.Objects;
 import java.util.function.Consumer;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
-import org.apache.avro.message.BadHeaderException;
 import org.apache.avro.message.BinaryMessageDecoder;
 import org.apache.avro.message.BinaryMessageEncoder;
 import org.apache.avro.message.MissingSchemaException;
@@ -92,22 +92,22 @@ public final class AvroCodec<T extends SpecificRecord> {
     if (payload == null) {
       throw new InvalidPayloadException(PayloadError.TRUNCATED, "null payload, expected a " + type.getSimpleName());
     }
+    if (payload.length >= 2 && (payload[0] != (byte) 0xC3 || payload[1] != 0x01)) {
+      throw new InvalidPayloadException(PayloadError.BAD_MARKER,
+          String.format("starts with %02X %02X, not the single-object marker C3 01", payload[0], payload[1]));
+    }
+    if (payload.length < 10) {
+      throw new InvalidPayloadException(
+          PayloadError.TRUNCATED, payload.length + " bytes: shorter than the 10-byte single-object header");
+    }
     T record;
+    ByteArrayInputStream in = new ByteArrayInputStream(payload);
     try {
-      record = decoder.decode(payload);
+      record = decoder.decode(in, null);
     } catch (MissingSchemaException e) {
       throw new InvalidPayloadException(
           PayloadError.UNKNOWN_SCHEMA,
           "schema fingerprint " + fingerprintHex(payload) + " is no released version of " + type.getSimpleName(),
-          e);
-    } catch (BadHeaderException e) {
-      if (payload.length < 10) {
-        throw new InvalidPayloadException(
-            PayloadError.TRUNCATED, payload.length + " bytes: shorter than the 10-byte single-object header", e);
-      }
-      throw new InvalidPayloadException(
-          PayloadError.BAD_MARKER,
-          String.format("starts with %02X %02X, not the single-object marker C3 01", payload[0], payload[1]),
           e);
     } catch (IOException | RuntimeException e) {
       if (hasCause(e, EOFException.class)) {
@@ -116,6 +116,11 @@ public final class AvroCodec<T extends SpecificRecord> {
       }
       throw new InvalidPayloadException(
           PayloadError.MALFORMED, "body does not decode as " + type.getSimpleName() + ": " + e, e);
+    }
+    if (in.available() > 0) {
+      // Two records run together, or garbage after one: not what any producer of ours writes.
+      throw new InvalidPayloadException(PayloadError.MALFORMED,
+          in.available() + " bytes after the end of the " + type.getSimpleName() + " record");
     }
     validator.accept(record);
     return record;

