@@ -61,25 +61,37 @@ public final class DenseNetwork {
     }
   }
 
-  /**
-   * A network with seeded initial weights: He normal ({@code N(0, 2/fan_in)}, He et al. 2015) for ReLU layers,
-   * Glorot uniform ({@code U(±sqrt(6/(fan_in+fan_out)))}, Glorot and Bengio 2010) for the softmax layer, zero biases.
-   */
-  public static DenseNetwork initialized(int[] sizes, DataType dataType, long seed) {
+  /** How the initial weights are drawn; biases start at zero. */
+  public enum Init {
+    /**
+     * He normal, {@code N(0, 2/fan_in)} (He et al. 2015), for ReLU layers; Glorot uniform for the softmax layer.
+     */
+    HE,
+    /** Glorot uniform, {@code U(±sqrt(6/(fan_in+fan_out)))} (Glorot and Bengio 2010), for every layer (Keras). */
+    GLOROT
+  }
+
+  /** A network with seeded initial weights (see {@link Init}). */
+  public static DenseNetwork initialized(int[] sizes, DataType dataType, long seed, Init init) {
     DenseNetwork network = new DenseNetwork(sizes, dataType);
     SplittableRandom random = new SplittableRandom(seed);
     for (int l = 0; l < network.layers(); l++) {
       Vec w = Vec.of(network.weights[l]);
       int fanIn = sizes[l];
       int fanOut = sizes[l + 1];
-      boolean output = l == network.layers() - 1;
-      double he = Math.sqrt(2.0 / fanIn);
-      double glorot = Math.sqrt(6.0 / (fanIn + fanOut));
+      boolean he = init == Init.HE && l < network.layers() - 1;
+      double std = Math.sqrt(2.0 / fanIn);
+      double limit = Math.sqrt(6.0 / (fanIn + fanOut));
       for (int i = 0; i < w.length; i++) {
-        w.set(i, output ? (2 * random.nextDouble() - 1) * glorot : gaussian(random) * he);
+        w.set(i, he ? gaussian(random) * std : (2 * random.nextDouble() - 1) * limit);
       }
     }
     return network;
+  }
+
+  /** He initialisation (see {@link Init#HE}). */
+  public static DenseNetwork initialized(int[] sizes, DataType dataType, long seed) {
+    return initialized(sizes, dataType, seed, Init.HE);
   }
 
   /** A network of the given shape with all parameters zero, to be filled by {@link #parameters()}. */
@@ -145,6 +157,23 @@ public final class DenseNetwork {
   /** A (rows, inputs) array of this network's data type, for inputs. */
   public INDArray newInput(int rows) {
     return Nd4j.create(dataType, rows, sizes[0]);
+  }
+
+  /** Writes one input row: {@code pixels[offset .. offset+inputs)} (unsigned bytes) times {@code scale}. */
+  public static void setInputRow(INDArray x, int row, byte[] pixels, int offset, float scale) {
+    int width = Math.toIntExact(x.columns());
+    if (x.dataType() == DataType.FLOAT) {
+      java.nio.FloatBuffer buffer = x.data().asNioFloat();
+      int base = row * width;
+      for (int i = 0; i < width; i++) {
+        buffer.put(base + i, (pixels[offset + i] & 0xff) * scale);
+      }
+    } else {
+      Vec v = Vec.of(x);
+      for (int i = 0; i < width; i++) {
+        v.set(row * width + i, (pixels[offset + i] & 0xff) * (double) scale);
+      }
+    }
   }
 
   /**

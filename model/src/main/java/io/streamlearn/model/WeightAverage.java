@@ -4,24 +4,28 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * An exponential moving average of the weights (Polyak averaging as in TensorFlow's ExponentialMovingAverage): after
- * step t, {@code avg = d avg + (1 - d) theta} with {@code d = min(decay, (1 + t) / (10 + t))}, so the first steps,
- * far from the optimum, do not weigh for long. Published as {@code weightsKind = EMA}.
+ * An exponential moving average of the weights (Polyak averaging), bias-corrected as Adam corrects its moments
+ * (Kingma and Ba 2015, section 3): {@code avg = d avg + (1 - d) theta} from {@code avg = 0}, and the averaged weights
+ * are {@code avg / (1 - d^t)} after t steps, so early steps are not pulled towards zero and no warm-up rule is
+ * needed. The average covers roughly the last {@code 1 / (1 - d)} steps. Published as {@code weightsKind = EMA}.
  */
 public final class WeightAverage {
   private final double decay;
   private final INDArray[] average;
+  private final INDArray[] corrected;
+  private long steps;
 
-  /** Starts from a copy of the parameters. */
+  /** An empty average shaped like the parameters. */
   public WeightAverage(double decay, INDArray[] parameters) {
     if (!(decay > 0 && decay < 1)) {
       throw new IllegalArgumentException("EMA decay must be in (0, 1), got " + decay);
     }
     this.decay = decay;
     this.average = new INDArray[parameters.length];
+    this.corrected = new INDArray[parameters.length];
     for (int k = 0; k < parameters.length; k++) {
       average[k] = Nd4j.create(parameters[k].dataType(), parameters[k].shape());
-      average[k].assign(parameters[k]);
+      corrected[k] = Nd4j.create(parameters[k].dataType(), parameters[k].shape());
     }
   }
 
@@ -29,20 +33,51 @@ public final class WeightAverage {
     return decay;
   }
 
-  /** The averaged parameters, in the order of {@link DenseNetwork#parameters()}: live arrays. */
-  public INDArray[] parameters() {
+  /** Steps folded in so far. */
+  public long steps() {
+    return steps;
+  }
+
+  /** The raw (uncorrected) running average, live arrays, for checkpoints; see {@link #restore}. */
+  public INDArray[] rawAverage() {
     return average.clone();
   }
 
-  /** Folds in the parameters after optimizer step {@code step} (1-based). */
-  public void update(INDArray[] parameters, long step) {
-    double d = Math.min(decay, (1.0 + step) / (10.0 + step));
+  /** After the raw average was loaded into {@link #rawAverage()}: the number of steps it holds. */
+  public void restore(long steps) {
+    this.steps = steps;
+  }
+
+  /** Folds in the parameters after one more optimizer step. */
+  public void update(INDArray[] parameters) {
+    steps++;
     for (int k = 0; k < parameters.length; k++) {
       Vec a = Vec.of(average[k]);
       Vec p = Vec.of(parameters[k]);
       for (int i = 0; i < a.length; i++) {
-        a.set(i, d * a.get(i) + (1 - d) * p.get(i));
+        a.set(i, decay * a.get(i) + (1 - decay) * p.get(i));
       }
     }
+  }
+
+  /**
+   * The averaged weights, {@code avg / (1 - d^t)}, in the order of {@link DenseNetwork#parameters()}: arrays owned
+   * by this object, recomputed on each call.
+   *
+   * @throws IllegalStateException before the first {@link #update}
+   */
+  public INDArray[] parameters() {
+    if (steps == 0) {
+      throw new IllegalStateException("the weight average holds no step yet");
+    }
+    double scale = 1 / (1 - Math.pow(decay, steps));
+    for (int k = 0; k < average.length; k++) {
+      Vec a = Vec.of(average[k]);
+      Vec c = Vec.of(corrected[k]);
+      for (int i = 0; i < a.length; i++) {
+        c.set(i, a.get(i) * scale);
+      }
+    }
+    return corrected.clone();
   }
 }

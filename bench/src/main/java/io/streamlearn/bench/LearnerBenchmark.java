@@ -1,0 +1,324 @@
+package io.streamlearn.bench;
+
+import io.streamlearn.broker.LocalBroker;
+import io.streamlearn.contract.ModelSnapshot;
+import io.streamlearn.core.avro.Codecs;
+import io.streamlearn.core.mnist.MnistDataset;
+import io.streamlearn.core.mnist.MnistFetcher;
+import io.streamlearn.core.mnist.MnistFiles;
+import io.streamlearn.learner.Learner;
+import io.streamlearn.learner.LearnerMain;
+import io.streamlearn.learner.LearnerSettings;
+import io.streamlearn.model.Adam;
+import io.streamlearn.model.DenseNetwork;
+import io.streamlearn.model.Evaluation;
+import io.streamlearn.model.Snapshots;
+import io.streamlearn.model.TrainingLoop;
+import io.streamlearn.producer.ProducerMain;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.streams.KafkaStreams;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+/**
+ * {@code ./streamlearn benchmark}: the learner's speed and accuracy, side by side in one run on this machine.
+ *
+ * <ol>
+ *   <li>the bare training loop ({@link TrainingLoop}: the learner's network, Adam and batching code over in-memory
+ *       batches), samples/s;
+ *   <li>the GEMM-only ceiling: the five matrix products of a 784-100-10 step at batch 64, nothing else;
+ *   <li>DL4J's MultiLayerNetwork with the same architecture and Adam settings on the same batches;
+ *   <li>the learner end to end on a real local broker: samples/s consumed and trained from a topic pre-filled with
+ *       5 epochs of MNIST, with 1 and with 3 partitions; test accuracy of the final snapshot after 1 and 5 epochs;
+ *       the time to restore the state from its changelog after 5 epochs.
+ * </ol>
+ */
+public final class LearnerBenchmark {
+  private static final int BATCH = 64;
+  private static final int[] SIZES = {784, 100, 10};
+
+  private LearnerBenchmark() {}
+
+  public static void main(String[] args) throws Exception {
+    int epochs = args.length > 0 ? Integer.parseInt(args[0]) : 5;
+    MnistFiles files = MnistFetcher.ensureDefault();
+    MnistDataset train = MnistDataset.train(files);
+    MnistDataset test = MnistDataset.test(files);
+    List<String[]> rows = new ArrayList<>();
+
+    double bare = bareLoop(train, 3);
+    double gemm = gemmCeiling();
+    double dl4j = dl4j(train, 2);
+    rows.add(row("bare training loop (in memory)", bare, "1.00"));
+    rows.add(row("GEMM-only ceiling (5 GEMMs/step)", gemm, String.format("%.2f", gemm / bare)));
+    rows.add(row("DL4J MultiLayerNetwork.fit", dl4j, String.format("%.2f", dl4j / bare)));
+
+    Path dir = Files.createTempDirectory("streamlearn-bench");
+    try (LocalBroker broker = LocalBroker.start(dir.resolve("kafka"), "localhost", freePort(), freePort(),
+        Map.of())) {
+      String bootstrap = broker.bootstrapServers();
+      EndToEnd one = endToEnd(bootstrap, dir, "p1", 1, epochs, test, true);
+      rows.add(row("learner end to end, 1 partition, " + epochs + " epochs", one.samplesPerSecond,
+          String.format("%.2f", one.samplesPerSecond / bare)));
+      EndToEnd three = endToEnd(bootstrap, dir, "p3", 3, epochs, test, false);
+      rows.add(row("learner end to end, 3 partitions, " + epochs + " epochs", three.samplesPerSecond,
+          String.format("%.2f", three.samplesPerSecond / bare)));
+      EndToEnd single = endToEnd(bootstrap, dir, "e1", 3, 1, test, false);
+
+      System.out.println();
+      System.out.println("| what | samples/s | ratio to bare loop |");
+      System.out.println("|---|---:|---:|");
+      for (String[] r : rows) {
+        System.out.printf("| %s | %s | %s |%n", r[0], r[1], r[2]);
+      }
+      System.out.println();
+      System.out.println("| accuracy of the final snapshot on the 10,000 test images | |");
+      System.out.println("|---|---:|");
+      System.out.printf("| after 1 epoch (3 partitions) | %.2f%% |%n", 100 * single.testAccuracy);
+      System.out.printf("| after %d epochs (1 partition) | %.2f%% |%n", epochs, 100 * one.testAccuracy);
+      System.out.printf("| after %d epochs (3 partitions) | %.2f%% |%n", epochs, 100 * three.testAccuracy);
+      System.out.printf("%nstate restore from the changelog after %d epochs (local state deleted): %.1f s%n",
+          epochs, one.restoreSeconds);
+      System.out.printf("end-to-end rate = samples between the first and last snapshot / time between them;"
+          + " wall time incl. start-up: %.1f s (1 partition), %.1f s (3 partitions)%n", one.wallSeconds,
+          three.wallSeconds);
+    } finally {
+      deleteTree(dir);
+    }
+  }
+
+  private static String[] row(String what, double rate, String ratio) {
+    return new String[] {what, String.format("%,.0f", rate), ratio};
+  }
+
+  /** Median samples/s over epochs of the bare loop with the learner's defaults. */
+  static double bareLoop(MnistDataset train, int epochs) {
+    LearnerSettings.Config defaults = defaults();
+    DenseNetwork network = DenseNetwork.initialized(SIZES, DataType.FLOAT, 42, defaults.init());
+    Adam adam = new Adam(defaults.adam(), network.parameters());
+    io.streamlearn.model.WeightAverage average = defaults.emaDecay() > 0
+        ? new io.streamlearn.model.WeightAverage(defaults.emaDecay(), network.parameters()) : null;
+    TrainingLoop loop = new TrainingLoop(network, adam, average, defaults::learningRate, BATCH);
+    SplittableRandom random = new SplittableRandom(1);
+    loop.epoch(train, 10_000, random); // warm-up
+    double[] rates = new double[epochs];
+    for (int e = 0; e < epochs; e++) {
+      long start = System.nanoTime();
+      int n = loop.epoch(train, train.size(), random);
+      rates[e] = n / ((System.nanoTime() - start) / 1e9);
+    }
+    return median(rates);
+  }
+
+  /** Samples/s if a training step were its five GEMMs alone. */
+  static double gemmCeiling() {
+    INDArray x = Nd4j.rand(DataType.FLOAT, BATCH, 784);
+    INDArray w1 = Nd4j.rand(DataType.FLOAT, 784, 100);
+    INDArray w2 = Nd4j.rand(DataType.FLOAT, 100, 10);
+    INDArray h = Nd4j.create(DataType.FLOAT, BATCH, 100);
+    INDArray o = Nd4j.create(DataType.FLOAT, BATCH, 10);
+    INDArray dw2 = Nd4j.create(DataType.FLOAT, 100, 10);
+    INDArray dh = Nd4j.create(DataType.FLOAT, BATCH, 100);
+    INDArray dw1 = Nd4j.create(DataType.FLOAT, 784, 100);
+    double[] rates = new double[5];
+    for (int rep = 0; rep < rates.length + 1; rep++) {
+      int steps = 2000;
+      long start = System.nanoTime();
+      for (int i = 0; i < steps; i++) {
+        Nd4j.gemm(x, w1, h, false, false, 1, 0);
+        Nd4j.gemm(h, w2, o, false, false, 1, 0);
+        Nd4j.gemm(h, o, dw2, true, false, 1, 0);
+        Nd4j.gemm(o, w2, dh, false, true, 1, 0);
+        Nd4j.gemm(x, dh, dw1, true, false, 1, 0);
+      }
+      if (rep > 0) {
+        rates[rep - 1] = steps * BATCH / ((System.nanoTime() - start) / 1e9);
+      }
+    }
+    return median(rates);
+  }
+
+  /** DL4J with the same architecture, initialisation family and Adam settings on the same batches. */
+  static double dl4j(MnistDataset train, int epochs) {
+    LearnerSettings.Config defaults = defaults();
+    MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
+        .seed(42)
+        .dataType(DataType.FLOAT)
+        .updater(new org.nd4j.linalg.learning.config.Adam(defaults.adam().learningRate(), defaults.adam().beta1(),
+            defaults.adam().beta2(), defaults.adam().epsilon()))
+        .list()
+        .layer(new DenseLayer.Builder().nIn(784).nOut(100).activation(Activation.RELU)
+            .weightInit(defaults.init() == DenseNetwork.Init.HE ? WeightInit.RELU : WeightInit.XAVIER_UNIFORM)
+            .build())
+        .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(100).nOut(10)
+            .activation(Activation.SOFTMAX).weightInit(WeightInit.XAVIER_UNIFORM).build())
+        .build();
+    MultiLayerNetwork network = new MultiLayerNetwork(conf);
+    network.init();
+    List<DataSet> batches = new ArrayList<>();
+    byte[] pixels = new byte[784];
+    for (int start = 0; start + BATCH <= train.size(); start += BATCH) {
+      INDArray x = Nd4j.create(DataType.FLOAT, BATCH, 784);
+      INDArray y = Nd4j.create(DataType.FLOAT, BATCH, 10);
+      for (int r = 0; r < BATCH; r++) {
+        train.copyPixels(start + r, pixels, 0);
+        DenseNetwork.setInputRow(x, r, pixels, 0, Snapshots.INPUT_SCALE);
+        y.putScalar(r, train.label(start + r), 1f);
+      }
+      batches.add(new DataSet(x, y));
+    }
+    for (int i = 0; i < 100; i++) {
+      network.fit(batches.get(i)); // warm-up
+    }
+    double[] rates = new double[epochs];
+    for (int e = 0; e < epochs; e++) {
+      long start = System.nanoTime();
+      for (DataSet batch : batches) {
+        network.fit(batch);
+      }
+      rates[e] = batches.size() * BATCH / ((System.nanoTime() - start) / 1e9);
+    }
+    return median(rates);
+  }
+
+  record EndToEnd(double samplesPerSecond, double wallSeconds, double testAccuracy, double restoreSeconds) {}
+
+  static EndToEnd endToEnd(String bootstrap, Path dir, String name, int partitions, int epochs, MnistDataset test,
+      boolean measureRestore) throws Exception {
+    String topic = "bench-train-" + name;
+    String snapshots = "bench-snapshots-" + name;
+    PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
+    int rc = ProducerMain.run(new String[] {"--bootstrap-servers", bootstrap, "--topic", topic, "--partitions",
+        Integer.toString(partitions), "--epochs", Integer.toString(epochs), "--metrics-port", "0",
+        "--no-progress"}, Map.of(), quiet, System.err, false);
+    if (rc != 0) {
+      throw new IllegalStateException("producer failed: " + rc);
+    }
+    long expected = 60_000L * epochs;
+    String appId = "bench-learner-" + name;
+    LearnerSettings.Config config = config(bootstrap, appId, topic, snapshots, dir.resolve("state-" + name));
+    long start = System.nanoTime();
+    ModelSnapshot first;
+    ModelSnapshot last;
+    try (Learner learner = Learner.start(config)) {
+      last = await(bootstrap, snapshots, expected, Duration.ofMinutes(15));
+    }
+    double wall = (System.nanoTime() - start) / 1e9;
+    List<ModelSnapshot> all = readAll(bootstrap, snapshots);
+    first = all.get(0);
+    double seconds = Duration.between(first.getCreatedAt(), last.getCreatedAt()).toMillis() / 1e3;
+    double rate = (last.getSamplesSeen() - first.getSamplesSeen()) / seconds;
+    double accuracy = Evaluation.accuracy(Snapshots.toNetwork(last, SIZES), test, last.getInputScale());
+    System.err.printf("[benchmark] %s: %d samples, %d snapshots, %.0f samples/s, test accuracy %.4f%n", name,
+        last.getSamplesSeen(), all.size(), rate, accuracy);
+
+    double restore = Double.NaN;
+    if (measureRestore) {
+      deleteTree(config.stateDir());
+      long t0 = System.nanoTime();
+      try (Learner learner = Learner.start(config)) {
+        while (learner.state() != KafkaStreams.State.RUNNING) {
+          Thread.sleep(20);
+        }
+        restore = (System.nanoTime() - t0) / 1e9;
+      }
+    }
+    return new EndToEnd(rate, wall, accuracy, restore);
+  }
+
+  static LearnerSettings.Config defaults() {
+    return config("localhost:9092", "x", "t", "s", Path.of("unused"));
+  }
+
+  static LearnerSettings.Config config(String bootstrap, String appId, String topic, String snapshots, Path state) {
+    String[] args = {"--bootstrap-servers", bootstrap, "--application-id", appId, "--training-topic", topic,
+        "--snapshot-topic", snapshots, "--state-dir", state.toString(), "--metrics-port", "0"};
+    return LearnerSettings.resolve(
+        LearnerMain.COMMAND.parse(args, Map.of(), new PrintWriter(new StringWriter())).orElseThrow());
+  }
+
+  static ModelSnapshot await(String bootstrap, String topic, long samples, Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      List<ModelSnapshot> all = readAll(bootstrap, topic);
+      if (!all.isEmpty() && all.get(all.size() - 1).getSamplesSeen() >= samples) {
+        return all.get(all.size() - 1);
+      }
+      Thread.sleep(250);
+    }
+    throw new IllegalStateException("no snapshot with " + samples + " samples on " + topic + " in " + timeout);
+  }
+
+  static List<ModelSnapshot> readAll(String bootstrap, String topic) {
+    List<ModelSnapshot> out = new ArrayList<>();
+    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
+        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap, ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+        ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false),
+        new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      TopicPartition tp = new TopicPartition(topic, 0);
+      consumer.assign(List.of(tp));
+      consumer.seekToBeginning(List.of(tp));
+      long end = consumer.endOffsets(List.of(tp)).get(tp);
+      while (consumer.position(tp) < end) {
+        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+          out.add(Codecs.MODEL_SNAPSHOT.decode(r.value()));
+        }
+      }
+    }
+    return out;
+  }
+
+  static double median(double[] values) {
+    double[] sorted = values.clone();
+    Arrays.sort(sorted);
+    int n = sorted.length;
+    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(root)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}

@@ -1,0 +1,122 @@
+package io.streamlearn.learner;
+
+import io.streamlearn.core.config.ConfigException;
+import io.streamlearn.core.config.Configuration;
+import io.streamlearn.core.config.ServiceCommand;
+import io.streamlearn.core.kafka.TopicAdmin;
+import io.streamlearn.core.kafka.TopicAdmin.TopicSpec;
+import io.streamlearn.learner.LearnerSettings.Config;
+import io.streamlearn.model.Snapshots;
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.streams.KafkaStreams;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code ./streamlearn learn}: the Kafka Streams learner. Creates its topics if missing, finds the newest published
+ * snapshot version, builds {@link LearnerTopology} and runs it until Ctrl-C. Exit code 0 after a clean stop, 1 when
+ * the application fails, 2 on bad configuration.
+ */
+public final class LearnerMain {
+  private static final Logger log = LoggerFactory.getLogger(LearnerMain.class);
+
+  public static final ServiceCommand COMMAND = new ServiceCommand("streamlearn learn",
+      "Trains one dense network on the training topic with mini-batch Adam (Kafka Streams), measures it"
+          + " prequentially and publishes versioned snapshots to a compacted topic.",
+      LearnerSettings.ALL);
+
+  private LearnerMain() {}
+
+  public static void main(String[] args) throws InterruptedException {
+    Config config;
+    try {
+      Optional<Configuration> parsed = COMMAND.parse(args, System.getenv(), new PrintWriter(System.out, true));
+      if (parsed.isEmpty()) {
+        return;
+      }
+      config = LearnerSettings.resolve(parsed.get());
+      log.info("learner config: {}", parsed.get().describe());
+    } catch (ConfigException e) {
+      System.err.println("learn: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    System.exit(run(config));
+  }
+
+  static int run(Config config) throws InterruptedException {
+    Learner learner;
+    try {
+      learner = Learner.start(config);
+    } catch (ConfigException e) {
+      System.err.println("learn: " + e.getMessage());
+      return 2;
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(learner::close, "learner-shutdown"));
+    System.out.printf("learner %s training model %s %s from %s; snapshots to %s; metrics on port %d%n",
+        config.applicationId(), config.modelId(), java.util.Arrays.toString(config.sizes()),
+        config.trainingTopic(), config.snapshotTopic(), learner.metricsPort());
+    int code = learner.awaitStopped();
+    learner.close();
+    return code;
+  }
+
+  /** Sum of the main consumer's records-lag over the training topic's partitions (0 before assignment). */
+  static double inputLag(KafkaStreams streams, String topic) {
+    double lag = 0;
+    for (Map.Entry<MetricName, ? extends Metric> e : streams.metrics().entrySet()) {
+      MetricName name = e.getKey();
+      if (name.name().equals("records-lag") && topic.equals(name.tags().get("topic"))) {
+        Object value = e.getValue().metricValue();
+        if (value instanceof Double d && !d.isNaN()) {
+          lag += d;
+        }
+      }
+    }
+    return lag;
+  }
+
+  /** Creates missing topics; refuses a snapshot topic whose message limit is smaller than a snapshot. */
+  static void prepareTopics(Config config, Map<String, Object> client) {
+    int snapshotBytes = Snapshots.encodedSizeBound(config.sizes());
+    try (Admin admin = Admin.create(client)) {
+      TopicAdmin.ensure(admin, new TopicSpec(config.trainingTopic(), config.partitions(),
+          config.replicationFactor(), Map.of()));
+      TopicAdmin.ensure(admin, new TopicSpec(config.deadLetterTopic(), 1, config.replicationFactor(), Map.of()));
+      TopicAdmin.ensure(admin, new TopicSpec(config.snapshotTopic(), 1, config.replicationFactor(), Map.of(
+          "cleanup.policy", "compact",
+          "max.message.bytes", Integer.toString(Math.max(1024 * 1024, 2 * snapshotBytes)),
+          "segment.bytes", Integer.toString(16 * 1024 * 1024),
+          "segment.ms", "60000",
+          "min.cleanable.dirty.ratio", "0.1")));
+      org.apache.kafka.clients.admin.Config topicConfig = admin.describeConfigs(List.of(
+              new ConfigResource(ConfigResource.Type.TOPIC, config.snapshotTopic())))
+          .all().get(30, TimeUnit.SECONDS).values().iterator().next();
+      int limit = Integer.parseInt(topicConfig.get("max.message.bytes").value());
+      if (limit < snapshotBytes) {
+        throw new ConfigException("hidden", "a snapshot of the " + java.util.Arrays.toString(config.sizes())
+            + " network takes up to " + snapshotBytes + " bytes, but topic " + config.snapshotTopic()
+            + " accepts at most max.message.bytes=" + limit + ": raise the topic's max.message.bytes or choose"
+            + " smaller layers (key 'hidden')");
+      }
+      String policy = topicConfig.get("cleanup.policy").value();
+      if (!policy.contains("compact")) {
+        log.warn("snapshot topic {} has cleanup.policy={}, not compact: old snapshots will not be compacted away",
+            config.snapshotTopic(), policy);
+      }
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("cannot check topic " + config.snapshotTopic() + ": " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+}

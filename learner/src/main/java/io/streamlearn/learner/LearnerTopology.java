@@ -1,0 +1,98 @@
+package io.streamlearn.learner;
+
+import io.streamlearn.learner.LearnerSettings.Config;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.Repartitioned;
+import org.apache.kafka.streams.state.Stores;
+import io.streamlearn.model.Snapshots;
+
+/**
+ * The learner's topology:
+ *
+ * <pre>
+ * training topic (any partitions) -> decode-samples -+-> dead letters -> dead-letter topic
+ *                                                    +-> samples keyed by model id -> repartition (1 partition)
+ *                                                          -> trainer [learner-state store] -> snapshot topic
+ * </pre>
+ *
+ * The one-partition repartition topic puts every sample of a model in one task, so one network learns from all of
+ * them, each exactly once per time it was produced.
+ */
+public final class LearnerTopology {
+  public static final String STATE_STORE = "learner-state";
+  public static final String REPARTITION = "samples-by-model";
+
+  private LearnerTopology() {}
+
+  public static Topology build(Config config, LearnerMetrics metrics, long newestPublishedVersion) {
+    StreamsBuilder builder = new StreamsBuilder();
+    builder.addStateStore(Stores.keyValueStoreBuilder(
+            Stores.persistentKeyValueStore(STATE_STORE), Serdes.String(), Serdes.ByteArray())
+        .withCachingEnabled()
+        .withLoggingEnabled(changelogConfig()));
+
+    KStream<String, Decoded> decoded = builder
+        .stream(config.trainingTopic(), Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("training"))
+        .process(() -> new SampleDecoder(config.modelId(), metrics), Named.as("decode-samples"));
+
+    decoded.filter((key, d) -> d.isDeadLetter(), Named.as("invalid-samples"))
+        .map((key, d) -> KeyValue.pair(d.originalKey(), d.originalValue()), Named.as("original-bytes"))
+        .to(config.deadLetterTopic(), Produced.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("dead-letters"));
+
+    decoded.filter((key, d) -> !d.isDeadLetter(), Named.as("valid-samples"))
+        .mapValues(Decoded::sample, Named.as("compact-samples"))
+        .repartition(Repartitioned.with(Serdes.String(), Serdes.ByteArray()).withName(REPARTITION)
+            .withNumberOfPartitions(1))
+        .process(() -> new Trainer(config, metrics, newestPublishedVersion), Named.as("trainer"), STATE_STORE)
+        .to(config.snapshotTopic(), Produced.with(Serdes.String(), Serdes.ByteArray()).withName("snapshots"));
+    return builder.build();
+  }
+
+  /**
+   * The state changelog: compacted, with small segments that roll often so the cleaner can fold the many
+   * versions of each state record, keeping a restore after hours of training to the newest state plus one segment.
+   */
+  static Map<String, String> changelogConfig() {
+    return Map.of(
+        "segment.bytes", Integer.toString(16 * 1024 * 1024),
+        "segment.ms", "60000",
+        "min.cleanable.dirty.ratio", "0.1",
+        "delete.retention.ms", "60000");
+  }
+
+  /** Kafka Streams properties; the user's pass-through properties win. */
+  public static Properties streamsProperties(Config config) {
+    Properties props = new Properties();
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+    props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, config.processingGuarantee());
+    props.put(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, config.standbyReplicas());
+    props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, config.streamThreads());
+    props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, config.commitIntervalMs());
+    props.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toAbsolutePath().toString());
+    props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 64L * 1024 * 1024);
+    props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) config.replicationFactor());
+    // Snapshots can be larger than a producer's default 1 MB request.
+    props.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG),
+        Math.max(1024 * 1024, Snapshots.encodedSizeBound(config.sizes()) + 64 * 1024));
+    props.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), 5);
+    props.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), 2000);
+    // A learner that dies is replaced (by a restart or a standby) after this, not after the default 45 s.
+    props.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 10_000);
+    props.put(StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), 2_000);
+    props.putAll(config.kafka());
+    return props;
+  }
+}

@@ -1,0 +1,105 @@
+package io.streamlearn.learner;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.streamlearn.contract.ModelSnapshot;
+import io.streamlearn.core.mnist.MnistDataset;
+import io.streamlearn.core.mnist.MnistFetcher;
+import io.streamlearn.core.mnist.MnistFiles;
+import io.streamlearn.model.DenseNetwork;
+import io.streamlearn.model.Evaluation;
+import io.streamlearn.model.Snapshots;
+import io.streamlearn.producer.ProducerMain;
+import io.streamlearn.testkit.RealKafka;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The learner on a real broker: one epoch of MNIST, then the published snapshot is scored on the test set. */
+@Tag("real-kafka")
+class LearnerIT {
+  @RegisterExtension static final RealKafka kafka = new RealKafka();
+  private static MnistFiles files;
+
+  @BeforeAll
+  static void fetchMnist() {
+    files = MnistFetcher.ensureDefault();
+  }
+
+  static LearnerSettings.Config config(String... args) {
+    return LearnerSettings.resolve(
+        LearnerMain.COMMAND.parse(args, Map.of(), new PrintWriter(new StringWriter())).orElseThrow());
+  }
+
+  static void produce(String topic, String... extra) {
+    produceTo(kafka.bootstrapServers(), topic, extra);
+  }
+
+  /** Runs the producer to completion; fails the test if it does not exit 0. */
+  static void produceTo(String bootstrap, String topic, String... extra) {
+    List<String> args = new ArrayList<>(List.of("--bootstrap-servers", bootstrap, "--topic", topic,
+        "--metrics-port", "0", "--no-progress"));
+    args.addAll(List.of(extra));
+    PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
+    assertEquals(0, ProducerMain.run(args.toArray(String[]::new), Map.of(), quiet, quiet, false));
+  }
+
+  @Test
+  void oneEpochOfMnistGivesASnapshotThatClassifiesTheTestImagesAtLeast945Percent(@TempDir Path state)
+      throws Exception {
+    String train = RealKafka.uniqueName("train");
+    String snapshots = RealKafka.uniqueName("snapshots");
+    produce(train, "--partitions", "3");
+    LearnerSettings.Config config = config("--bootstrap-servers", kafka.bootstrapServers(),
+        "--application-id", RealKafka.uniqueName("learner"), "--training-topic", train, "--snapshot-topic",
+        snapshots, "--dead-letter-topic", RealKafka.uniqueName("dlq"), "--state-dir", state.toString(),
+        "--metrics-port", "0");
+
+    ModelSnapshot last;
+    try (Learner learner = Learner.start(config)) {
+      last = SnapshotTopic.awaitSnapshot(kafka.bootstrapServers(), snapshots, s -> s.getSamplesSeen() == 60_000,
+          Duration.ofMinutes(4), "covering all 60000 samples");
+    }
+    List<ModelSnapshot> all = SnapshotTopic.readAll(kafka.bootstrapServers(), snapshots);
+    SnapshotTopic.assertStrictlyIncreasingVersions(all);
+    assertEquals(1, all.get(0).getVersion(), "a new model starts at version 1");
+    assertEquals(last.getVersion(), all.get(all.size() - 1).getVersion(), "nothing after the final snapshot");
+
+    DenseNetwork network = Snapshots.toNetwork(last, new int[] {784, 100, 10});
+    double accuracy = Evaluation.accuracy(network, MnistDataset.test(files), last.getInputScale());
+    System.out.printf("[LearnerIT] one epoch: %d snapshots, final v%d, test accuracy %.4f, prequential %.4f%n",
+        all.size(), last.getVersion(), accuracy, last.getPrequentialAccuracy());
+    assertTrue(accuracy >= 0.945, "test accuracy after one epoch: " + accuracy);
+
+    // A learner with empty state (another application id) on the same snapshot topic continues the versions.
+    String more = RealKafka.uniqueName("train-more");
+    produce(more, "--partitions", "1", "--limit", "640");
+    LearnerSettings.Config fresh = config("--bootstrap-servers", kafka.bootstrapServers(),
+        "--application-id", RealKafka.uniqueName("learner-fresh"), "--training-topic", more, "--snapshot-topic",
+        snapshots, "--dead-letter-topic", RealKafka.uniqueName("dlq"), "--state-dir", state.toString(),
+        "--metrics-port", "0");
+    ModelSnapshot next;
+    try (Learner learner = Learner.start(fresh)) {
+      next = SnapshotTopic.awaitSnapshot(kafka.bootstrapServers(), snapshots, s -> s.getSamplesSeen() == 640,
+          Duration.ofMinutes(2), "from the fresh learner");
+    }
+    List<ModelSnapshot> after = SnapshotTopic.readAll(kafka.bootstrapServers(), snapshots);
+    SnapshotTopic.assertStrictlyIncreasingVersions(after);
+    assertTrue(after.get(all.size()).getVersion() == last.getVersion() + 1,
+        "the fresh learner's first version follows the newest published one");
+    assertNotEquals(last.getRunId(), next.getRunId(), "a new state lineage has a new run id");
+  }
+}

@@ -1,0 +1,809 @@
+package io.streamlearn.learner;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.streamlearn.contract.Activation;
+import io.streamlearn.contract.DenseLayer;
+import io.streamlearn.contract.ModelSnapshot;
+import io.streamlearn.contract.TrainingSample;
+import io.streamlearn.contract.WeightsKind;
+import io.streamlearn.core.avro.Codecs;
+import io.streamlearn.core.avro.InvalidPayloadException;
+import io.streamlearn.core.avro.PayloadError;
+import io.streamlearn.core.kafka.DeadLetter;
+import io.streamlearn.learner.LearnerSettings.Config;
+import io.streamlearn.model.Adam;
+import io.streamlearn.model.BatchStats;
+import io.streamlearn.model.DenseNetwork;
+import io.streamlearn.model.Snapshots;
+import io.streamlearn.model.WeightAverage;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The learner topology under {@link TopologyTestDriver}: batching, idle flush, snapshot cadence and versions,
+ * snapshot contents, dead letters, skipped non-finite batches and repeatability. Time is the driver's mock wall
+ * clock, which starts at {@link #T0} and moves only when a test advances it; the trainer's wall-clock punctuation
+ * then fires once per advance (at the advanced-to time) when a tick is due.
+ */
+class LearnerTopologyTest {
+  private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+  private static final int[] SIZES = {784, 8, 10};
+  private static final String MODEL = "mnist-test";
+  private static final long HOUR = 3_600_000L;
+
+  @TempDir Path tmp;
+  private int harnesses;
+
+  // --- configuration and harness ---------------------------------------------------------------------------------
+
+  /** A mutable stand-in for the Config record's components, with small, fast defaults. */
+  private final class Settings {
+    int batchSize = 4;
+    Adam.Settings adam = Adam.Settings.defaults();
+    double lrDecayRate = 1.0;
+    double emaDecay = 0;
+    long seed = 42;
+    long flushIdleMs = 500;
+    int snapshotEvery = 1000;
+    long snapshotIntervalMs = 1000;
+    int prequentialWindow = 100;
+
+    Config build() {
+      Path stateDir = tmp.resolve("state-" + harnesses++);
+      return new Config("unused:9092", "learner-ttd", MODEL, "train-in", "snapshots-out", "dead-letters-out",
+          SIZES.clone(), batchSize, adam, lrDecayRate, 1000L, emaDecay, seed, DenseNetwork.Init.HE,
+          Duration.ofMillis(flushIdleMs), snapshotEvery, Duration.ofMillis(snapshotIntervalMs), prequentialWindow,
+          "at_least_once", 0, 1, 100L, 1,
+          (short) 1, stateDir, 0, Map.of());
+    }
+  }
+
+  private Config config(Consumer<Settings> changes) {
+    Settings s = new Settings();
+    changes.accept(s);
+    return s.build();
+  }
+
+  /** One driver over the learner topology, with its input and output topics and its meters. */
+  private static final class Harness implements AutoCloseable {
+    final Config config;
+    final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    final LearnerMetrics metrics = new LearnerMetrics(registry); // held: gauges reference it weakly
+    final TopologyTestDriver driver;
+    final TestInputTopic<byte[], byte[]> training;
+    final TestOutputTopic<String, byte[]> snapshots;
+    final TestOutputTopic<byte[], byte[]> deadLetters;
+    private int nextSample;
+
+    Harness(Config config) {
+      this(config, 0);
+    }
+
+    Harness(Config config, long newestPublishedVersion) {
+      this.config = config;
+      driver = new TopologyTestDriver(LearnerTopology.build(config, metrics, newestPublishedVersion),
+          LearnerTopology.streamsProperties(config), T0);
+      training = driver.createInputTopic(config.trainingTopic(), new ByteArraySerializer(),
+          new ByteArraySerializer(), T0, Duration.ZERO);
+      snapshots = driver.createOutputTopic(config.snapshotTopic(), new StringDeserializer(),
+          new ByteArrayDeserializer());
+      deadLetters = driver.createOutputTopic(config.deadLetterTopic(), new ByteArrayDeserializer(),
+          new ByteArrayDeserializer());
+    }
+
+    /** Sends the next {@code count} valid samples (sample numbers continue across calls). */
+    void sendValid(int count) {
+      for (int i = 0; i < count; i++) {
+        int n = nextSample++;
+        training.pipeInput(utf8("s-" + n), validSample(n));
+      }
+    }
+
+    void send(byte[] key, byte[] value) {
+      training.pipeInput(key, value);
+    }
+
+    void advance(long millis) {
+      driver.advanceWallClockTime(Duration.ofMillis(millis));
+    }
+
+    /** The snapshots published since the last call, decoded, after checking their key is the model id. */
+    List<ModelSnapshot> newSnapshots() {
+      List<ModelSnapshot> out = new ArrayList<>();
+      for (TestRecord<String, byte[]> r : snapshots.readRecordsToList()) {
+        assertEquals(config.modelId(), r.key(), "snapshot key");
+        out.add(Codecs.MODEL_SNAPSHOT.decode(r.value()));
+      }
+      return out;
+    }
+
+    double counter(String name) {
+      return registry.get(name).counter().count();
+    }
+
+    double deadLetterCount(PayloadError reason) {
+      return registry.get("streamlearn.learner.dead.letters").tag("reason", reason.name()).counter().count();
+    }
+
+    double gauge(String name) {
+      return registry.get(name).gauge().value();
+    }
+
+    @Override
+    public void close() {
+      driver.close();
+    }
+  }
+
+  // --- samples ---------------------------------------------------------------------------------------------------
+
+  static int label(int n) {
+    return n % 10;
+  }
+
+  /** Varied, deterministic pixels for sample {@code n}. */
+  static byte[] pixels(int n) {
+    byte[] p = new byte[Codecs.PIXELS];
+    for (int i = 0; i < p.length; i++) {
+      p[i] = (byte) ((i * (n + 3) + 7 * n) & 0xff);
+    }
+    return p;
+  }
+
+  static TrainingSample.Builder sampleBuilder(int n) {
+    return TrainingSample.newBuilder()
+        .setSampleId("s-" + n)
+        .setLabel(label(n))
+        .setPixels(ByteBuffer.wrap(pixels(n)))
+        .setSource("test")
+        .setEventTime(Instant.EPOCH);
+  }
+
+  static byte[] validSample(int n) {
+    return Codecs.TRAINING_SAMPLE.encode(sampleBuilder(n).build());
+  }
+
+  static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  static byte[] bytes(ByteBuffer buffer) {
+    byte[] copy = new byte[buffer.remaining()];
+    buffer.duplicate().get(copy);
+    return copy;
+  }
+
+  static long[] versions(List<ModelSnapshot> snapshots) {
+    return snapshots.stream().mapToLong(ModelSnapshot::getVersion).toArray();
+  }
+
+  static long[] samplesSeen(List<ModelSnapshot> snapshots) {
+    return snapshots.stream().mapToLong(ModelSnapshot::getSamplesSeen).toArray();
+  }
+
+  static long[] batchesSeen(List<ModelSnapshot> snapshots) {
+    return snapshots.stream().mapToLong(ModelSnapshot::getBatchesSeen).toArray();
+  }
+
+  // --- 1. batching -----------------------------------------------------------------------------------------------
+
+  @Test
+  void threeOfFourSamplesTrainNothingUntilTheFourthArrives() {
+    // Snapshot after every batch; a snapshot interval (1 s) shorter than flush-idle (5 s).
+    try (Harness h = new Harness(config(s -> {
+      s.snapshotEvery = 1;
+      s.flushIdleMs = 5000;
+      s.snapshotIntervalMs = 1000;
+    }))) {
+      h.sendValid(3);
+      h.advance(1000);
+      h.advance(1000); // 2 s: two snapshot intervals, less than flush-idle
+      assertEquals(List.of(), h.newSnapshots());
+      assertEquals(0, h.counter("streamlearn.learner.batches"));
+      assertEquals(0, h.counter("streamlearn.learner.samples"));
+
+      h.sendValid(1);
+      List<ModelSnapshot> first = h.newSnapshots();
+      assertEquals(1, first.size());
+      assertEquals(4, first.get(0).getSamplesSeen());
+      assertEquals(1, first.get(0).getBatchesSeen());
+      assertEquals(1, h.counter("streamlearn.learner.batches"));
+      assertEquals(4, h.counter("streamlearn.learner.samples"));
+
+      h.sendValid(4);
+      List<ModelSnapshot> second = h.newSnapshots();
+      assertArrayEquals(new long[] {8}, samplesSeen(second));
+      assertArrayEquals(new long[] {2}, batchesSeen(second));
+      assertEquals(2, h.counter("streamlearn.learner.batches"));
+      assertEquals(8, h.counter("streamlearn.learner.samples"));
+      assertEquals(0, h.counter("streamlearn.learner.batches.skipped"));
+    }
+  }
+
+  @Test
+  void fullBatchesAreTrainedAsTheyFillWithoutAnyWallClockTime() {
+    try (Harness h = new Harness(config(s -> s.snapshotEvery = 1))) {
+      h.sendValid(10); // two full batches, two samples waiting
+      List<ModelSnapshot> snapshots = h.newSnapshots();
+      assertArrayEquals(new long[] {4, 8}, samplesSeen(snapshots));
+      assertArrayEquals(new long[] {1, 2}, batchesSeen(snapshots));
+      assertEquals(8, h.counter("streamlearn.learner.samples"));
+      assertEquals(8, h.gauge("streamlearn.learner.samples.seen"));
+    }
+  }
+
+  // --- 2. idle flush ---------------------------------------------------------------------------------------------
+
+  @Test
+  void halfFilledBatchIsTrainedOnceFlushIdlePassesWithoutNewSamples() {
+    // flush-idle 500 ms, tick max(10, 500 / 5) = 100 ms; no interval snapshots within the test.
+    try (Harness h = new Harness(config(s -> {
+      s.snapshotEvery = 1;
+      s.flushIdleMs = 500;
+      s.snapshotIntervalMs = HOUR;
+    }))) {
+      h.sendValid(3);
+      h.advance(499);
+      assertEquals(List.of(), h.newSnapshots());
+      assertEquals(0, h.counter("streamlearn.learner.batches"));
+
+      h.advance(1); // exactly flush-idle after the last sample
+      List<ModelSnapshot> flushed = h.newSnapshots();
+      assertArrayEquals(new long[] {3}, samplesSeen(flushed));
+      assertArrayEquals(new long[] {1}, batchesSeen(flushed));
+      assertEquals(T0.plusMillis(500), flushed.get(0).getCreatedAt());
+      assertEquals(3, h.counter("streamlearn.learner.samples"));
+
+      // The flush emptied the batch: four more samples make a full batch of their own.
+      h.sendValid(3);
+      assertEquals(List.of(), h.newSnapshots());
+      h.sendValid(1);
+      assertArrayEquals(new long[] {7}, samplesSeen(h.newSnapshots()));
+      assertEquals(2, h.counter("streamlearn.learner.batches"));
+    }
+  }
+
+  @Test
+  void idleTimeCountsFromTheNewestSample() {
+    try (Harness h = new Harness(config(s -> {
+      s.snapshotEvery = 1;
+      s.flushIdleMs = 500;
+      s.snapshotIntervalMs = HOUR;
+    }))) {
+      h.sendValid(2);
+      h.advance(300);
+      h.sendValid(1); // newest sample at T0 + 300
+      h.advance(300); // 600 ms after the first sample, 300 after the newest
+      h.advance(199);
+      assertEquals(List.of(), h.newSnapshots());
+
+      h.advance(1); // 500 ms after the newest sample
+      List<ModelSnapshot> flushed = h.newSnapshots();
+      assertArrayEquals(new long[] {3}, samplesSeen(flushed));
+      assertEquals(T0.plusMillis(800), flushed.get(0).getCreatedAt());
+    }
+  }
+
+  @Test
+  void nothingIsFlushedWhenNoSampleWaits() {
+    try (Harness h = new Harness(config(s -> s.snapshotEvery = 1))) {
+      h.sendValid(4);
+      assertEquals(1, h.newSnapshots().size());
+      h.advance(500);
+      h.advance(HOUR);
+      assertEquals(List.of(), h.newSnapshots());
+      assertEquals(1, h.counter("streamlearn.learner.batches"));
+      assertEquals(0, h.counter("streamlearn.learner.batches.skipped"));
+    }
+  }
+
+  // --- 3. snapshot cadence and versions --------------------------------------------------------------------------
+
+  @Test
+  void snapshotEveryNBatchesPublishesAfterEachNthBatch() {
+    try (Harness h = new Harness(config(s -> {
+      s.snapshotEvery = 2;
+      s.snapshotIntervalMs = HOUR;
+    }))) {
+      h.sendValid(4);
+      assertEquals(List.of(), h.newSnapshots());
+      h.sendValid(4 * 4); // batches 2 to 5
+      List<ModelSnapshot> snapshots = h.newSnapshots();
+      assertArrayEquals(new long[] {1, 2}, versions(snapshots));
+      assertArrayEquals(new long[] {2, 4}, batchesSeen(snapshots));
+      assertArrayEquals(new long[] {8, 16}, samplesSeen(snapshots));
+
+      h.sendValid(4 * 3); // batches 6 to 8
+      List<ModelSnapshot> more = h.newSnapshots();
+      assertArrayEquals(new long[] {3, 4}, versions(more));
+      assertArrayEquals(new long[] {6, 8}, batchesSeen(more));
+      assertEquals(4, h.gauge("streamlearn.learner.snapshot.version"));
+      assertEquals(4, h.counter("streamlearn.learner.snapshots"));
+    }
+  }
+
+  @Test
+  void snapshotIntervalPublishesOnlyWhenABatchWasTrainedSinceTheLastSnapshot() {
+    // snapshot-interval 1000 ms, tick max(10, min(500, 1000) / 5) = 100 ms.
+    try (Harness h = new Harness(config(s -> {
+      s.snapshotEvery = 1000;
+      s.snapshotIntervalMs = 1000;
+    }))) {
+      h.sendValid(4); // batch 1 at T0
+      assertEquals(List.of(), h.newSnapshots());
+      h.advance(999);
+      assertEquals(List.of(), h.newSnapshots());
+      h.advance(1);
+      List<ModelSnapshot> first = h.newSnapshots();
+      assertArrayEquals(new long[] {1}, versions(first));
+      assertArrayEquals(new long[] {1}, batchesSeen(first));
+      assertEquals(T0.plusMillis(1000), first.get(0).getCreatedAt());
+
+      // Nothing trained since: no snapshot, however long.
+      for (int i = 0; i < 10; i++) {
+        h.advance(1000);
+      }
+      h.advance(HOUR);
+      assertEquals(List.of(), h.newSnapshots());
+
+      // A batch after a long pause: published at the next tick, since the interval has long passed.
+      h.sendValid(4);
+      assertEquals(List.of(), h.newSnapshots());
+      h.advance(100);
+      List<ModelSnapshot> second = h.newSnapshots();
+      assertArrayEquals(new long[] {2}, versions(second));
+      assertArrayEquals(new long[] {2}, batchesSeen(second));
+
+      // The interval counts from that snapshot.
+      h.sendValid(4);
+      h.advance(999);
+      assertEquals(List.of(), h.newSnapshots());
+      h.advance(1);
+      assertArrayEquals(new long[] {3}, versions(h.newSnapshots()));
+      assertEquals(3, h.gauge("streamlearn.learner.snapshot.version"));
+    }
+  }
+
+  @Test
+  void learnerWithoutSamplesPublishesNothing() {
+    try (Harness h = new Harness(config(s -> { }))) {
+      for (int i = 0; i < 20; i++) {
+        h.advance(1000);
+      }
+      h.advance(HOUR);
+      assertTrue(h.snapshots.isEmpty());
+      assertTrue(h.deadLetters.isEmpty());
+      assertTrue(Double.isNaN(h.gauge("streamlearn.learner.snapshot.version")));
+      assertEquals(0, h.counter("streamlearn.learner.snapshots"));
+    }
+  }
+
+  @Test
+  void versionsAreStrictlyIncreasingFromOne() {
+    try (Harness h = new Harness(config(s -> s.snapshotEvery = 1))) {
+      h.sendValid(4 * 3);
+      h.advance(1000); // nothing new trained: no extra snapshot
+      h.sendValid(4);
+      assertArrayEquals(new long[] {1, 2, 3, 4}, versions(h.newSnapshots()));
+    }
+  }
+
+  @Test
+  void versionsContinueAfterTheNewestPublishedVersion() {
+    try (Harness h = new Harness(config(s -> s.snapshotEvery = 1), 41)) {
+      h.sendValid(4 * 3);
+      assertArrayEquals(new long[] {42, 43, 44}, versions(h.newSnapshots()));
+      assertEquals(44, h.gauge("streamlearn.learner.snapshot.version"));
+    }
+  }
+
+  @Test
+  void snapshotsCarryTheModelIdentityTheArchitectureAndAValidChecksum() {
+    try (Harness h = new Harness(config(s -> s.snapshotEvery = 1))) {
+      h.sendValid(4);
+      h.advance(250);
+      h.sendValid(4 * 2);
+      List<ModelSnapshot> snapshots = h.newSnapshots();
+      assertEquals(3, snapshots.size());
+      String runId = snapshots.get(0).getRunId();
+      assertEquals(runId, UUID.fromString(runId).toString());
+      for (ModelSnapshot s : snapshots) {
+        assertEquals(MODEL, s.getModelId());
+        assertEquals(runId, s.getRunId());
+        assertEquals(WeightsKind.RAW, s.getWeightsKind());
+        assertEquals(1f / 255f, s.getInputScale());
+        List<DenseLayer> layers = s.getLayers();
+        assertEquals(2, layers.size());
+        assertEquals(784, layers.get(0).getInputs());
+        assertEquals(8, layers.get(0).getOutputs());
+        assertEquals(Activation.RELU, layers.get(0).getActivation());
+        assertEquals(784 * 8 * 4, layers.get(0).getWeights().remaining());
+        assertEquals(8 * 4, layers.get(0).getBias().remaining());
+        assertEquals(8, layers.get(1).getInputs());
+        assertEquals(10, layers.get(1).getOutputs());
+        assertEquals(Activation.SOFTMAX, layers.get(1).getActivation());
+        assertEquals(8 * 10 * 4, layers.get(1).getWeights().remaining());
+        assertEquals(10 * 4, layers.get(1).getBias().remaining());
+        assertArrayEquals(Snapshots.checksum(layers), bytes(s.getChecksum()));
+        DenseNetwork loaded = Snapshots.toNetwork(s, null);
+        assertArrayEquals(SIZES, loaded.sizes());
+        assertNotNull(s.getPrequentialAccuracy());
+        assertNotNull(s.getPrequentialLoss());
+      }
+      assertEquals(T0, snapshots.get(0).getCreatedAt());
+      assertEquals(T0.plusMillis(250), snapshots.get(1).getCreatedAt());
+      // Each snapshot holds the weights after its batches: consecutive ones differ.
+      assertFalse(Arrays.equals(bytes(snapshots.get(0).getChecksum()), bytes(snapshots.get(1).getChecksum())));
+      assertFalse(Arrays.equals(bytes(snapshots.get(1).getChecksum()), bytes(snapshots.get(2).getChecksum())));
+    }
+  }
+
+  /**
+   * An independent replay of what the learner should do with samples 0, 1, 2, ... in full batches, built from the
+   * model's public API: seeded network, test-then-train, one Adam step per batch, the weight average when on.
+   */
+  private static final class Replay {
+    final Config config;
+    final DenseNetwork network;
+    final Adam adam;
+    final WeightAverage average;
+    int nextSample;
+
+    Replay(Config config) {
+      this.config = config;
+      network = DenseNetwork.initialized(config.sizes(), DataType.FLOAT, config.seed());
+      adam = new Adam(config.adam(), network.parameters());
+      average = config.emaDecay() > 0 ? new WeightAverage(config.emaDecay(), network.parameters()) : null;
+    }
+
+    /** Scores then trains on the next full batch; returns the score. */
+    BatchStats trainBatch() {
+      int b = config.batchSize();
+      INDArray x = network.newInput(b);
+      int[] y = new int[b];
+      for (int r = 0; r < b; r++) {
+        int n = nextSample++;
+        DenseNetwork.setInputRow(x, r, pixels(n), 0, Snapshots.INPUT_SCALE);
+        y[r] = label(n);
+      }
+      BatchStats stats = network.computeGradients(x, y);
+      adam.apply(network.parameters(), network.gradients(), config.learningRate(adam.step() + 1));
+      if (average != null) {
+        average.update(network.parameters());
+      }
+      return stats;
+    }
+
+    ModelSnapshot raw() {
+      return snapshotOf(network.parameters());
+    }
+
+    ModelSnapshot published() {
+      return snapshotOf(average != null ? average.parameters() : network.parameters());
+    }
+
+    private ModelSnapshot snapshotOf(INDArray[] weights) {
+      return Snapshots.build(new Snapshots.Header(MODEL, 1, T0, "replay", WeightsKind.RAW, 0, 0, null, null),
+          config.sizes(), weights);
+    }
+  }
+
+  private static void assertSameWeights(ModelSnapshot expected, ModelSnapshot actual) {
+    for (int l = 0; l < expected.getLayers().size(); l++) {
+      assertArrayEquals(bytes(expected.getLayers().get(l).getWeights()),
+          bytes(actual.getLayers().get(l).getWeights()), "weights of layer " + l);
+      assertArrayEquals(bytes(expected.getLayers().get(l).getBias()), bytes(actual.getLayers().get(l).getBias()),
+          "bias of layer " + l);
+    }
+    assertArrayEquals(bytes(expected.getChecksum()), bytes(actual.getChecksum()));
+  }
+
+  @Test
+  void rawSnapshotsHoldOneAdamStepPerBatchFromTheSeededWeightsAndThePreUpdateScores() {
+    Config config = config(s -> s.snapshotEvery = 1);
+    Replay replay = new Replay(config);
+    ModelSnapshot initial = replay.raw();
+    try (Harness h = new Harness(config)) {
+      h.sendValid(4 * 3);
+      List<ModelSnapshot> snapshots = h.newSnapshots();
+      assertEquals(3, snapshots.size());
+      int samples = 0;
+      int correct = 0;
+      double loss = 0;
+      for (int b = 0; b < 3; b++) {
+        BatchStats scored = replay.trainBatch();
+        samples += scored.samples();
+        correct += scored.correct();
+        loss += scored.lossSum();
+        ModelSnapshot s = snapshots.get(b);
+        assertSameWeights(replay.raw(), s);
+        // Prequential: each batch scored by the forward pass before its update (window of 100 holds them all).
+        assertEquals(correct / (double) samples, s.getPrequentialAccuracy(), 1e-12, "accuracy after batch " + b);
+        assertEquals(loss / samples, s.getPrequentialLoss(), 1e-12, "loss after batch " + b);
+      }
+      assertFalse(Arrays.equals(bytes(initial.getChecksum()), bytes(snapshots.get(0).getChecksum())));
+      assertEquals(loss / samples, h.gauge("streamlearn.learner.prequential.loss"), 1e-12);
+    }
+  }
+
+  @Test
+  void emaDecayPublishesTheWeightAverageAsEma() {
+    Config config = config(s -> {
+      s.snapshotEvery = 1;
+      s.emaDecay = 0.9;
+    });
+    Replay replay = new Replay(config);
+    try (Harness h = new Harness(config)) {
+      h.sendValid(4 * 3);
+      List<ModelSnapshot> snapshots = h.newSnapshots();
+      assertEquals(3, snapshots.size());
+      for (int b = 0; b < 3; b++) {
+        replay.trainBatch();
+        ModelSnapshot s = snapshots.get(b);
+        assertEquals(WeightsKind.EMA, s.getWeightsKind());
+        assertArrayEquals(Snapshots.checksum(s.getLayers()), bytes(s.getChecksum()));
+        Snapshots.toNetwork(s, SIZES);
+        assertSameWeights(replay.published(), s);
+      }
+      // By the third batch the average is not the raw weights.
+      assertFalse(Arrays.equals(bytes(replay.raw().getChecksum()), bytes(snapshots.get(2).getChecksum())));
+    }
+  }
+
+  // --- 4. dead letters -------------------------------------------------------------------------------------------
+
+  /** A record the learner must dead-letter, and why. */
+  record BadInput(String name, byte[] key, byte[] value, PayloadError reason) {
+    @Override
+    public String toString() {
+      return name;
+    }
+  }
+
+  static Stream<BadInput> badInputs() {
+    byte[] random = new byte[300];
+    new Random(7).nextBytes(random);
+    random[0] = 0x00; // not the C3 01 marker
+
+    byte[] unknownFingerprint = validSample(100);
+    Arrays.fill(unknownFingerprint, 2, 10, (byte) 0x5A);
+
+    byte[] valid = validSample(101);
+    byte[] truncated = Arrays.copyOf(valid, valid.length - 10);
+    byte[] shortHeader = {(byte) 0xC3, 0x01, 0x12, 0x34, 0x56};
+    byte[] trailing = Arrays.copyOf(valid, valid.length + 1);
+
+    byte[] pixels783 = Codecs.TRAINING_SAMPLE.encode(
+        sampleBuilder(102).setPixels(ByteBuffer.wrap(new byte[783])).build());
+    byte[] label10 = Codecs.TRAINING_SAMPLE.encode(sampleBuilder(103).setLabel(10).build());
+    byte[] labelMinus1 = Codecs.TRAINING_SAMPLE.encode(sampleBuilder(104).setLabel(-1).build());
+
+    return Stream.of(
+        new BadInput("random bytes", new byte[] {(byte) 0xFF, 0x00, 0x7F}, random, PayloadError.BAD_MARKER),
+        new BadInput("unknown schema fingerprint", utf8("bad-fp"), unknownFingerprint, PayloadError.UNKNOWN_SCHEMA),
+        new BadInput("cut inside the record", utf8("bad-cut"), truncated, PayloadError.TRUNCATED),
+        new BadInput("shorter than the header", null, shortHeader, PayloadError.TRUNCATED),
+        new BadInput("bytes after the record", utf8("bad-tail"), trailing, PayloadError.MALFORMED),
+        new BadInput("783 pixels", utf8("bad-783"), pixels783, PayloadError.BAD_PIXEL_COUNT),
+        new BadInput("label 10", utf8("bad-10"), label10, PayloadError.BAD_LABEL),
+        new BadInput("label -1", utf8("bad-minus-1"), labelMinus1, PayloadError.BAD_LABEL),
+        new BadInput("null value", utf8("bad-null"), null, PayloadError.TRUNCATED));
+  }
+
+  private static String expectedDetail(BadInput bad) {
+    InvalidPayloadException e =
+        assertThrows(InvalidPayloadException.class, () -> Codecs.TRAINING_SAMPLE.decode(bad.value()));
+    assertEquals(bad.reason(), e.reason(), "the test input is not the intended kind of bad");
+    return e.detail();
+  }
+
+  private static void assertDeadLetter(BadInput bad, long offset, Config config, TestRecord<byte[], byte[]> out) {
+    assertArrayEquals(bad.key(), out.key(), "original key");
+    assertArrayEquals(bad.value(), out.value(), "original value");
+    Headers headers = out.headers();
+    assertEquals(6, headers.toArray().length, "the dead-letter headers, no others");
+    assertEquals(bad.reason().name(), DeadLetter.header(headers, DeadLetter.REASON));
+    assertEquals(expectedDetail(bad), DeadLetter.header(headers, DeadLetter.DETAIL));
+    assertEquals("learner", DeadLetter.header(headers, DeadLetter.SERVICE));
+    assertEquals(config.trainingTopic(), DeadLetter.header(headers, DeadLetter.SOURCE_TOPIC));
+    assertEquals("0", DeadLetter.header(headers, DeadLetter.SOURCE_PARTITION));
+    assertEquals(Long.toString(offset), DeadLetter.header(headers, DeadLetter.SOURCE_OFFSET));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("badInputs")
+  void badInputIsDeadLetteredWithItsOriginalBytesAndTheStreamGoesOn(BadInput bad) {
+    try (Harness h = new Harness(config(s -> s.snapshotEvery = 1))) {
+      h.sendValid(2); // offsets 0, 1
+      h.send(bad.key(), bad.value()); // offset 2
+      h.sendValid(2); // offsets 3, 4: the batch of four valid samples fills
+
+      List<TestRecord<byte[], byte[]>> dead = h.deadLetters.readRecordsToList();
+      assertEquals(1, dead.size());
+      assertDeadLetter(bad, 2, h.config, dead.get(0));
+      for (PayloadError reason : PayloadError.values()) {
+        assertEquals(reason == bad.reason() ? 1 : 0, h.deadLetterCount(reason), reason.name());
+      }
+
+      List<ModelSnapshot> snapshots = h.newSnapshots();
+      assertArrayEquals(new long[] {4}, samplesSeen(snapshots));
+      assertEquals(4, h.counter("streamlearn.learner.samples"));
+      assertEquals(1, h.counter("streamlearn.learner.batches"));
+    }
+  }
+
+  @Test
+  void everyKindOfBadInputInOneStreamIsDeadLetteredInOrderAndCounted() {
+    List<BadInput> bad = badInputs().toList();
+    try (Harness h = new Harness(config(s -> s.snapshotEvery = 1))) {
+      long offset = 0;
+      List<Long> badOffsets = new ArrayList<>();
+      for (BadInput b : bad) {
+        h.sendValid(1);
+        offset++;
+        h.send(b.key(), b.value());
+        badOffsets.add(offset++);
+      }
+      h.sendValid(4 * 3 - bad.size()); // complete three batches of valid samples
+
+      List<TestRecord<byte[], byte[]>> dead = h.deadLetters.readRecordsToList();
+      assertEquals(bad.size(), dead.size());
+      for (int i = 0; i < bad.size(); i++) {
+        assertDeadLetter(bad.get(i), badOffsets.get(i), h.config, dead.get(i));
+      }
+      for (PayloadError reason : PayloadError.values()) {
+        long expected = bad.stream().filter(b -> b.reason() == reason).count();
+        assertEquals(expected, h.deadLetterCount(reason), reason.name());
+      }
+      assertArrayEquals(new long[] {4, 8, 12}, samplesSeen(h.newSnapshots()));
+      assertEquals(12, h.counter("streamlearn.learner.samples"));
+    }
+  }
+
+  @Test
+  void headersTheRecordAlreadyCarriedAreKeptBesideTheDeadLetterHeaders() {
+    BadInput bad = badInputs().filter(b -> b.reason() == PayloadError.BAD_LABEL).findFirst().orElseThrow();
+    try (Harness h = new Harness(config(s -> { }))) {
+      Headers original = new org.apache.kafka.common.header.internals.RecordHeaders()
+          .add("trace-id", utf8("abc-123"));
+      h.training.pipeInput(new TestRecord<>(bad.key(), bad.value(), original));
+      TestRecord<byte[], byte[]> out = h.deadLetters.readRecord();
+      assertEquals("abc-123", DeadLetter.header(out.headers(), "trace-id"));
+      assertEquals(7, out.headers().toArray().length);
+      assertEquals("BAD_LABEL", DeadLetter.header(out.headers(), DeadLetter.REASON));
+      assertEquals("0", DeadLetter.header(out.headers(), DeadLetter.SOURCE_OFFSET));
+    }
+  }
+
+  @Test
+  void validSamplesProduceNoDeadLetters() {
+    try (Harness h = new Harness(config(s -> s.snapshotEvery = 1))) {
+      h.sendValid(8);
+      assertTrue(h.deadLetters.isEmpty());
+      for (PayloadError reason : PayloadError.values()) {
+        assertEquals(0, h.deadLetterCount(reason), reason.name());
+      }
+    }
+  }
+
+  // --- 5. skipped non-finite batches -----------------------------------------------------------------------------
+
+  @Test
+  void batchesWithNonFiniteLossAreSkippedCountedAndNeverSnapshotted() {
+    // A learning rate of 1e38 makes the first step's weights non-finite in float32 (1e38 / (1 - 0.9) overflows),
+    // so every later forward pass has a non-finite loss.
+    try (Harness h = new Harness(config(s -> {
+      s.adam = new Adam.Settings(1e38, 0.9, 0.999, 1e-8);
+      s.snapshotEvery = 1000;
+      s.snapshotIntervalMs = 1000;
+    }))) {
+      h.sendValid(4 * 3); // batch 1 applied, batches 2 and 3 skipped
+      assertEquals(1, h.counter("streamlearn.learner.batches"));
+      assertEquals(2, h.counter("streamlearn.learner.batches.skipped"));
+      assertEquals(4, h.counter("streamlearn.learner.samples"));
+
+      // The applied batch left non-finite weights: the snapshot is refused, never published.
+      h.advance(1000);
+      assertEquals(List.of(), h.newSnapshots());
+      assertEquals(1, h.counter("streamlearn.learner.snapshots.refused"));
+
+      // Only skipped batches from here on (two full ones and one flushed when idle).
+      h.sendValid(4 * 2 + 2);
+      h.advance(500);
+      assertEquals(5, h.counter("streamlearn.learner.batches.skipped"));
+      h.advance(1000);
+      h.advance(HOUR);
+      assertEquals(List.of(), h.newSnapshots());
+      assertEquals(1, h.counter("streamlearn.learner.batches"));
+      assertEquals(4, h.counter("streamlearn.learner.samples"));
+      assertEquals(4, h.gauge("streamlearn.learner.samples.seen"));
+      assertTrue(Double.isNaN(h.gauge("streamlearn.learner.snapshot.version")), "no snapshot was published");
+    }
+  }
+
+  @Test
+  void skippedBatchesNeitherCountTowardsSnapshotEveryNorTriggerIt() {
+    try (Harness h = new Harness(config(s -> {
+      s.adam = new Adam.Settings(1e38, 0.9, 0.999, 1e-8);
+      s.snapshotEvery = 1;
+      s.snapshotIntervalMs = HOUR;
+    }))) {
+      h.sendValid(4);
+      assertEquals(List.of(), h.newSnapshots(), "non-finite weights are not published");
+      assertEquals(1, h.counter("streamlearn.learner.snapshots.refused"));
+      h.sendValid(4 * 5);
+      assertEquals(List.of(), h.newSnapshots());
+      assertEquals(1, h.counter("streamlearn.learner.snapshots.refused"), "skipped batches trigger nothing");
+      assertEquals(5, h.counter("streamlearn.learner.batches.skipped"));
+      assertEquals(1, h.counter("streamlearn.learner.batches"));
+    }
+  }
+
+  // --- 6. repeatability ------------------------------------------------------------------------------------------
+
+  private List<ModelSnapshot> train(long seed, int batches) {
+    try (Harness h = new Harness(config(s -> {
+      s.snapshotEvery = 1;
+      s.seed = seed;
+    }))) {
+      h.sendValid(4 * batches);
+      List<ModelSnapshot> snapshots = h.newSnapshots();
+      assertEquals(batches, snapshots.size());
+      return snapshots;
+    }
+  }
+
+  @Test
+  void sameSamplesInTheSameOrderWithTheSameSeedGiveByteIdenticalWeights() {
+    List<ModelSnapshot> a = train(42, 3);
+    List<ModelSnapshot> b = train(42, 3);
+    for (int i = 0; i < 3; i++) {
+      assertSameWeights(a.get(i), b.get(i));
+      assertEquals(a.get(i).getVersion(), b.get(i).getVersion());
+      assertEquals(a.get(i).getPrequentialLoss(), b.get(i).getPrequentialLoss());
+      assertEquals(a.get(i).getPrequentialAccuracy(), b.get(i).getPrequentialAccuracy());
+    }
+    // Each fresh state is its own lineage.
+    assertNotEquals(a.get(0).getRunId(), b.get(0).getRunId());
+  }
+
+  @Test
+  void anotherSeedGivesOtherWeights() {
+    ModelSnapshot a = train(42, 1).get(0);
+    ModelSnapshot b = train(43, 1).get(0);
+    assertFalse(Arrays.equals(bytes(a.getLayers().get(0).getWeights()), bytes(b.getLayers().get(0).getWeights())));
+  }
+}

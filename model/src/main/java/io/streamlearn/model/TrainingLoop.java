@@ -1,0 +1,86 @@
+package io.streamlearn.model;
+
+import io.streamlearn.core.mnist.MnistDataset;
+import java.util.SplittableRandom;
+import java.util.function.LongToDoubleFunction;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The bare training loop, without Kafka: shuffled mini-batches from memory through the same network, Adam and
+ * weight-average code the learner runs. For model selection on a validation split and as the benchmark's
+ * reference speed.
+ */
+public final class TrainingLoop {
+  private final DenseNetwork network;
+  private final Adam adam;
+  private final WeightAverage average;
+  private final LongToDoubleFunction learningRate;
+  private final int batchSize;
+  private final INDArray input;
+  private final int[] labels;
+  private final byte[] pixels = new byte[MnistDataset.PIXELS];
+
+  /**
+   * @param learningRate the learning rate for each (1-based) optimizer step
+   * @param average the weight average to update after each step, or null
+   */
+  public TrainingLoop(DenseNetwork network, Adam adam, WeightAverage average, LongToDoubleFunction learningRate,
+      int batchSize) {
+    this.network = network;
+    this.adam = adam;
+    this.average = average;
+    this.learningRate = learningRate;
+    this.batchSize = batchSize;
+    this.input = network.newInput(batchSize);
+    this.labels = new int[batchSize];
+  }
+
+  /** One epoch over rows {@code [0, rows)} of {@code data}, in an order shuffled by {@code random}; returns samples. */
+  public int epoch(MnistDataset data, int rows, SplittableRandom random) {
+    int[] order = new int[rows];
+    for (int i = 0; i < rows; i++) {
+      order[i] = i;
+    }
+    for (int i = rows - 1; i > 0; i--) {
+      int j = random.nextInt(i + 1);
+      int t = order[i];
+      order[i] = order[j];
+      order[j] = t;
+    }
+    int trained = 0;
+    for (int start = 0; start + batchSize <= rows; start += batchSize) {
+      for (int r = 0; r < batchSize; r++) {
+        int row = order[start + r];
+        data.copyPixels(row, pixels, 0);
+        DenseNetwork.setInputRow(input, r, pixels, 0, Snapshots.INPUT_SCALE);
+        labels[r] = data.label(row);
+      }
+      step();
+      trained += batchSize;
+    }
+    return trained;
+  }
+
+  /** One training step on the batch currently in {@link #input()}/{@link #labels()}. */
+  public BatchStats step() {
+    BatchStats stats = network.computeGradients(input, labels);
+    adam.apply(network.parameters(), network.gradients(), learningRate.applyAsDouble(adam.step() + 1));
+    if (average != null) {
+      average.update(network.parameters());
+    }
+    return stats;
+  }
+
+  public INDArray input() {
+    return input;
+  }
+
+  public int[] labels() {
+    return labels;
+  }
+
+  /** The weights to evaluate: the average when there is one, else the trained weights. */
+  public INDArray[] publishedWeights() {
+    return average != null ? average.parameters() : network.parameters();
+  }
+}
