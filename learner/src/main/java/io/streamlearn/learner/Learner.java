@@ -40,12 +40,15 @@ public final class Learner implements AutoCloseable {
   public static Learner start(Config config) {
     Map<String, Object> client = new HashMap<>(config.kafka());
     client.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-    LearnerMain.prepareTopics(config, client);
+    int partitions = LearnerMain.prepareTopics(config, client);
     long newestVersion =
         SnapshotVersions.newest(client, config.snapshotTopic(), config.modelId(), Duration.ofSeconds(60));
     MetricsEndpoint endpoint = MetricsEndpoint.start("learner", config.metricsPort());
     LearnerMetrics metrics = new LearnerMetrics(endpoint.registry());
-    KafkaStreams streams = new KafkaStreams(LearnerTopology.build(config, metrics, newestVersion),
+    boolean repartition = partitions != 1;
+    log.info("training topic {} has {} partition(s): {}", config.trainingTopic(), partitions,
+        repartition ? "samples meet in the one-partition repartition topic" : "its one task trains directly");
+    KafkaStreams streams = new KafkaStreams(LearnerTopology.build(config, metrics, newestVersion, repartition),
         LearnerTopology.streamsProperties(config));
     KafkaStreamsMetrics streamsMetrics = new KafkaStreamsMetrics(streams);
     streamsMetrics.bindTo(endpoint.registry());
@@ -66,6 +69,11 @@ public final class Learner implements AutoCloseable {
     });
     streams.start();
     return learner;
+  }
+
+  /** Samples trained by this process so far (the {@code streamlearn.learner.samples} counter). */
+  public double samplesTrained() {
+    return endpoint.registry().get("streamlearn.learner.samples").counter().count();
   }
 
   public int metricsPort() {

@@ -84,11 +84,14 @@ public final class LearnerMain {
     return lag;
   }
 
-  /** Creates missing topics; refuses a snapshot topic whose message limit is smaller than a snapshot. */
-  static void prepareTopics(Config config, Map<String, Object> client) {
+  /**
+   * Creates missing topics; refuses a snapshot topic whose message limit is smaller than a snapshot. Returns the
+   * training topic's partition count.
+   */
+  static int prepareTopics(Config config, Map<String, Object> client) {
     int snapshotBytes = Snapshots.encodedSizeBound(config.sizes());
     try (Admin admin = Admin.create(client)) {
-      TopicAdmin.ensure(admin, new TopicSpec(config.trainingTopic(), config.partitions(),
+      int partitions = TopicAdmin.ensure(admin, new TopicSpec(config.trainingTopic(), config.partitions(),
           config.replicationFactor(), Map.of()));
       TopicAdmin.ensure(admin, new TopicSpec(config.deadLetterTopic(), 1, config.replicationFactor(), Map.of()));
       TopicAdmin.ensure(admin, new TopicSpec(config.snapshotTopic(), 1, config.replicationFactor(), Map.of(
@@ -112,6 +115,7 @@ public final class LearnerMain {
         log.warn("snapshot topic {} has cleanup.policy={}, not compact: old snapshots will not be compacted away",
             config.snapshotTopic(), policy);
       }
+      return partitions;
     } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
       throw new IllegalStateException("cannot check topic " + config.snapshotTopic() + ": " + e, e);
     } catch (InterruptedException e) {

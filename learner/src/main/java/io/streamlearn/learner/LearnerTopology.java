@@ -28,7 +28,8 @@ import io.streamlearn.model.Snapshots;
  * </pre>
  *
  * The one-partition repartition topic puts every sample of a model in one task, so one network learns from all of
- * them, each exactly once per time it was produced.
+ * them, each exactly once per time it was produced. A training topic of one partition needs no repartition: its
+ * one task decodes and trains.
  */
 public final class LearnerTopology {
   public static final String STATE_STORE = "learner-state";
@@ -36,7 +37,20 @@ public final class LearnerTopology {
 
   private LearnerTopology() {}
 
+  /**
+   * The topology for a training topic of any partition count: samples pass through the one-partition repartition
+   * topic to the trainer.
+   */
   public static Topology build(Config config, LearnerMetrics metrics, long newestPublishedVersion) {
+    return build(config, metrics, newestPublishedVersion, true);
+  }
+
+  /**
+   * @param repartition false only when the training topic has exactly one partition: then its one task trains
+   *     directly, without the extra hop (the trainer refuses to run in a task of any other partition)
+   */
+  public static Topology build(Config config, LearnerMetrics metrics, long newestPublishedVersion,
+      boolean repartition) {
     StreamsBuilder builder = new StreamsBuilder();
     builder.addStateStore(Stores.keyValueStoreBuilder(
             Stores.persistentKeyValueStore(STATE_STORE), Serdes.String(), Serdes.ByteArray())
@@ -51,11 +65,13 @@ public final class LearnerTopology {
         .map((key, d) -> KeyValue.pair(d.originalKey(), d.originalValue()), Named.as("original-bytes"))
         .to(config.deadLetterTopic(), Produced.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("dead-letters"));
 
-    decoded.filter((key, d) -> !d.isDeadLetter(), Named.as("valid-samples"))
-        .mapValues(Decoded::sample, Named.as("compact-samples"))
-        .repartition(Repartitioned.with(Serdes.String(), Serdes.ByteArray()).withName(REPARTITION)
-            .withNumberOfPartitions(1))
-        .process(() -> new Trainer(config, metrics, newestPublishedVersion), Named.as("trainer"), STATE_STORE)
+    KStream<String, byte[]> samples = decoded.filter((key, d) -> !d.isDeadLetter(), Named.as("valid-samples"))
+        .mapValues(Decoded::sample, Named.as("compact-samples"));
+    if (repartition) {
+      samples = samples.repartition(Repartitioned.with(Serdes.String(), Serdes.ByteArray()).withName(REPARTITION)
+          .withNumberOfPartitions(1));
+    }
+    samples.process(() -> new Trainer(config, metrics, newestPublishedVersion), Named.as("trainer"), STATE_STORE)
         .to(config.snapshotTopic(), Produced.with(Serdes.String(), Serdes.ByteArray()).withName("snapshots"));
     return builder.build();
   }
@@ -87,7 +103,10 @@ public final class LearnerTopology {
     // Snapshots can be larger than a producer's default 1 MB request.
     props.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG),
         Math.max(1024 * 1024, Snapshots.encodedSizeBound(config.sizes()) + 64 * 1024));
-    props.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), 5);
+    // Samples cross the repartition topic in big compressed batches: small batches cost more CPU than training.
+    props.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), 10);
+    props.put(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG), 256 * 1024);
+    props.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "lz4");
     props.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), 2000);
     // A learner that dies is replaced (by a restart or a standby) after this, not after the default 45 s.
     props.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 10_000);

@@ -43,6 +43,11 @@ final class Trainer implements Processor<String, byte[], String, byte[]> {
   @Override
   public void init(ProcessorContext<String, byte[]> context) {
     this.context = context;
+    if (context.taskId().partition() != 0) {
+      // More than one trainer task would train more than one network: never let that happen silently.
+      throw new IllegalStateException("the training topic of model " + config.modelId() + " gained partitions"
+          + " while the learner ran without repartitioning (task " + context.taskId() + "): restart the learner");
+    }
     this.store = context.getStateStore(LearnerTopology.STATE_STORE);
     state = TrainingState.load(store, config, newestPublishedVersion);
     if (state == null) {

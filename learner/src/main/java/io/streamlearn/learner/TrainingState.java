@@ -45,6 +45,7 @@ final class TrainingState {
   final Prequential prequential;
   private final INDArray input;
   private final int[] labels;
+  private final float[] row = new float[LearnerSettings.INPUTS];
   private final byte[] pending;
   private final FloatChunks params;
   private final FloatChunks moment1;
@@ -188,18 +189,19 @@ final class TrainingState {
     for (int r = 0; r < count; r++) {
       int offset = 4 + r * SAMPLE_BYTES;
       y[r] = pending[offset];
-      DenseNetwork.setInputRow(x, r, pending, offset + 1, Snapshots.INPUT_SCALE);
+      DenseNetwork.setInputRow(x, r, pending, offset + 1, Snapshots.INPUT_SCALE, row);
     }
     BatchStats stats = network.computeGradients(x, y);
     ByteBuffer.wrap(pending).putInt(0, 0);
-    boolean finite = Double.isFinite(stats.lossSum()) && Double.isFinite(network.gradientNormSquared());
-    if (!finite) {
+    // Adam refuses a step whose gradients are not finite; a non-finite loss is refused before it.
+    boolean applied = Double.isFinite(stats.lossSum())
+        && adam.apply(network.parameters(), network.gradients(), config.learningRate(adam.step() + 1));
+    if (!applied) {
       batchesSkipped++;
       samplesSkipped += count;
       return new BatchOutcome(stats, false);
     }
     prequential.record(stats);
-    adam.apply(network.parameters(), network.gradients(), config.learningRate(adam.step() + 1));
     if (average != null) {
       average.update(network.parameters());
     }

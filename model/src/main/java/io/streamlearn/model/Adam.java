@@ -45,11 +45,11 @@ public final class Adam {
   private final float[][] m32;
   private final float[][] v32;
   private final float[] p32;
-  private final float[] g32;
+  private final float[][] g32;
   private final double[][] m64;
   private final double[][] v64;
   private final double[] p64;
-  private final double[] g64;
+  private final double[][] g64;
   private long step;
 
   /** Zero moments shaped like {@code parameters}. */
@@ -69,9 +69,12 @@ public final class Adam {
         v64[k] = new double[m64[k].length];
       }
       p64 = new double[largest];
-      g64 = new double[largest];
-      m32 = v32 = null;
-      p32 = g32 = null;
+      g64 = new double[n][];
+      for (int k = 0; k < n; k++) {
+        g64[k] = new double[m64[k].length];
+      }
+      m32 = v32 = g32 = null;
+      p32 = null;
     } else {
       m32 = new float[n][];
       v32 = new float[n][];
@@ -80,9 +83,12 @@ public final class Adam {
         v32[k] = new float[m32[k].length];
       }
       p32 = new float[largest];
-      g32 = new float[largest];
-      m64 = v64 = null;
-      p64 = g64 = null;
+      g32 = new float[n][];
+      for (int k = 0; k < n; k++) {
+        g32[k] = new float[m32[k].length];
+      }
+      m64 = v64 = g64 = null;
+      p64 = null;
     }
   }
 
@@ -119,8 +125,25 @@ public final class Adam {
     this.step = step;
   }
 
-  /** One Adam step at the given learning rate (the schedule's value for this step). */
-  public void apply(INDArray[] parameters, INDArray[] gradients, double learningRate) {
+  /**
+   * One Adam step at the given learning rate (the schedule's value for this step), unless a gradient is not finite:
+   * then nothing changes (not the parameters, the moments nor the step count) and the result is false.
+   */
+  public boolean apply(INDArray[] parameters, INDArray[] gradients, double learningRate) {
+    double sumOfSquares = 0;
+    for (int k = 0; k < parameters.length; k++) {
+      int n = Math.toIntExact(parameters[k].length());
+      if (doublePrecision) {
+        gradients[k].data().asNioDouble().get(0, g64[k], 0, n);
+        sumOfSquares += sumOfSquares(g64[k], n);
+      } else {
+        gradients[k].data().asNioFloat().get(0, g32[k], 0, n);
+        sumOfSquares += sumOfSquares(g32[k], n);
+      }
+    }
+    if (!Double.isFinite(sumOfSquares)) {
+      return false;
+    }
     step++;
     double beta1 = settings.beta1();
     double beta2 = settings.beta2();
@@ -130,19 +153,45 @@ public final class Adam {
       int n = Math.toIntExact(parameters[k].length());
       if (doublePrecision) {
         DoubleBuffer p = parameters[k].data().asNioDouble();
-        gradients[k].data().asNioDouble().get(0, g64, 0, n);
         p.get(0, p64, 0, n);
-        update64(p64, g64, m64[k], v64[k], n, beta1, beta2, stepSize, invSqrtCorrection2, settings.epsilon());
+        update64(p64, g64[k], m64[k], v64[k], n, beta1, beta2, stepSize, invSqrtCorrection2, settings.epsilon());
         p.put(0, p64, 0, n);
       } else {
         FloatBuffer p = parameters[k].data().asNioFloat();
-        gradients[k].data().asNioFloat().get(0, g32, 0, n);
         p.get(0, p32, 0, n);
-        update32(p32, g32, m32[k], v32[k], n, (float) beta1, (float) beta2, (float) stepSize,
+        update32(p32, g32[k], m32[k], v32[k], n, (float) beta1, (float) beta2, (float) stepSize,
             (float) invSqrtCorrection2, (float) settings.epsilon());
         p.put(0, p32, 0, n);
       }
     }
+    return true;
+  }
+
+  /** Sum of squares with four accumulators (independent chains run in parallel); not finite if any value is not. */
+  private static double sumOfSquares(float[] x, int n) {
+    double a = 0;
+    double b = 0;
+    double c = 0;
+    double d = 0;
+    int i = 0;
+    for (; i + 3 < n; i += 4) {
+      a += x[i] * x[i];
+      b += x[i + 1] * x[i + 1];
+      c += x[i + 2] * x[i + 2];
+      d += x[i + 3] * x[i + 3];
+    }
+    for (; i < n; i++) {
+      a += x[i] * x[i];
+    }
+    return a + b + c + d;
+  }
+
+  private static double sumOfSquares(double[] x, int n) {
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+      sum += x[i] * x[i];
+    }
+    return sum;
   }
 
   private static void update32(float[] p, float[] g, float[] m, float[] v, int n, float beta1, float beta2,

@@ -161,13 +161,17 @@ public final class DenseNetwork {
 
   /** Writes one input row: {@code pixels[offset .. offset+inputs)} (unsigned bytes) times {@code scale}. */
   public static void setInputRow(INDArray x, int row, byte[] pixels, int offset, float scale) {
+    setInputRow(x, row, pixels, offset, scale, new float[Math.toIntExact(x.columns())]);
+  }
+
+  /** As {@link #setInputRow(INDArray, int, byte[], int, float)}, with a caller's scratch row (hot loops). */
+  public static void setInputRow(INDArray x, int row, byte[] pixels, int offset, float scale, float[] values) {
     int width = Math.toIntExact(x.columns());
     if (x.dataType() == DataType.FLOAT) {
-      java.nio.FloatBuffer buffer = x.data().asNioFloat();
-      int base = row * width;
       for (int i = 0; i < width; i++) {
-        buffer.put(base + i, (pixels[offset + i] & 0xff) * scale);
+        values[i] = (pixels[offset + i] & 0xff) * scale;
       }
+      x.data().asNioFloat().put(row * width, values);
     } else {
       Vec v = Vec.of(x);
       for (int i = 0; i < width; i++) {
@@ -224,19 +228,6 @@ public final class DenseNetwork {
       }
     }
     return stats;
-  }
-
-  /** Sum of squares of every gradient: not finite when any gradient is not. */
-  public double gradientNormSquared() {
-    double sum = 0;
-    for (INDArray g : gradients()) {
-      Vec v = Vec.of(g);
-      for (int i = 0; i < v.length; i++) {
-        double x = v.get(i);
-        sum += x * x;
-      }
-    }
-    return sum;
   }
 
   private Activations activationsFor(int batch) {

@@ -19,6 +19,7 @@ public final class TrainingLoop {
   private final INDArray input;
   private final int[] labels;
   private final byte[] pixels = new byte[MnistDataset.PIXELS];
+  private final float[] scratchRow = new float[MnistDataset.PIXELS];
 
   /**
    * @param learningRate the learning rate for each (1-based) optimizer step
@@ -52,7 +53,7 @@ public final class TrainingLoop {
       for (int r = 0; r < batchSize; r++) {
         int row = order[start + r];
         data.copyPixels(row, pixels, 0);
-        DenseNetwork.setInputRow(input, r, pixels, 0, Snapshots.INPUT_SCALE);
+        DenseNetwork.setInputRow(input, r, pixels, 0, Snapshots.INPUT_SCALE, scratchRow);
         labels[r] = data.label(row);
       }
       step();
@@ -64,8 +65,9 @@ public final class TrainingLoop {
   /** One training step on the batch currently in {@link #input()}/{@link #labels()}. */
   public BatchStats step() {
     BatchStats stats = network.computeGradients(input, labels);
-    adam.apply(network.parameters(), network.gradients(), learningRate.applyAsDouble(adam.step() + 1));
-    if (average != null) {
+    boolean applied = Double.isFinite(stats.lossSum())
+        && adam.apply(network.parameters(), network.gradients(), learningRate.applyAsDouble(adam.step() + 1));
+    if (applied && average != null) {
       average.update(network.parameters());
     }
     return stats;

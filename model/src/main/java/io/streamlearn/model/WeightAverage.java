@@ -1,5 +1,7 @@
 package io.streamlearn.model;
 
+import java.nio.FloatBuffer;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -14,6 +16,7 @@ public final class WeightAverage {
   private final INDArray[] average;
   private final INDArray[] corrected;
   private long steps;
+  private final float[][] scratch = new float[2][];
 
   /** An empty average shaped like the parameters. */
   public WeightAverage(double decay, INDArray[] parameters) {
@@ -52,12 +55,35 @@ public final class WeightAverage {
   public void update(INDArray[] parameters) {
     steps++;
     for (int k = 0; k < parameters.length; k++) {
-      Vec a = Vec.of(average[k]);
-      Vec p = Vec.of(parameters[k]);
-      for (int i = 0; i < a.length; i++) {
-        a.set(i, decay * a.get(i) + (1 - decay) * p.get(i));
+      int n = Math.toIntExact(parameters[k].length());
+      if (average[k].dataType() == DataType.FLOAT) {
+        // Bulk copies to heap arrays and a plain loop the JIT vectorises: several times faster than element access.
+        FloatBuffer avg = average[k].data().asNioFloat();
+        float[] a = scratch32(0, n);
+        float[] p = scratch32(1, n);
+        avg.get(0, a, 0, n);
+        parameters[k].data().asNioFloat().get(0, p, 0, n);
+        float keep = (float) decay;
+        float take = (float) (1 - decay);
+        for (int i = 0; i < n; i++) {
+          a[i] = keep * a[i] + take * p[i];
+        }
+        avg.put(0, a, 0, n);
+      } else {
+        Vec a = Vec.of(average[k]);
+        Vec p = Vec.of(parameters[k]);
+        for (int i = 0; i < a.length; i++) {
+          a.set(i, decay * a.get(i) + (1 - decay) * p.get(i));
+        }
       }
     }
+  }
+
+  private float[] scratch32(int which, int n) {
+    if (scratch[which] == null || scratch[which].length < n) {
+      scratch[which] = new float[n];
+    }
+    return scratch[which];
   }
 
   /**

@@ -25,6 +25,23 @@ class AdamTest {
   }
 
   @Test
+  void refusesAStepWithANonFiniteGradientAndChangesNothing() {
+    INDArray theta = Nd4j.createFromArray(1.0f, -2.0f);
+    Adam adam = new Adam(Adam.Settings.defaults(), new INDArray[] {theta});
+    org.junit.jupiter.api.Assertions.assertTrue(
+        adam.apply(new INDArray[] {theta}, new INDArray[] {Nd4j.createFromArray(0.5f, -0.1f)}, 1e-3));
+    float[] before = theta.toFloatVector();
+    float[] m = adam.firstMoments()[0].clone();
+    org.junit.jupiter.api.Assertions.assertFalse(
+        adam.apply(new INDArray[] {theta}, new INDArray[] {Nd4j.createFromArray(Float.NaN, 0.1f)}, 1e-3));
+    org.junit.jupiter.api.Assertions.assertFalse(adam.apply(new INDArray[] {theta},
+        new INDArray[] {Nd4j.createFromArray(0.1f, Float.POSITIVE_INFINITY)}, 1e-3));
+    org.junit.jupiter.api.Assertions.assertArrayEquals(before, theta.toFloatVector());
+    org.junit.jupiter.api.Assertions.assertArrayEquals(m, adam.firstMoments()[0]);
+    assertEquals(1, adam.step());
+  }
+
+  @Test
   void twoStepsMatchHandComputedValues() {
     INDArray theta = Nd4j.createFromArray(1.0, -2.0);
     INDArray[] parameters = {theta};
