@@ -5,6 +5,7 @@ import io.streamlearn.model.Adam;
 import io.streamlearn.model.BatchStats;
 import io.streamlearn.model.DenseNetwork;
 import io.streamlearn.model.Snapshots;
+import io.streamlearn.model.TrainingLoop;
 import io.streamlearn.model.WeightAverage;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -41,16 +42,15 @@ final class TrainingState {
   private final Config config;
   final DenseNetwork network;
   final Adam adam;
-  WeightAverage average;
+  final WeightAverage average;
   final Prequential prequential;
-  private final INDArray input;
-  private final int[] labels;
+  private final TrainingLoop loop;
   private final float[] row = new float[LearnerSettings.INPUTS];
   private final byte[] pending;
   private final FloatChunks params;
   private final FloatChunks moment1;
   private final FloatChunks moment2;
-  private FloatChunks averageChunks;
+  private final FloatChunks averageChunks;
 
   String runId;
   long samplesTrained;
@@ -65,17 +65,14 @@ final class TrainingState {
     this.network = network;
     this.adam = new Adam(config.adam(), network.parameters());
     this.prequential = new Prequential(config.prequentialWindow(), config.batchSize());
-    this.input = network.newInput(config.batchSize());
-    this.labels = new int[config.batchSize()];
     this.pending = new byte[4 + config.batchSize() * SAMPLE_BYTES];
     int count = Math.toIntExact(network.parameterCount());
     this.params = new FloatChunks("params", count);
     this.moment1 = new FloatChunks("adam-m", count);
     this.moment2 = new FloatChunks("adam-v", count);
-    if (config.emaDecay() > 0) {
-      average = new WeightAverage(config.emaDecay(), network.parameters());
-      averageChunks = new FloatChunks("ema", count);
-    }
+    this.average = config.emaDecay() > 0 ? new WeightAverage(config.emaDecay(), network.parameters()) : null;
+    this.averageChunks = average != null ? new FloatChunks("ema", count) : null;
+    this.loop = new TrainingLoop(network, adam, average, config::learningRate, config.batchSize());
   }
 
   /** A new lineage: seeded initial weights, a fresh run id, versions after {@code newestPublishedVersion}. */
@@ -184,27 +181,22 @@ final class TrainingState {
    */
   BatchOutcome trainPending() {
     int count = pendingCount();
-    INDArray x = count == config.batchSize() ? input : network.newInput(count);
-    int[] y = count == config.batchSize() ? labels : new int[count];
+    INDArray x = count == config.batchSize() ? loop.input() : network.newInput(count);
+    int[] y = count == config.batchSize() ? loop.labels() : new int[count];
     for (int r = 0; r < count; r++) {
       int offset = 4 + r * SAMPLE_BYTES;
       y[r] = pending[offset];
       DenseNetwork.setInputRow(x, r, pending, offset + 1, Snapshots.INPUT_SCALE, row);
     }
-    BatchStats stats = network.computeGradients(x, y);
     ByteBuffer.wrap(pending).putInt(0, 0);
-    // Adam refuses a step whose gradients are not finite; a non-finite loss is refused before it.
-    boolean applied = Double.isFinite(stats.lossSum())
-        && adam.apply(network.parameters(), network.gradients(), config.learningRate(adam.step() + 1));
-    if (!applied) {
+    TrainingLoop.Step step = loop.step(x, y);
+    BatchStats stats = step.stats();
+    if (!step.applied()) {
       batchesSkipped++;
       samplesSkipped += count;
       return new BatchOutcome(stats, false);
     }
     prequential.record(stats);
-    if (average != null) {
-      average.update(network.parameters());
-    }
     batchesTrained++;
     samplesTrained += count;
     return new BatchOutcome(stats, true);

@@ -6,9 +6,9 @@ import java.util.function.LongToDoubleFunction;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * The bare training loop, without Kafka: shuffled mini-batches from memory through the same network, Adam and
- * weight-average code the learner runs. For model selection on a validation split and as the benchmark's
- * reference speed.
+ * The training step the learner runs ({@link #step(INDArray, int[])}), and the bare loop around it without Kafka:
+ * shuffled mini-batches from memory, for model selection on a validation split and as the benchmark's reference
+ * speed.
  */
 public final class TrainingLoop {
   private final DenseNetwork network;
@@ -62,15 +62,27 @@ public final class TrainingLoop {
     return trained;
   }
 
+  /** What one training step did: the batch's score before the update, and whether the update was applied. */
+  public record Step(BatchStats stats, boolean applied) {}
+
   /** One training step on the batch currently in {@link #input()}/{@link #labels()}. */
-  public BatchStats step() {
-    BatchStats stats = network.computeGradients(input, labels);
+  public Step step() {
+    return step(input, labels);
+  }
+
+  /**
+   * One training step, the learner's and the benchmark's alike: score the batch (forward), backpropagate, and
+   * unless the loss or a gradient is not finite, apply Adam at the scheduled learning rate and fold the new weights
+   * into the average. A refused step changes nothing.
+   */
+  public Step step(INDArray x, int[] y) {
+    BatchStats stats = network.computeGradients(x, y);
     boolean applied = Double.isFinite(stats.lossSum())
         && adam.apply(network.parameters(), network.gradients(), learningRate.applyAsDouble(adam.step() + 1));
     if (applied && average != null) {
       average.update(network.parameters());
     }
-    return stats;
+    return new Step(stats, applied);
   }
 
   public INDArray input() {
