@@ -46,10 +46,11 @@ public final class Learner implements AutoCloseable {
     MetricsEndpoint endpoint = MetricsEndpoint.start("learner", config.metricsPort());
     LearnerMetrics metrics = new LearnerMetrics(endpoint.registry());
     boolean repartition = partitions != 1;
-    log.info("training topic {} has {} partition(s): {}", config.trainingTopic(), partitions,
-        repartition ? "samples meet in the one-partition repartition topic" : "its one task trains directly");
+    log.info("training topic {} has {} partition(s): {}; {} stream thread(s)", config.trainingTopic(), partitions,
+        repartition ? "samples meet in the one-partition repartition topic" : "its one task trains directly",
+        LearnerTopology.streamThreads(config, partitions));
     KafkaStreams streams = new KafkaStreams(LearnerTopology.build(config, metrics, newestVersion, repartition),
-        LearnerTopology.streamsProperties(config));
+        LearnerTopology.streamsProperties(config, partitions));
     KafkaStreamsMetrics streamsMetrics = new KafkaStreamsMetrics(streams);
     streamsMetrics.bindTo(endpoint.registry());
     Gauge.builder("streamlearn.learner.input.lag", streams, s -> LearnerMain.inputLag(s, config.trainingTopic()))

@@ -64,7 +64,8 @@ public final class LearnerSettings {
   static final Setting<Integer> STANDBY_REPLICAS = Setting.integer("standby-replicas",
       "Standby copies of the learner state on other instances, for fast fail-over.", 0, 0, 10);
   static final Setting<Integer> STREAM_THREADS = Setting.integer("stream-threads",
-      "Kafka Streams num.stream.threads: with 2, decoding and training run on separate cores.", 2, 1, 64);
+      "Kafka Streams num.stream.threads; 0 = one per training-topic partition plus one for the trainer (at most"
+          + " 8), so the trainer has a thread of its own, or 1 when the topic has one partition.", 0, 0, 64);
   static final Setting<Long> COMMIT_INTERVAL = Setting.longInteger("commit-interval",
       "Kafka Streams commit.interval.ms (a snapshot also asks for a commit, so it is visible at once).", 1000L, 10,
       600_000);

@@ -88,14 +88,27 @@ public final class LearnerTopology {
         "delete.retention.ms", "60000");
   }
 
-  /** Kafka Streams properties; the user's pass-through properties win. */
+  /** Kafka Streams properties for a one-partition training topic; the user's pass-through properties win. */
   public static Properties streamsProperties(Config config) {
+    return streamsProperties(config, 1);
+  }
+
+  /** The stream threads to run: as configured, or (0) one per decoding task plus one for the trainer. */
+  static int streamThreads(Config config, int trainingPartitions) {
+    if (config.streamThreads() > 0) {
+      return config.streamThreads();
+    }
+    return trainingPartitions == 1 ? 1 : Math.min(8, trainingPartitions + 1);
+  }
+
+  /** Kafka Streams properties; the user's pass-through properties win. */
+  public static Properties streamsProperties(Config config, int trainingPartitions) {
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, config.processingGuarantee());
     props.put(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, config.standbyReplicas());
-    props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, config.streamThreads());
+    props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, streamThreads(config, trainingPartitions));
     props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, config.commitIntervalMs());
     props.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toAbsolutePath().toString());
     props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 64L * 1024 * 1024);
