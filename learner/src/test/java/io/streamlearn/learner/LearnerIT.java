@@ -58,6 +58,20 @@ class LearnerIT {
   }
 
   @Test
+  void refusesToStartWhenTheSnapshotTopicCannotHoldTheModel(@TempDir Path state) throws Exception {
+    String snapshots = RealKafka.uniqueName("small-snapshots");
+    kafka.createTopic(snapshots, 1, Map.of("cleanup.policy", "compact", "max.message.bytes", "100000"));
+    LearnerSettings.Config config = config("--bootstrap-servers", kafka.bootstrapServers(),
+        "--application-id", RealKafka.uniqueName("learner"), "--training-topic", RealKafka.uniqueName("train"),
+        "--snapshot-topic", snapshots, "--state-dir", state.toString(), "--metrics-port", "0");
+    io.streamlearn.core.config.ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(
+        io.streamlearn.core.config.ConfigException.class, () -> Learner.start(config));
+    assertEquals("hidden", e.key());
+    assertTrue(e.getMessage().contains(snapshots) && e.getMessage().contains("max.message.bytes=100000"),
+        e.getMessage());
+  }
+
+  @Test
   void oneEpochOfMnistGivesASnapshotThatClassifiesTheTestImagesAtLeast945Percent(@TempDir Path state)
       throws Exception {
     String train = RealKafka.uniqueName("train");
