@@ -7,6 +7,8 @@ import io.streamlearn.learner.LearnerSettings.Config;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -53,7 +55,7 @@ public final class Learner implements AutoCloseable {
         LearnerTopology.streamsProperties(config, partitions));
     KafkaStreamsMetrics streamsMetrics = new KafkaStreamsMetrics(streams);
     streamsMetrics.bindTo(endpoint.registry());
-    Gauge.builder("streamlearn.learner.input.lag", streams, s -> LearnerMain.inputLag(s, config.trainingTopic()))
+    Gauge.builder("streamlearn.learner.input.lag", streams, s -> inputLag(s, config.trainingTopic()))
         .description("Records on the training topic not yet consumed (sum over its partitions)")
         .register(endpoint.registry());
     Learner learner = new Learner(endpoint, streams, streamsMetrics);
@@ -100,4 +102,20 @@ public final class Learner implements AutoCloseable {
       stopped.countDown();
     }
   }
+
+  /** Sum of the main consumer's records-lag over the training topic's partitions (0 before assignment). */
+  static double inputLag(KafkaStreams streams, String topic) {
+    double lag = 0;
+    for (Map.Entry<MetricName, ? extends Metric> e : streams.metrics().entrySet()) {
+      MetricName name = e.getKey();
+      if (name.name().equals("records-lag") && topic.equals(name.tags().get("topic"))) {
+        Object value = e.getValue().metricValue();
+        if (value instanceof Double d && !d.isNaN()) {
+          lag += d;
+        }
+      }
+    }
+    return lag;
+  }
+
 }

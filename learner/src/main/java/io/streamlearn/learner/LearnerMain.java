@@ -13,10 +13,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.common.Metric;
-import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.config.ConfigResource;
-import org.apache.kafka.streams.KafkaStreams;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,21 +64,6 @@ public final class LearnerMain {
     int code = learner.awaitStopped();
     learner.close();
     return code;
-  }
-
-  /** Sum of the main consumer's records-lag over the training topic's partitions (0 before assignment). */
-  static double inputLag(KafkaStreams streams, String topic) {
-    double lag = 0;
-    for (Map.Entry<MetricName, ? extends Metric> e : streams.metrics().entrySet()) {
-      MetricName name = e.getKey();
-      if (name.name().equals("records-lag") && topic.equals(name.tags().get("topic"))) {
-        Object value = e.getValue().metricValue();
-        if (value instanceof Double d && !d.isNaN()) {
-          lag += d;
-        }
-      }
-    }
-    return lag;
   }
 
   /**

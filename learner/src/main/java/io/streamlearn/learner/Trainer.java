@@ -8,6 +8,7 @@ import io.streamlearn.model.Snapshots;
 import java.time.Duration;
 import java.time.Instant;
 import org.apache.kafka.streams.processor.PunctuationType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -107,7 +108,8 @@ final class Trainer implements Processor<String, byte[], String, byte[]> {
   }
 
   private void publish(long now) {
-    if (!state.publishedWeightsFinite()) {
+    INDArray[] weights = state.publishedWeights(); // the EMA's are computed on each call: once per snapshot
+    if (!TrainingState.allFinite(weights)) {
       // Never publish weights a scorer would have to refuse; the state keeps training (or skipping) as it is.
       lastSnapshotMs = now;
       metrics.snapshotRefused();
@@ -122,7 +124,7 @@ final class Trainer implements Processor<String, byte[], String, byte[]> {
         new Snapshots.Header(config.modelId(), version, Instant.ofEpochMilli(now), state.runId,
             state.average != null ? WeightsKind.EMA : WeightsKind.RAW, state.samplesTrained, state.batchesTrained,
             Double.isNaN(accuracy) ? null : accuracy, Double.isNaN(loss) ? null : loss),
-        config.sizes(), state.publishedWeights());
+        config.sizes(), weights);
     byte[] bytes = Codecs.MODEL_SNAPSHOT.encode(snapshot);
     context.forward(new Record<>(config.modelId(), bytes, now));
     state.lastVersion = version;

@@ -249,9 +249,9 @@ final class TrainingState {
     store.put(META, out.array());
   }
 
-  /** Whether every published weight is finite. */
-  boolean publishedWeightsFinite() {
-    for (INDArray t : publishedWeights()) {
+  /** Whether every value of these tensors is finite. */
+  static boolean allFinite(INDArray[] tensors) {
+    for (INDArray t : tensors) {
       java.nio.FloatBuffer f = t.data().asNioFloat();
       for (int i = 0, n = Math.toIntExact(t.length()); i < n; i++) {
         if (!Float.isFinite(f.get(i))) {

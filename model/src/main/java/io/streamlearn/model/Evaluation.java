@@ -13,13 +13,14 @@ public final class Evaluation {
   public static double accuracy(DenseNetwork network, MnistDataset data, int from, int to, float inputScale) {
     int correct = 0;
     byte[] pixels = new byte[MnistDataset.PIXELS];
+    float[] row = new float[MnistDataset.PIXELS];
     for (int start = from; start < to; start += BATCH) {
       int rows = Math.min(BATCH, to - start);
       INDArray x = network.newInput(rows);
       int[] labels = new int[rows];
       for (int r = 0; r < rows; r++) {
         data.copyPixels(start + r, pixels, 0);
-        DenseNetwork.setInputRow(x, r, pixels, 0, inputScale);
+        DenseNetwork.setInputRow(x, r, pixels, 0, inputScale, row);
         labels[r] = data.label(start + r);
       }
       correct += network.forward(x, labels).correct();
