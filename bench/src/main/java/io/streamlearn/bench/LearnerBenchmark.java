@@ -16,6 +16,7 @@ import io.streamlearn.model.Snapshots;
 import io.streamlearn.model.TrainingLoop;
 import io.streamlearn.producer.ProducerMain;
 import java.io.IOException;
+import io.streamlearn.core.FileTrees;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -26,7 +27,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -116,7 +116,7 @@ public final class LearnerBenchmark {
           + " median of 3 learners; wall time of the first incl. start-up and the final snapshot: %.1f s"
           + " (1 partition), %.1f s (3 partitions)%n", one.wallSeconds, three.wallSeconds);
     } finally {
-      deleteTree(dir);
+      FileTrees.delete(dir);
     }
   }
 
@@ -268,7 +268,7 @@ public final class LearnerBenchmark {
 
     double restore = Double.NaN;
     if (measureRestore) {
-      deleteTree(first.stateDir());
+      FileTrees.delete(first.stateDir());
       long t0 = System.nanoTime();
       try (Learner learner = Learner.start(first)) {
         while (learner.state() != KafkaStreams.State.RUNNING) {
@@ -329,20 +329,11 @@ public final class LearnerBenchmark {
     return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   }
 
-  private static int freePort() throws IOException {
+  static int freePort() throws IOException {
     try (ServerSocket socket = new ServerSocket(0)) {
       return socket.getLocalPort();
     }
   }
 
-  private static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(root)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
-  }
+
 }

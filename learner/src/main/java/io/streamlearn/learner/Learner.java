@@ -79,6 +79,11 @@ public final class Learner implements AutoCloseable {
     return endpoint.registry().get("streamlearn.learner.samples").counter().count();
   }
 
+  /** The learner's meters (as served on its metrics port). */
+  public io.micrometer.core.instrument.MeterRegistry registry() {
+    return endpoint.registry();
+  }
+
   public int metricsPort() {
     return endpoint.port();
   }

@@ -37,7 +37,7 @@ public final class DenseNetwork {
       d = new INDArray[sizes.length];
       for (int l = 1; l < sizes.length; l++) {
         a[l] = Nd4j.create(dataType, batch, sizes[l]);
-        d[l] = Nd4j.create(dataType, batch, sizes[l]);
+        d[l] = weightGradients == null ? null : Nd4j.create(dataType, batch, sizes[l]);
       }
     }
   }
@@ -59,6 +59,25 @@ public final class DenseNetwork {
       weightGradients[l] = Nd4j.create(dataType, sizes[l], sizes[l + 1]);
       biasGradients[l] = Nd4j.create(dataType, sizes[l + 1]);
     }
+  }
+
+  /** A forward-only network over {@code shared}'s weights (not copied), with activation buffers of its own. */
+  private DenseNetwork(DenseNetwork shared) {
+    this.sizes = shared.sizes;
+    this.dataType = shared.dataType;
+    this.weights = shared.weights;
+    this.biases = shared.biases;
+    this.weightGradients = null;
+    this.biasGradients = null;
+  }
+
+  /**
+   * A forward-only view of this network for another thread: it reads the same weight arrays (which must then no
+   * longer change) and has its own activation buffers, so several threads can score with one set of weights.
+   * {@link #computeGradients} is refused on a view.
+   */
+  public DenseNetwork inferenceView() {
+    return new DenseNetwork(this);
   }
 
   /** How the initial weights are drawn; biases start at zero. */
@@ -138,6 +157,9 @@ public final class DenseNetwork {
 
   /** The gradients of the last {@link #computeGradients}, in the order of {@link #parameters()}. */
   public INDArray[] gradients() {
+    if (weightGradients == null) {
+      throw new IllegalStateException("an inference view has no gradients");
+    }
     INDArray[] all = new INDArray[2 * layers()];
     for (int l = 0; l < layers(); l++) {
       all[2 * l] = weightGradients[l];
@@ -212,6 +234,9 @@ public final class DenseNetwork {
    * Returns the loss and accuracy measured by the forward pass, before any update.
    */
   public BatchStats computeGradients(INDArray x, int[] labels) {
+    if (weightGradients == null) {
+      throw new IllegalStateException("an inference view cannot compute gradients");
+    }
     BatchStats stats = forward(x, labels);
     int batch = Math.toIntExact(x.rows());
     Activations act = activationsFor(batch);
@@ -233,7 +258,7 @@ public final class DenseNetwork {
   private Activations activationsFor(int batch) {
     Activations act = activations.get(batch);
     if (act == null) {
-      if (activations.size() >= 4) {
+      if (activations.size() >= 12) {
         activations.clear(); // partial batches come in many sizes; keep few
       }
       act = new Activations(batch);

@@ -3,7 +3,9 @@ package io.streamlearn.core.kafka;
 import io.streamlearn.core.avro.InvalidPayloadException;
 import io.streamlearn.core.avro.PayloadError;
 import java.nio.charset.StandardCharsets;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 
@@ -51,6 +53,19 @@ public final class DeadLetter {
       long offset) {
     return new ProducerRecord<>(
         deadLetterTopic, null, key, value, headers(error, service, topic, partition, offset));
+  }
+
+  /**
+   * A dead letter for {@code source}: its key, value and headers as they were, plus the contract's headers saying
+   * why and where from.
+   */
+  public static ProducerRecord<byte[], byte[]> record(
+      String deadLetterTopic, ConsumerRecord<byte[], byte[]> source, InvalidPayloadException error, String service) {
+    RecordHeaders headers = new RecordHeaders(source.headers().toArray());
+    for (Header h : headers(error, service, source.topic(), source.partition(), source.offset())) {
+      headers.add(h);
+    }
+    return new ProducerRecord<>(deadLetterTopic, null, source.key(), source.value(), headers);
   }
 
   /** The text of a header, or null when absent. */

@@ -42,6 +42,7 @@ public final class TopicAdmin {
         log.info(
             "created topic {} with {} partitions, replication factor {}, configs {}",
             spec.name(), spec.partitions(), spec.replicationFactor(), spec.configs());
+        awaitVisible(admin, spec.name());
         return spec.partitions();
       } catch (ExecutionException e) {
         if (e.getCause() instanceof TopicExistsException) {
@@ -57,6 +58,21 @@ public final class TopicAdmin {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while creating topic " + spec.name(), e);
+    }
+  }
+
+  /**
+   * Waits until a topic just created is known to the broker that answers metadata: the controller confirms a
+   * creation before every broker has applied it, and a describe or produce in between fails with an unknown topic.
+   */
+  private static void awaitVisible(Admin admin, String topic)
+      throws InterruptedException, ExecutionException, TimeoutException {
+    long deadline = System.currentTimeMillis() + TIMEOUT_MS;
+    while (describe(admin, topic).isEmpty()) {
+      if (System.currentTimeMillis() > deadline) {
+        throw new TimeoutException("topic " + topic + " was created but is not visible after " + TIMEOUT_MS + " ms");
+      }
+      Thread.sleep(20);
     }
   }
 

@@ -1,6 +1,7 @@
 package io.streamlearn.core.metrics;
 
 import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -15,6 +16,9 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,15 +32,26 @@ public final class MetricsEndpoint implements AutoCloseable {
   private final PrometheusMeterRegistry registry;
   private final JvmGcMetrics gcMetrics;
   private final HttpServer server;
+  private final ExecutorService executor;
 
-  private MetricsEndpoint(PrometheusMeterRegistry registry, JvmGcMetrics gcMetrics, HttpServer server) {
+  private MetricsEndpoint(PrometheusMeterRegistry registry, JvmGcMetrics gcMetrics, HttpServer server,
+      ExecutorService executor) {
     this.registry = registry;
     this.gcMetrics = gcMetrics;
     this.server = server;
+    this.executor = executor;
   }
 
-  /** Creates the registry and starts serving it. */
+  /** Creates the registry and starts serving it from one thread. */
   public static MetricsEndpoint start(String service, int port) {
+    return start(service, port, "metrics-port", 1);
+  }
+
+  /**
+   * Creates the registry and starts serving it with {@code threads} request threads; a service adds its own paths
+   * on the same port with {@link #route}. {@code portKey} is the configuration key named when the port is taken.
+   */
+  public static MetricsEndpoint start(String service, int port, String portKey, int threads) {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     registry.config().commonTags("service", service);
     new ClassLoaderMetrics().bindTo(registry);
@@ -52,12 +67,18 @@ public final class MetricsEndpoint implements AutoCloseable {
     } catch (IOException e) {
       registry.close();
       gc.close();
-      throw new UncheckedIOException("cannot serve metrics on port " + port + " (key 'metrics-port'): " + e, e);
+      throw new UncheckedIOException("cannot serve metrics on port " + port + " (key '" + portKey + "'): " + e, e);
     }
     server.createContext("/metrics", exchange -> serve(exchange, registry));
-    server.setExecutor(null);
+    AtomicInteger count = new AtomicInteger();
+    ExecutorService executor = Executors.newFixedThreadPool(threads, r -> {
+      Thread t = new Thread(r, service + "-http-" + count.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+    server.setExecutor(executor);
     server.start();
-    MetricsEndpoint endpoint = new MetricsEndpoint(registry, gc, server);
+    MetricsEndpoint endpoint = new MetricsEndpoint(registry, gc, server, executor);
     log.info("metrics at http://localhost:{}/metrics", endpoint.port());
     return endpoint;
   }
@@ -81,6 +102,11 @@ public final class MetricsEndpoint implements AutoCloseable {
     return registry;
   }
 
+  /** Serves {@code handler} at {@code path} (and below it) on this endpoint's port. */
+  public void route(String path, HttpHandler handler) {
+    server.createContext(path, handler);
+  }
+
   public int port() {
     return server.getAddress().getPort();
   }
@@ -88,6 +114,7 @@ public final class MetricsEndpoint implements AutoCloseable {
   @Override
   public void close() {
     server.stop(0);
+    executor.shutdownNow();
     gcMetrics.close();
     registry.close();
   }

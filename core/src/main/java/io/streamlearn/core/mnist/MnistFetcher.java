@@ -1,5 +1,6 @@
 package io.streamlearn.core.mnist;
 
+import io.streamlearn.core.FileTrees;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -14,7 +15,6 @@ import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -119,7 +119,7 @@ public final class MnistFetcher {
         log.info("{} verified (SHA-256 {})", dir.resolve(name), expected.get(name));
       }
     } finally {
-      deleteTree(work);
+      FileTrees.delete(work);
     }
   }
 
@@ -188,17 +188,6 @@ public final class MnistFetcher {
       in.transferTo(OutputStreamSink.INSTANCE);
     }
     return HexFormat.of().formatHex(digest.digest());
-  }
-
-  private static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(root)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 
   /** Discards bytes; the digest stream sees them on the way. */

@@ -1,0 +1,147 @@
+package io.streamlearn.scorer;
+
+import io.streamlearn.contract.ModelSnapshot;
+import io.streamlearn.core.avro.Codecs;
+import io.streamlearn.core.avro.InvalidPayloadException;
+import io.streamlearn.model.DenseNetwork;
+import io.streamlearn.model.InvalidSnapshotException;
+import io.streamlearn.model.Snapshots;
+import java.time.Clock;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The model in use, swapped atomically: a snapshot is decoded and checked (architecture, checksum, finite weights,
+ * a version newer than the one in use) and loaded completely before one reference change makes it current, so a
+ * reader sees the old model or the new one, never a mix. Readers take {@link #current()} once per batch or request.
+ *
+ * <p>Ready means: the snapshot topic was read to its end once (so the newest snapshot is in use) and a model is
+ * loaded. Until then the scorer scores nothing.
+ */
+public final class ModelHolder {
+  private static final Logger log = LoggerFactory.getLogger(ModelHolder.class);
+
+  /** What happened to one offered snapshot. */
+  public record Outcome(boolean applied, SnapshotRejection rejection, String detail) {
+    static final Outcome APPLIED = new Outcome(true, null, null);
+
+    static Outcome rejected(SnapshotRejection rejection, String detail) {
+      return new Outcome(false, rejection, detail);
+    }
+  }
+
+  /** Sees every outcome (metrics). */
+  public interface Listener {
+    void applied(ServingModel model);
+
+    void rejected(SnapshotRejection reason);
+  }
+
+  private final String modelId;
+  private final int inputs;
+  private final int outputs;
+  private final Clock clock;
+  private final Listener listener;
+  private final AtomicReference<ServingModel> current = new AtomicReference<>();
+  private final CountDownLatch caughtUp = new CountDownLatch(1);
+  private final CountDownLatch ready = new CountDownLatch(1);
+
+  public ModelHolder(String modelId, int inputs, int outputs, Clock clock, Listener listener) {
+    this.modelId = modelId;
+    this.inputs = inputs;
+    this.outputs = outputs;
+    this.clock = clock;
+    this.listener = listener;
+  }
+
+  /** The model in use, or empty before the first one. */
+  public Optional<ServingModel> current() {
+    return Optional.ofNullable(current.get());
+  }
+
+  public String modelId() {
+    return modelId;
+  }
+
+  /**
+   * Decodes, checks and (if newer) applies the value of a snapshot record keyed by this holder's model id.
+   * Never throws for a bad snapshot: the outcome says why it was refused, and the model in use stays.
+   */
+  public Outcome offer(byte[] value, String origin) {
+    ModelSnapshot snapshot;
+    try {
+      snapshot = Codecs.MODEL_SNAPSHOT.decode(value);
+    } catch (InvalidPayloadException e) {
+      return reject(SnapshotRejection.UNDECODABLE, origin + ": " + e.getMessage());
+    }
+    return offer(snapshot, origin);
+  }
+
+  /** As {@link #offer(byte[], String)}, for a decoded snapshot. */
+  public Outcome offer(ModelSnapshot snapshot, String origin) {
+    String what = origin + " (" + snapshot.getModelId() + " v" + snapshot.getVersion() + ")";
+    if (!modelId.equals(snapshot.getModelId())) {
+      return reject(SnapshotRejection.MODEL_ID_MISMATCH, what + ": the value names model " + snapshot.getModelId()
+          + ", the key " + modelId);
+    }
+    ServingModel inUse = current.get();
+    if (inUse != null && snapshot.getVersion() <= inUse.version()) {
+      return reject(SnapshotRejection.NOT_NEWER, what + ": not newer than v" + inUse.version() + " in use");
+    }
+    float scale = snapshot.getInputScale();
+    if (!(scale > 0) || !Float.isFinite(scale)) {
+      return reject(SnapshotRejection.ARCHITECTURE, what + ": inputScale " + scale + " is not a positive number");
+    }
+    DenseNetwork network;
+    try {
+      network = Snapshots.toNetwork(snapshot, null);
+    } catch (InvalidSnapshotException e) {
+      return reject(SnapshotRejection.valueOf(e.reason().name()), what + ": " + e.getMessage());
+    }
+    if (network.inputs() != inputs || network.outputs() != outputs) {
+      return reject(SnapshotRejection.ARCHITECTURE, what + ": " + network.inputs() + " inputs and "
+          + network.outputs() + " outputs, expected " + inputs + " and " + outputs);
+    }
+    ServingModel model = ServingModel.of(snapshot, network, clock.instant());
+    // Only the snapshot follower offers, so compare-and-set cannot lose to another writer; it guards the rule anyway.
+    if (!current.compareAndSet(inUse, model)) {
+      return reject(SnapshotRejection.NOT_NEWER, what + ": another model was applied meanwhile");
+    }
+    listener.applied(model);
+    if (caughtUp.getCount() == 0) {
+      ready.countDown();
+    }
+    log.info("model {}: serving v{} from {} ({} weights, {} samples seen, created {})", modelId, model.version(),
+        origin, model.weightsKind(), model.samplesSeen(), model.createdAt());
+    return Outcome.APPLIED;
+  }
+
+  private Outcome reject(SnapshotRejection reason, String detail) {
+    listener.rejected(reason);
+    ServingModel inUse = current.get();
+    log.warn("model {}: rejected snapshot {} [{}]; still serving {}", modelId, detail, reason,
+        inUse == null ? "nothing" : "v" + inUse.version());
+    return Outcome.rejected(reason, detail);
+  }
+
+  /** The snapshot topic was read to its end once: from now on a loaded model makes the scorer ready. */
+  public void caughtUp() {
+    caughtUp.countDown();
+    if (current.get() != null) {
+      ready.countDown();
+    }
+  }
+
+  public boolean isReady() {
+    return ready.getCount() == 0;
+  }
+
+  /** Waits until ready; false on timeout. */
+  public boolean awaitReady(long timeout, TimeUnit unit) throws InterruptedException {
+    return ready.await(timeout, unit);
+  }
+}

@@ -1,0 +1,131 @@
+package io.streamlearn.scorer;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.nio.charset.StandardCharsets;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Follows the compacted snapshot topic: reads it from the beginning with {@code isolation.level=read_committed}
+ * (snapshots of an aborted learner transaction are never seen), with no consumer group, so every scorer instance
+ * reads every snapshot whatever its group. It reads up to the end offsets found at start and then tells the
+ * {@link ModelHolder} it has caught up, so the scorer begins with the newest snapshot; later snapshots are offered
+ * as they arrive. Records keyed by other model ids are skipped; tombstones are ignored.
+ */
+final class SnapshotFollower implements Runnable {
+  private static final Logger log = LoggerFactory.getLogger(SnapshotFollower.class);
+  private static final Duration POLL = Duration.ofMillis(100);
+
+  private final KafkaConsumer<byte[], byte[]> consumer;
+  private final String topic;
+  private final ModelHolder holder;
+  private final AtomicBoolean running = new AtomicBoolean(true);
+  private final byte[] modelKey;
+
+  SnapshotFollower(Map<String, Object> client, String topic, ModelHolder holder) {
+    Properties props = new Properties();
+    props.putAll(client);
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
+    props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    // One snapshot of a large network can exceed the default per-partition fetch of 1 MB.
+    props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 64 * 1024 * 1024);
+    props.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 64 * 1024 * 1024);
+    props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 50);
+    props.put(ConsumerConfig.CLIENT_ID_CONFIG, "scorer-snapshots-" + holder.modelId());
+    props.remove(ConsumerConfig.GROUP_ID_CONFIG);
+    this.consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    this.topic = topic;
+    this.holder = holder;
+    this.modelKey = holder.modelId().getBytes(StandardCharsets.UTF_8);
+  }
+
+  KafkaConsumer<byte[], byte[]> consumer() {
+    return consumer;
+  }
+
+  @Override
+  public void run() {
+    try {
+      List<TopicPartition> partitions = awaitPartitions();
+      if (partitions == null) {
+        return;
+      }
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      Map<TopicPartition, Long> end = new HashMap<>(consumer.endOffsets(partitions));
+      log.info("reading snapshots of model {} from {} up to offsets {}", holder.modelId(), topic, end);
+      boolean caughtUp = false;
+      while (running.get()) {
+        ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL);
+        for (ConsumerRecord<byte[], byte[]> record : records) {
+          if (record.value() != null && java.util.Arrays.equals(record.key(), modelKey)) {
+            holder.offer(record.value(), record.topic() + "/" + record.partition() + "@" + record.offset());
+          }
+        }
+        if (!caughtUp) {
+          end.entrySet().removeIf(e -> consumer.position(e.getKey()) >= e.getValue());
+          if (end.isEmpty()) {
+            caughtUp = true;
+            holder.caughtUp();
+            log.info("caught up with {}: {}", topic, holder.current()
+                .map(m -> "serving v" + m.version()).orElse("no snapshot of model " + holder.modelId() + " yet"));
+          }
+        }
+      }
+    } catch (WakeupException e) {
+      if (running.get()) {
+        throw e;
+      }
+    } finally {
+      consumer.close(Duration.ofSeconds(5));
+    }
+  }
+
+  /** Waits for the snapshot topic to exist (the learner creates it); null when stopped first. */
+  private List<TopicPartition> awaitPartitions() {
+    long lastLog = 0;
+    while (running.get()) {
+      List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(10));
+      if (infos != null && !infos.isEmpty()) {
+        List<TopicPartition> partitions = new ArrayList<>();
+        for (PartitionInfo info : infos) {
+          partitions.add(new TopicPartition(topic, info.partition()));
+        }
+        return partitions;
+      }
+      if (System.currentTimeMillis() - lastLog > 10_000) {
+        log.info("waiting for snapshot topic {} (the learner creates it); scoring starts with the first model",
+            topic);
+        lastLog = System.currentTimeMillis();
+      }
+      try {
+        Thread.sleep(500);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return null;
+      }
+    }
+    return null;
+  }
+
+  void stop() {
+    running.set(false);
+    consumer.wakeup();
+  }
+}
