@@ -90,13 +90,13 @@ public final class LearnerBenchmark {
     try (LocalBroker broker = LocalBroker.start(dir.resolve("kafka"), "localhost", freePort(), freePort(),
         Map.of())) {
       String bootstrap = broker.bootstrapServers();
-      EndToEnd one = endToEnd(bootstrap, dir, "p1", 1, epochs, test, true);
+      EndToEnd one = endToEnd(bootstrap, dir, "p1", 1, epochs, train, test, true);
       rows.add(row("learner end to end, 1 partition, " + epochs + " epochs", one.samplesPerSecond,
-          String.format("%.2f", one.samplesPerSecond / bare)));
-      EndToEnd three = endToEnd(bootstrap, dir, "p3", 3, epochs, test, false);
+          String.format("%.2f (paired: %.2f)", one.samplesPerSecond / bare, one.ratioToBare)));
+      EndToEnd three = endToEnd(bootstrap, dir, "p3", 3, epochs, train, test, false);
       rows.add(row("learner end to end, 3 partitions, " + epochs + " epochs", three.samplesPerSecond,
-          String.format("%.2f", three.samplesPerSecond / bare)));
-      EndToEnd single = endToEndOnly ? one : endToEnd(bootstrap, dir, "e1", 3, 1, test, false);
+          String.format("%.2f (paired: %.2f)", three.samplesPerSecond / bare, three.ratioToBare)));
+      EndToEnd single = endToEndOnly ? one : endToEnd(bootstrap, dir, "e1", 3, 1, train, test, false);
 
       System.out.println();
       System.out.println("| what | samples/s | ratio to bare loop |");
@@ -115,6 +115,8 @@ public final class LearnerBenchmark {
       System.out.printf("end-to-end rate = the learner's samples counter from 10%% to 100%% of the stream / time,"
           + " median of 3 learners; wall time of the first incl. start-up and the final snapshot: %.1f s"
           + " (1 partition), %.1f s (3 partitions)%n", one.wallSeconds, three.wallSeconds);
+      System.out.println("paired ratio = median over the 3 learners of (its rate / the bare loop's rate over one"
+          + " epoch measured just before it, in the same JVM)");
     } finally {
       FileTrees.delete(dir);
     }
@@ -214,10 +216,15 @@ public final class LearnerBenchmark {
     return median(rates);
   }
 
-  record EndToEnd(double samplesPerSecond, double wallSeconds, double testAccuracy, double restoreSeconds) {}
+  /**
+   * @param samplesPerSecond median end-to-end rate of the runs
+   * @param ratioToBare median over the runs of (end-to-end rate / bare-loop rate measured just before that run)
+   */
+  record EndToEnd(double samplesPerSecond, double ratioToBare, double wallSeconds, double testAccuracy,
+      double restoreSeconds) {}
 
-  static EndToEnd endToEnd(String bootstrap, Path dir, String name, int partitions, int epochs, MnistDataset test,
-      boolean measureRestore) throws Exception {
+  static EndToEnd endToEnd(String bootstrap, Path dir, String name, int partitions, int epochs, MnistDataset train,
+      MnistDataset test, boolean measureRestore) throws Exception {
     String topic = "bench-train-" + name;
     PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
     int rc = ProducerMain.run(new String[] {"--bootstrap-servers", bootstrap, "--topic", topic, "--partitions",
@@ -229,6 +236,7 @@ public final class LearnerBenchmark {
     long expected = 60_000L * epochs;
     // Three learners, one after the other, each a new application on the same pre-filled topic: the median rate.
     double[] rates = new double[3];
+    double[] ratios = new double[rates.length];
     double accuracy = Double.NaN;
     double wall = Double.NaN;
     LearnerSettings.Config first = null;
@@ -236,6 +244,9 @@ public final class LearnerBenchmark {
       String snapshots = "bench-snapshots-" + name + "-" + run;
       LearnerSettings.Config config = config(bootstrap, "bench-learner-" + name + "-" + run, topic, snapshots,
           dir.resolve("state-" + name + "-" + run));
+      // The bare loop again right before each run: on a shared machine the speed drifts between runs, and the
+      // ratio of two figures taken under the same conditions says more than the ratio of two taken minutes apart.
+      double bare = bareLoop(train, 1);
       long start = System.nanoTime();
       ModelSnapshot last;
       try (Learner learner = Learner.start(config)) {
@@ -260,11 +271,13 @@ public final class LearnerBenchmark {
         wall = (System.nanoTime() - start) / 1e9;
         accuracy = Evaluation.accuracy(Snapshots.toNetwork(last, SIZES), test, last.getInputScale());
       }
-      System.err.printf("[benchmark] %s run %d: %d samples, %.0f samples/s%n", name, run + 1,
-          last.getSamplesSeen(), rates[run]);
+      ratios[run] = rates[run] / bare;
+      System.err.printf("[benchmark] %s run %d: %d samples, %.0f samples/s; bare loop just before: %.0f samples/s;"
+          + " ratio %.2f%n", name, run + 1, last.getSamplesSeen(), rates[run], bare, ratios[run]);
     }
     double rate = median(rates);
-    System.err.printf("[benchmark] %s: median %.0f samples/s, test accuracy %.4f%n", name, rate, accuracy);
+    System.err.printf("[benchmark] %s: median %.0f samples/s, median ratio to the bare loop %.2f, test accuracy"
+        + " %.4f%n", name, rate, median(ratios), accuracy);
 
     double restore = Double.NaN;
     if (measureRestore) {
@@ -277,7 +290,7 @@ public final class LearnerBenchmark {
         restore = (System.nanoTime() - t0) / 1e9;
       }
     }
-    return new EndToEnd(rate, wall, accuracy, restore);
+    return new EndToEnd(rate, median(ratios), wall, accuracy, restore);
   }
 
   static LearnerSettings.Config defaults() {

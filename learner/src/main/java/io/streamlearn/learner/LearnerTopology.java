@@ -1,5 +1,6 @@
 package io.streamlearn.learner;
 
+import io.streamlearn.core.kafka.DeadLetter;
 import io.streamlearn.learner.LearnerSettings.Config;
 import java.util.Map;
 import java.util.Properties;
@@ -25,11 +26,14 @@ import io.streamlearn.model.Snapshots;
  * training topic (any partitions) -> decode-samples -+-> dead letters -> dead-letter topic
  *                                                    +-> samples keyed by model id -> repartition (1 partition)
  *                                                          -> trainer [learner-state store] -> snapshot topic
+ * training topic (1 partition) -> trainer (decodes) [learner-state store] -+-> snapshot topic
+ *                                                                          +-> dead letters -> dead-letter topic
  * </pre>
  *
  * The one-partition repartition topic puts every sample of a model in one task, so one network learns from all of
  * them, each exactly once per time it was produced. A training topic of one partition needs no repartition: its
- * one task decodes and trains.
+ * one task decodes and trains in one processor, and its outputs go to the snapshot or the dead-letter topic by
+ * whether they carry a dead-letter reason header.
  */
 public final class LearnerTopology {
   public static final String STATE_STORE = "learner-state";
@@ -57,22 +61,30 @@ public final class LearnerTopology {
         .withCachingEnabled()
         .withLoggingEnabled(changelogConfig()));
 
-    KStream<String, Decoded> decoded = builder
-        .stream(config.trainingTopic(), Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("training"))
-        .process(() -> new SampleDecoder(config.modelId(), metrics), Named.as("decode-samples"));
-
-    decoded.filter((key, d) -> d.isDeadLetter(), Named.as("invalid-samples"))
-        .map((key, d) -> KeyValue.pair(d.originalKey(), d.originalValue()), Named.as("original-bytes"))
-        .to(config.deadLetterTopic(), Produced.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("dead-letters"));
-
-    KStream<String, byte[]> samples = decoded.filter((key, d) -> !d.isDeadLetter(), Named.as("valid-samples"))
-        .mapValues(Decoded::sample, Named.as("compact-samples"));
+    KStream<byte[], byte[]> training = builder.stream(config.trainingTopic(),
+        Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("training"));
+    KStream<byte[], byte[]> samples;
     if (repartition) {
-      samples = samples.repartition(Repartitioned.with(Serdes.String(), Serdes.ByteArray()).withName(REPARTITION)
-          .withNumberOfPartitions(1));
+      KStream<byte[], Decoded> decoded =
+          training.process(() -> new SampleDecoder(config.modelId(), metrics), Named.as("decode-samples"));
+      decoded.filter((key, d) -> d.isDeadLetter(), Named.as("invalid-samples"))
+          .map((key, d) -> KeyValue.pair(d.originalKey(), d.originalValue()), Named.as("original-bytes"))
+          .to(config.deadLetterTopic(),
+              Produced.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("dead-letters"));
+      samples = decoded.filter((key, d) -> !d.isDeadLetter(), Named.as("valid-samples"))
+          .mapValues(Decoded::sample, Named.as("compact-samples"))
+          .repartition(Repartitioned.with(Serdes.ByteArray(), Serdes.ByteArray()).withName(REPARTITION)
+              .withNumberOfPartitions(1));
+    } else {
+      samples = training; // the trainer decodes: one processor per record on the hot path
     }
-    samples.process(() -> new Trainer(config, metrics, newestPublishedVersion), Named.as("trainer"), STATE_STORE)
-        .to(config.snapshotTopic(), Produced.with(Serdes.String(), Serdes.ByteArray()).withName("snapshots"));
+    String snapshots = config.snapshotTopic();
+    String deadLetters = config.deadLetterTopic();
+    samples.process(() -> new Trainer(config, metrics, newestPublishedVersion, !repartition), Named.as("trainer"),
+            STATE_STORE)
+        .to((key, value, context) -> context.headers().lastHeader(DeadLetter.REASON) != null ? deadLetters
+                : snapshots,
+            Produced.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("trainer-outputs"));
     return builder.build();
   }
 

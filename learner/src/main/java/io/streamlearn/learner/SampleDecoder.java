@@ -4,6 +4,7 @@ import io.streamlearn.contract.TrainingSample;
 import io.streamlearn.core.avro.Codecs;
 import io.streamlearn.core.avro.InvalidPayloadException;
 import io.streamlearn.core.kafka.DeadLetter;
+import java.nio.charset.StandardCharsets;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -18,42 +19,53 @@ import org.slf4j.LoggerFactory;
  * meet in one partition and one task); an invalid one (undecodable, wrong pixel count, label outside 0-9) goes on as
  * a dead letter with the contract's headers, and is counted.
  */
-final class SampleDecoder implements Processor<byte[], byte[], String, Decoded> {
+final class SampleDecoder implements Processor<byte[], byte[], byte[], Decoded> {
   private static final Logger log = LoggerFactory.getLogger(SampleDecoder.class);
   static final String SERVICE = "learner";
 
-  private final String modelId;
+  private final byte[] modelKey;
   private final LearnerMetrics metrics;
-  private ProcessorContext<String, Decoded> context;
+  private ProcessorContext<byte[], Decoded> context;
 
   SampleDecoder(String modelId, LearnerMetrics metrics) {
-    this.modelId = modelId;
+    this.modelKey = modelId.getBytes(StandardCharsets.UTF_8);
     this.metrics = metrics;
   }
 
   @Override
-  public void init(ProcessorContext<String, Decoded> context) {
+  public void init(ProcessorContext<byte[], Decoded> context) {
     this.context = context;
   }
 
   @Override
   public void process(Record<byte[], byte[]> record) {
+    byte[] compact = new byte[TrainingState.SAMPLE_BYTES];
     try {
-      TrainingSample sample = Codecs.TRAINING_SAMPLE.decode(record.value());
-      byte[] compact = new byte[TrainingState.SAMPLE_BYTES];
-      compact[0] = (byte) sample.getLabel();
-      sample.getPixels().duplicate().get(compact, 1, Codecs.PIXELS);
-      context.forward(record.withKey(modelId).withValue(Decoded.sample(compact)));
+      decodeInto(record.value(), compact);
+      context.forward(record.withKey(modelKey).withValue(Decoded.sample(compact)));
     } catch (InvalidPayloadException e) {
-      RecordMetadata source = context.recordMetadata().orElseThrow();
-      RecordHeaders headers = new RecordHeaders(record.headers().toArray());
-      for (Header h : DeadLetter.headers(e, SERVICE, source.topic(), source.partition(), source.offset())) {
-        headers.add(h);
-      }
-      log.warn("dead-lettering {}/{}@{}: {}", source.topic(), source.partition(), source.offset(), e.getMessage());
-      metrics.deadLetter(e.reason());
-      context.forward(new Record<>(modelId, Decoded.deadLetter(record.key(), record.value()), record.timestamp(),
-          headers));
+      Record<byte[], byte[]> letter = deadLetter(record, context.recordMetadata().orElseThrow(), e, metrics);
+      context.forward(new Record<>(modelKey, Decoded.deadLetter(letter.key(), letter.value()), letter.timestamp(),
+          letter.headers()));
     }
+  }
+
+  /** Decodes a TrainingSample and writes it in the learner's compact form {@code [label, 784 pixels]}. */
+  static void decodeInto(byte[] value, byte[] compact) {
+    TrainingSample sample = Codecs.TRAINING_SAMPLE.decode(value);
+    compact[0] = (byte) sample.getLabel();
+    sample.getPixels().duplicate().get(compact, 1, Codecs.PIXELS);
+  }
+
+  /** The dead letter for {@code record}: its key and value untouched, the contract's headers added; counted. */
+  static Record<byte[], byte[]> deadLetter(Record<byte[], byte[]> record, RecordMetadata source,
+      InvalidPayloadException e, LearnerMetrics metrics) {
+    RecordHeaders headers = new RecordHeaders(record.headers().toArray());
+    for (Header h : DeadLetter.headers(e, SERVICE, source.topic(), source.partition(), source.offset())) {
+      headers.add(h);
+    }
+    log.warn("dead-lettering {}/{}@{}: {}", source.topic(), source.partition(), source.offset(), e.getMessage());
+    metrics.deadLetter(e.reason());
+    return new Record<>(record.key(), record.value(), record.timestamp(), headers);
   }
 }

@@ -3,6 +3,7 @@ package io.streamlearn.learner;
 import io.streamlearn.contract.ModelSnapshot;
 import io.streamlearn.contract.WeightsKind;
 import io.streamlearn.core.avro.Codecs;
+import io.streamlearn.core.avro.InvalidPayloadException;
 import io.streamlearn.learner.LearnerSettings.Config;
 import io.streamlearn.model.Snapshots;
 import java.time.Duration;
@@ -23,26 +24,36 @@ import org.slf4j.LoggerFactory;
  * first, never when nothing was trained since the last one. Snapshots go out inside the exactly-once transaction
  * together with the state that numbers them, and each asks for a commit so readers see it at once.
  */
-final class Trainer implements Processor<String, byte[], String, byte[]> {
+final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
   private static final Logger log = LoggerFactory.getLogger(Trainer.class);
 
   private final Config config;
   private final LearnerMetrics metrics;
   private final long newestPublishedVersion;
-  private ProcessorContext<String, byte[]> context;
+  private final boolean decodes;
+  private final byte[] modelKey;
+  private final byte[] sample = new byte[TrainingState.SAMPLE_BYTES];
+  private ProcessorContext<byte[], byte[]> context;
   private KeyValueStore<String, byte[]> store;
   private TrainingState state;
   private long lastArrivalMs;
   private long lastSnapshotMs;
 
-  Trainer(Config config, LearnerMetrics metrics, long newestPublishedVersion) {
+  /**
+   * @param decodes true when the trainer reads the training topic itself (one partition, no repartition hop): it
+   *     then decodes TrainingSample records and forwards dead letters (recognised downstream by their reason
+   *     header) beside the snapshots; false when it reads compact samples from the repartition topic
+   */
+  Trainer(Config config, LearnerMetrics metrics, long newestPublishedVersion, boolean decodes) {
     this.config = config;
     this.metrics = metrics;
     this.newestPublishedVersion = newestPublishedVersion;
+    this.decodes = decodes;
+    this.modelKey = config.modelId().getBytes(java.nio.charset.StandardCharsets.UTF_8);
   }
 
   @Override
-  public void init(ProcessorContext<String, byte[]> context) {
+  public void init(ProcessorContext<byte[], byte[]> context) {
     this.context = context;
     if (context.taskId().partition() != 0) {
       // More than one trainer task would train more than one network: never let that happen silently.
@@ -70,12 +81,24 @@ final class Trainer implements Processor<String, byte[], String, byte[]> {
   }
 
   @Override
-  public void process(Record<String, byte[]> record) {
-    if (record.value() == null || record.value().length != TrainingState.SAMPLE_BYTES) {
-      throw new IllegalStateException("internal sample of " + (record.value() == null ? 0 : record.value().length)
-          + " bytes on the repartition topic, expected " + TrainingState.SAMPLE_BYTES);
+  public void process(Record<byte[], byte[]> record) {
+    byte[] compact;
+    if (decodes) {
+      try {
+        SampleDecoder.decodeInto(record.value(), sample);
+      } catch (InvalidPayloadException e) {
+        context.forward(SampleDecoder.deadLetter(record, context.recordMetadata().orElseThrow(), e, metrics));
+        return;
+      }
+      compact = sample;
+    } else {
+      compact = record.value();
+      if (compact == null || compact.length != TrainingState.SAMPLE_BYTES) {
+        throw new IllegalStateException("internal sample of " + (compact == null ? 0 : compact.length)
+            + " bytes on the repartition topic, expected " + TrainingState.SAMPLE_BYTES);
+      }
     }
-    state.addPending(record.value(), store);
+    state.addPending(compact, store);
     lastArrivalMs = context.currentSystemTimeMs();
     if (state.pendingCount() == config.batchSize()) {
       trainBatch(lastArrivalMs);
@@ -126,7 +149,7 @@ final class Trainer implements Processor<String, byte[], String, byte[]> {
             Double.isNaN(accuracy) ? null : accuracy, Double.isNaN(loss) ? null : loss),
         config.sizes(), weights);
     byte[] bytes = Codecs.MODEL_SNAPSHOT.encode(snapshot);
-    context.forward(new Record<>(config.modelId(), bytes, now));
+    context.forward(new Record<>(modelKey, bytes, now));
     state.lastVersion = version;
     state.batchesAtLastSnapshot = state.batchesTrained;
     state.saveMeta(store);

@@ -49,6 +49,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -113,8 +114,13 @@ class LearnerTopologyTest {
     }
 
     Harness(Config config, long newestPublishedVersion) {
+      this(config, newestPublishedVersion, true);
+    }
+
+    /** @param repartition false: the one-partition topology, where the trainer decodes and dead-letters itself */
+    Harness(Config config, long newestPublishedVersion, boolean repartition) {
       this.config = config;
-      driver = new TopologyTestDriver(LearnerTopology.build(config, metrics, newestPublishedVersion),
+      driver = new TopologyTestDriver(LearnerTopology.build(config, metrics, newestPublishedVersion, repartition),
           LearnerTopology.streamsProperties(config), T0);
       training = driver.createInputTopic(config.trainingTopic(), new ByteArraySerializer(),
           new ByteArraySerializer(), T0, Duration.ZERO);
@@ -665,10 +671,11 @@ class LearnerTopologyTest {
     }
   }
 
-  @Test
-  void everyKindOfBadInputInOneStreamIsDeadLetteredInOrderAndCounted() {
+  @ParameterizedTest(name = "repartition {0}")
+  @ValueSource(booleans = {true, false})
+  void everyKindOfBadInputInOneStreamIsDeadLetteredInOrderAndCounted(boolean repartition) {
     List<BadInput> bad = badInputs().toList();
-    try (Harness h = new Harness(config(s -> s.snapshotEvery = 1))) {
+    try (Harness h = new Harness(config(s -> s.snapshotEvery = 1), 0, repartition)) {
       long offset = 0;
       List<Long> badOffsets = new ArrayList<>();
       for (BadInput b : bad) {
@@ -693,10 +700,11 @@ class LearnerTopologyTest {
     }
   }
 
-  @Test
-  void headersTheRecordAlreadyCarriedAreKeptBesideTheDeadLetterHeaders() {
+  @ParameterizedTest(name = "repartition {0}")
+  @ValueSource(booleans = {true, false})
+  void headersTheRecordAlreadyCarriedAreKeptBesideTheDeadLetterHeaders(boolean repartition) {
     BadInput bad = badInputs().filter(b -> b.reason() == PayloadError.BAD_LABEL).findFirst().orElseThrow();
-    try (Harness h = new Harness(config(s -> { }))) {
+    try (Harness h = new Harness(config(s -> { }), 0, repartition)) {
       Headers original = new org.apache.kafka.common.header.internals.RecordHeaders()
           .add("trace-id", utf8("abc-123"));
       h.training.pipeInput(new TestRecord<>(bad.key(), bad.value(), original));

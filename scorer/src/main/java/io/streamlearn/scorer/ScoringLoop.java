@@ -72,7 +72,7 @@ public final class ScoringLoop implements Runnable {
     this.gate = gate;
     this.consumer = new KafkaConsumer<>(consumerProperties(client, groupId, maxBatch, name),
         new ByteArrayDeserializer(), new ByteArrayDeserializer());
-    this.producer = new KafkaProducer<>(producerProperties(client, name), new ByteArraySerializer(),
+    this.producer = new KafkaProducer<>(producerProperties(client, name + "-producer"), new ByteArraySerializer(),
         new ByteArraySerializer());
   }
 
