@@ -102,9 +102,10 @@ public final class Snapshots {
     sizes[0] = layers.get(0).getInputs();
     for (int l = 0; l < layers.size(); l++) {
       DenseLayer layer = layers.get(l);
-      if (layer.getInputs() != sizes[l] || layer.getOutputs() <= 0) {
+      if (layer.getInputs() != sizes[l] || layer.getInputs() <= 0 || layer.getOutputs() <= 0) {
         throw new InvalidSnapshotException(InvalidSnapshotException.Reason.ARCHITECTURE,
-            "layer " + l + " has " + layer.getInputs() + " inputs, the layer before gives " + sizes[l]);
+            "layer " + l + " has " + layer.getInputs() + " inputs and " + layer.getOutputs()
+                + " outputs, the layer before gives " + sizes[l]);
       }
       Activation expected = l == layers.size() - 1 ? Activation.SOFTMAX : Activation.RELU;
       if (layer.getActivation() != expected) {

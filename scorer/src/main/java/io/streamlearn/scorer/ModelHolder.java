@@ -96,11 +96,19 @@ public final class ModelHolder {
     if (!(scale > 0) || !Float.isFinite(scale)) {
       return reject(SnapshotRejection.ARCHITECTURE, what + ": inputScale " + scale + " is not a positive number");
     }
+    if (snapshot.getLayers().isEmpty() || snapshot.getLayers().get(0).getInputs() != inputs) {
+      return reject(SnapshotRejection.ARCHITECTURE, what + ": the first layer does not take " + inputs + " inputs");
+    }
     DenseNetwork network;
     try {
       network = Snapshots.toNetwork(snapshot, null);
     } catch (InvalidSnapshotException e) {
       return reject(SnapshotRejection.valueOf(e.reason().name()), what + ": " + e.getMessage());
+    } catch (RuntimeException e) {
+      // A snapshot the checks above let through but that cannot be loaded must not stop the follower: on a
+      // compacted topic it would stop every restart too.
+      log.error("model {}: cannot load snapshot {}", modelId, what, e);
+      return reject(SnapshotRejection.ARCHITECTURE, what + ": cannot be loaded: " + e);
     }
     if (network.inputs() != inputs || network.outputs() != outputs) {
       return reject(SnapshotRejection.ARCHITECTURE, what + ": " + network.inputs() + " inputs and "

@@ -1,6 +1,7 @@
 package io.streamlearn.scorer;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -20,6 +21,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,7 +44,7 @@ import org.slf4j.LoggerFactory;
  */
 final class PredictApi {
   private static final Logger log = LoggerFactory.getLogger(PredictApi.class);
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
   private static final byte[] PNG_MAGIC = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 
   private final ModelHolder holder;
@@ -108,11 +112,11 @@ final class PredictApi {
       }
       byte[] body = JSON.writeValueAsBytes(response.body());
       exchange.getResponseHeaders().set("Content-Type", "application/json");
+      count(name, response.status()); // before the answer, so a scrape right after it sees the request
       exchange.sendResponseHeaders(response.status(), body.length);
       try (OutputStream out = exchange.getResponseBody()) {
         out.write(body);
       }
-      count(name, response.status());
     }
   }
 
@@ -247,18 +251,24 @@ final class PredictApi {
 
   /** A 28x28 PNG: grayscale as it is; colour by luminance, with transparency composited onto black. */
   byte[] fromPng(byte[] body) throws ClientError {
+    if (!startsWith(body, PNG_MAGIC)) {
+      throw new ClientError(400, "the body is not a PNG image (it does not start with the PNG signature)");
+    }
     BufferedImage png;
-    try {
-      png = ImageIO.read(new ByteArrayInputStream(body));
+    ImageReader reader = ImageIO.getImageReadersByFormatName("png").next();
+    try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(body))) {
+      reader.setInput(in, true, true);
+      // The size from the header, before decoding: a few bytes can claim a huge image.
+      int width = reader.getWidth(0);
+      int height = reader.getHeight(0);
+      if (width != side || height != side) {
+        throw new ClientError(400, "expected a " + side + "x" + side + " image, got " + width + "x" + height);
+      }
+      png = reader.read(0);
     } catch (IOException | RuntimeException e) {
       throw new ClientError(400, "unreadable PNG: " + e.getMessage());
-    }
-    if (png == null) {
-      throw new ClientError(400, "the body is not a PNG image");
-    }
-    if (png.getWidth() != side || png.getHeight() != side) {
-      throw new ClientError(400, "expected a " + side + "x" + side + " image, got " + png.getWidth() + "x"
-          + png.getHeight());
+    } finally {
+      reader.dispose();
     }
     byte[] image = new byte[pixels];
     Raster raster = png.getRaster();

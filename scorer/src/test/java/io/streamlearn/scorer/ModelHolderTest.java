@@ -172,6 +172,29 @@ class ModelHolderTest {
   }
 
   @Test
+  void rejectsASnapshotWhoseFirstLayerHasNoInputs() {
+    ModelSnapshot snapshot = snapshot(MODEL, 2, SECOND);
+    DenseLayer first = snapshot.getLayers().get(0);
+    first.setInputs(0);
+    first.setWeights(ByteBuffer.allocate(0));
+    snapshot.setChecksum(ByteBuffer.wrap(Snapshots.checksum(snapshot.getLayers())));
+    assertRejectedKeepingTheModel(SnapshotRejection.ARCHITECTURE, snapshot);
+  }
+
+  @Test
+  void servesADeeperReluStackWith784InputsAnd10Outputs() {
+    DenseNetwork deeper = DenseNetwork.initialized(new int[] {784, 64, 32, 10}, DataType.FLOAT, 4);
+
+    assertTrue(holder.offer(Codecs.MODEL_SNAPSHOT.encode(snapshot(MODEL, 1, deeper)), "test").applied());
+
+    int rows = 3;
+    byte[] pixels = randomPixels(rows, 9);
+    float[] served = new float[rows * 10];
+    new Classifier().classify(holder.current().orElseThrow(), rows(pixels), rows, served);
+    assertArrayEquals(forward(deeper, pixels, rows), served, 1e-6f);
+  }
+
+  @Test
   void rejectsAnInputScaleThatIsNotAPositiveNumber() {
     for (float scale : new float[] {0f, -1f / 255, Float.NaN, Float.POSITIVE_INFINITY}) {
       newHolder();
@@ -241,7 +264,8 @@ class ModelHolderTest {
 
   @Test
   void aRejectionNamesWhereTheSnapshotCameFrom() {
-    ModelHolder.Outcome outcome = holder.offer(corruptChecksum(snapshot(MODEL, 1, FIRST)), "mnist.model.snapshots-0@17");
+    byte[] corrupt = corruptChecksum(snapshot(MODEL, 1, FIRST));
+    ModelHolder.Outcome outcome = holder.offer(corrupt, "mnist.model.snapshots-0@17");
     assertTrue(outcome.detail().contains("mnist.model.snapshots-0@17"), outcome.detail());
     assertTrue(outcome.detail().contains("v1"), outcome.detail());
   }
@@ -310,7 +334,7 @@ class ModelHolderTest {
     assertEquals(rejectedBefore + 1, listener.rejections.size());
   }
 
-  static ModelSnapshot snapshot(String modelId, long version, DenseNetwork network) {
+  private static ModelSnapshot snapshot(String modelId, long version, DenseNetwork network) {
     Snapshots.Header header = new Snapshots.Header(modelId, version, CREATED, "run-a", WeightsKind.EMA,
         1000 * version, 10 * version, 0.875, 0.4);
     return Snapshots.build(header, network.sizes(), network.parameters());
@@ -340,7 +364,7 @@ class ModelHolderTest {
     return copy;
   }
 
-  static byte[] randomPixels(int rows, long seed) {
+  private static byte[] randomPixels(int rows, long seed) {
     byte[] pixels = new byte[rows * 784];
     new SplittableRandom(seed).nextBytes(pixels);
     return pixels;

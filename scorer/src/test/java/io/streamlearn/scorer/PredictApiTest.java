@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.streamlearn.contract.ModelSnapshot;
 import io.streamlearn.contract.WeightsKind;
 import io.streamlearn.core.metrics.MetricsEndpoint;
 import io.streamlearn.model.DenseNetwork;
@@ -155,7 +156,8 @@ class PredictApiTest {
     byte[] image = image(6);
     BufferedImage wide = new BufferedImage(28, 28, BufferedImage.TYPE_USHORT_GRAY);
     for (int i = 0; i < 784; i++) {
-      wide.getRaster().setSample(i % 28, i / 28, 0, (image[i] & 0xff) * 257);
+      // the low byte differs from the high byte, so only the high byte gives back the image
+      wide.getRaster().setSample(i % 28, i / 28, 0, (image[i] & 0xff) << 8 | (~image[i] & 0xff));
     }
 
     assertAnswers(okJson(post("/v1/predict", "image/png", png(wide))), FIRST, image, 1);
@@ -289,7 +291,26 @@ class PredictApiTest {
         bad("JSON claiming image/png", "image/png", valid, 400),
         bad("a truncated PNG", "image/png", Arrays.copyOf(validPng, validPng.length / 2), 400),
         bad("only the PNG signature", "image/png", Arrays.copyOf(validPng, 8), 400),
+        bad("a GIF claiming image/png", "image/png", encode(grayImage(image, 28, 28), "gif"), 400),
+        bad("a JPEG claiming image/png", "image/png", encode(grayImage(image, 28, 28), "jpeg"), 400),
+        bad("a BMP claiming image/png", "image/png", encode(grayImage(image, 28, 28), "bmp"), 400),
+        bad("JSON with trailing garbage", "application/json", valid + " garbage", 400),
+        bad("two JSON documents", "application/json", valid + valid, 400),
+        bad("deeply nested arrays", "application/json", "[".repeat(5000) + "]".repeat(5000), 400),
         bad("random bytes as octet-stream", "application/octet-stream", randomBytes(784), 415));
+  }
+
+  @Test
+  void aTinyPngClaimingAHugeImageIsRefusedFromItsHeaderBeforeDecoding() throws Exception {
+    load(1, FIRST);
+    byte[] claim = png(grayImage(image(5), 28, 28));
+    // IHDR: width and height at bytes 16-23, its CRC (over type and data, bytes 12-28) at 29-32.
+    java.nio.ByteBuffer.wrap(claim).putInt(16, 20_000).putInt(20, 20_000);
+    java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+    crc.update(claim, 12, 17);
+    java.nio.ByteBuffer.wrap(claim).putInt(29, (int) crc.getValue());
+    String error = assertError(post("/v1/predict", "image/png", claim), 400);
+    assertTrue(error.contains("got 20000x20000"), error);
   }
 
   private static Arguments bad(String name, String contentType, String body, int status) {
@@ -399,7 +420,7 @@ class PredictApiTest {
   void answersDuringAModelSwapComeWhollyFromTheVersionTheyName() throws Exception {
     load(1, FIRST);
     int threads = 8;
-    int perThread = 50;
+    int perThread = 25;
     byte[] image = image(30);
     float[] byFirst = forward(FIRST, image);
     float[] bySecond = forward(SECOND, image);
@@ -488,7 +509,7 @@ class PredictApiTest {
     holder.caughtUp();
   }
 
-  private static io.streamlearn.contract.ModelSnapshot snapshot(long version, DenseNetwork network) {
+  private static ModelSnapshot snapshot(long version, DenseNetwork network) {
     Snapshots.Header header = new Snapshots.Header(MODEL, version, CREATED, "run-a", WeightsKind.RAW,
         1000 * version, 10 * version, 0.9, 0.3);
     return Snapshots.build(header, network.sizes(), network.parameters());
@@ -645,9 +666,13 @@ class PredictApiTest {
   }
 
   private static byte[] png(BufferedImage image) {
+    return encode(image, "png");
+  }
+
+  private static byte[] encode(BufferedImage image, String format) {
     try {
       ByteArrayOutputStream out = new ByteArrayOutputStream();
-      assertTrue(ImageIO.write(image, "png", out), "no PNG writer for " + image);
+      assertTrue(ImageIO.write(image, format, out), "no " + format + " writer for " + image);
       return out.toByteArray();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
