@@ -258,7 +258,7 @@ public final class DenseNetwork {
   private Activations activationsFor(int batch) {
     Activations act = activations.get(batch);
     if (act == null) {
-      if (activations.size() >= 12) {
+      if (activations.size() >= 40) {
         activations.clear(); // partial batches come in many sizes; keep few
       }
       act = new Activations(batch);

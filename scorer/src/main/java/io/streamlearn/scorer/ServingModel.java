@@ -2,6 +2,7 @@ package io.streamlearn.scorer;
 
 import io.streamlearn.contract.ModelSnapshot;
 import io.streamlearn.model.DenseNetwork;
+import io.streamlearn.model.RowForward;
 import java.time.Instant;
 
 /**
@@ -19,6 +20,7 @@ import java.time.Instant;
  * @param prequentialAccuracy the learner's rolling accuracy at snapshot time, or null
  * @param appliedAt when this scorer started serving it
  * @param network the weights (shared, read-only)
+ * @param rowForward the same weights on the heap, for scoring a few rows without a GEMM (shared, read-only)
  */
 public record ServingModel(
     String modelId,
@@ -31,12 +33,13 @@ public record ServingModel(
     long batchesSeen,
     Double prequentialAccuracy,
     Instant appliedAt,
-    DenseNetwork network) {
+    DenseNetwork network,
+    RowForward rowForward) {
 
   static ServingModel of(ModelSnapshot snapshot, DenseNetwork network, Instant appliedAt) {
     return new ServingModel(snapshot.getModelId(), snapshot.getVersion(), snapshot.getCreatedAt(),
         snapshot.getRunId(), snapshot.getWeightsKind().name(), snapshot.getInputScale(), snapshot.getSamplesSeen(),
-        snapshot.getBatchesSeen(), snapshot.getPrequentialAccuracy(), appliedAt, network);
+        snapshot.getBatchesSeen(), snapshot.getPrequentialAccuracy(), appliedAt, network, RowForward.of(network));
   }
 
   public int[] sizes() {

@@ -1,0 +1,108 @@
+package io.streamlearn.model;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The forward pass of a {@link DenseNetwork} one input row at a time, in plain Java over heap copies of the weights:
+ * for scoring a few rows, where a GEMM's fixed cost (packing the whole first weight matrix, about 100 µs for
+ * 784x100) dwarfs the arithmetic. The first layer skips zero pixels, which are most of an MNIST digit. Same
+ * mathematics as {@link DenseNetwork#forward}; sums run in another order, so results agree to float rounding.
+ * Immutable and safe to share between threads; each caller brings its own scratch rows.
+ */
+public final class RowForward {
+  private final int[] sizes;
+  private final float[][] weights; // layer l: (sizes[l], sizes[l+1]) row-major
+  private final float[][] biases;
+  private final int widest;
+
+  private RowForward(int[] sizes, float[][] weights, float[][] biases) {
+    this.sizes = sizes;
+    this.weights = weights;
+    this.biases = biases;
+    int w = 0;
+    for (int s : sizes) {
+      w = Math.max(w, s);
+    }
+    this.widest = w;
+  }
+
+  /** A copy of {@code network}'s current weights (float32 networks only). */
+  public static RowForward of(DenseNetwork network) {
+    int layers = network.layers();
+    float[][] w = new float[layers][];
+    float[][] b = new float[layers][];
+    INDArray[] parameters = network.parameters();
+    for (int l = 0; l < layers; l++) {
+      w[l] = parameters[2 * l].data().asFloat();
+      b[l] = parameters[2 * l + 1].data().asFloat();
+    }
+    return new RowForward(network.sizes(), w, b);
+  }
+
+  /** Scratch for one thread: two rows as wide as the widest layer. */
+  public float[][] newScratch() {
+    return new float[][] {new float[widest], new float[widest]};
+  }
+
+  public int outputs() {
+    return sizes[sizes.length - 1];
+  }
+
+  /**
+   * Class probabilities of one input, written to {@code out[outOffset .. outOffset+outputs)}.
+   *
+   * @param pixels the input as unsigned bytes {@code pixels[offset .. offset+inputs)}, multiplied by {@code scale}
+   */
+  public void probabilities(byte[] pixels, int offset, float scale, float[] out, int outOffset, float[][] scratch) {
+    float[] a = scratch[0];
+    float[] z = scratch[1];
+    int last = sizes.length - 2;
+    // layer 0: (784) x (784, h) -> (h), summing only the rows of W whose pixel is not zero
+    int width = sizes[1];
+    float[] w0 = weights[0];
+    System.arraycopy(biases[0], 0, z, 0, width);
+    for (int i = 0; i < sizes[0]; i++) {
+      int v = pixels[offset + i] & 0xff;
+      if (v != 0) {
+        axpy(v * scale, w0, i * width, z, width);
+      }
+    }
+    for (int l = 1; l <= last; l++) {
+      // ReLU on the layer below, then (sizes[l]) x (sizes[l], sizes[l+1]) -> (sizes[l+1])
+      float[] swap = a;
+      a = z;
+      z = swap;
+      int in = sizes[l];
+      int outWidth = sizes[l + 1];
+      System.arraycopy(biases[l], 0, z, 0, outWidth);
+      float[] w = weights[l];
+      for (int i = 0; i < in; i++) {
+        float x = a[i];
+        if (x > 0) {
+          axpy(x, w, i * outWidth, z, outWidth);
+        }
+      }
+    }
+    softmax(z, sizes[sizes.length - 1], out, outOffset);
+  }
+
+  private static void axpy(float alpha, float[] x, int xOffset, float[] y, int n) {
+    for (int j = 0; j < n; j++) {
+      y[j] += alpha * x[xOffset + j];
+    }
+  }
+
+  private static void softmax(float[] logits, int n, float[] out, int outOffset) {
+    float max = Float.NEGATIVE_INFINITY;
+    for (int j = 0; j < n; j++) {
+      max = Math.max(max, logits[j]);
+    }
+    double sum = 0;
+    for (int j = 0; j < n; j++) {
+      sum += Math.exp(logits[j] - max);
+    }
+    for (int j = 0; j < n; j++) {
+      out[outOffset + j] = (float) (Math.exp(logits[j] - max) / sum);
+    }
+  }
+}
