@@ -7,10 +7,8 @@ import io.streamlearn.core.config.ServiceCommand;
 import io.streamlearn.core.config.Setting;
 import io.streamlearn.core.mnist.MnistFiles;
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * {@code ./streamlearn demo}: the whole pipeline in one command (see {@link Demo}). Exit code 0 after the summary,
@@ -49,19 +47,7 @@ public final class DemoMain {
     if (System.getProperty("log4j2.configurationFile") == null) {
       System.setProperty("log4j2.configurationFile", "log4j2-demo.xml");
     }
-    Demo.Options options;
-    try {
-      Optional<Configuration> parsed = COMMAND.parse(args, System.getenv(), new PrintWriter(System.out, true));
-      if (parsed.isEmpty()) {
-        return;
-      }
-      options = options(parsed.get());
-    } catch (ConfigException e) {
-      System.err.println("demo: " + e.getMessage());
-      System.exit(2);
-      return;
-    }
-    System.exit(run(options));
+    System.exit(run(COMMAND.resolveOrExit(args, "demo", DemoMain::options)));
   }
 
   static Demo.Options options(Configuration c) {

@@ -1,16 +1,13 @@
 package io.streamlearn.learner;
 
 import io.streamlearn.core.config.ConfigException;
-import io.streamlearn.core.config.Configuration;
 import io.streamlearn.core.config.ServiceCommand;
 import io.streamlearn.core.kafka.TopicAdmin;
 import io.streamlearn.core.kafka.TopicAdmin.TopicSpec;
 import io.streamlearn.learner.LearnerSettings.Config;
 import io.streamlearn.model.Snapshots;
-import java.io.PrintWriter;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.common.config.ConfigResource;
@@ -33,20 +30,7 @@ public final class LearnerMain {
   private LearnerMain() {}
 
   public static void main(String[] args) throws InterruptedException {
-    Config config;
-    try {
-      Optional<Configuration> parsed = COMMAND.parse(args, System.getenv(), new PrintWriter(System.out, true));
-      if (parsed.isEmpty()) {
-        return;
-      }
-      config = LearnerSettings.resolve(parsed.get());
-      log.info("learner config: {}", parsed.get().describe());
-    } catch (ConfigException e) {
-      System.err.println("learn: " + e.getMessage());
-      System.exit(2);
-      return;
-    }
-    System.exit(run(config));
+    System.exit(run(COMMAND.resolveOrExit(args, "learn", LearnerSettings::resolve)));
   }
 
   static int run(Config config) throws InterruptedException {

@@ -11,11 +11,13 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 public final class RowForward {
   private final int[] sizes;
-  private final float[][] weights; // layer l: (sizes[l], sizes[l+1]) row-major
+  // layer l, input i: row i of W[l], length sizes[l+1]. One array per row, so that the inner loop indexes both of its
+  // arrays alike and the JIT can vectorise it (with one flat array and an offset it cannot rule out an overlap).
+  private final float[][][] weights;
   private final float[][] biases;
   private final int widest;
 
-  private RowForward(int[] sizes, float[][] weights, float[][] biases) {
+  private RowForward(int[] sizes, float[][][] weights, float[][] biases) {
     this.sizes = sizes;
     this.weights = weights;
     this.biases = biases;
@@ -29,19 +31,34 @@ public final class RowForward {
   /** A copy of {@code network}'s current weights (float32 networks only). */
   public static RowForward of(DenseNetwork network) {
     int layers = network.layers();
-    float[][] w = new float[layers][];
+    int[] sizes = network.sizes();
+    float[][][] w = new float[layers][][];
     float[][] b = new float[layers][];
     INDArray[] parameters = network.parameters();
     for (int l = 0; l < layers; l++) {
-      w[l] = parameters[2 * l].data().asFloat();
+      float[] flat = parameters[2 * l].data().asFloat();
+      w[l] = new float[sizes[l]][];
+      for (int i = 0; i < sizes[l]; i++) {
+        w[l][i] = java.util.Arrays.copyOfRange(flat, i * sizes[l + 1], (i + 1) * sizes[l + 1]);
+      }
       b[l] = parameters[2 * l + 1].data().asFloat();
     }
-    return new RowForward(network.sizes(), w, b);
+    return new RowForward(sizes, w, b);
   }
 
-  /** Scratch for one thread: two rows as wide as the widest layer. */
-  public float[][] newScratch() {
-    return new float[][] {new float[widest], new float[widest]};
+  /** One thread's working memory: two rows as wide as the widest layer. */
+  public static final class Scratch {
+    private final float[] a;
+    private final float[] z;
+
+    private Scratch(int widest) {
+      a = new float[widest];
+      z = new float[widest];
+    }
+  }
+
+  public Scratch newScratch() {
+    return new Scratch(widest);
   }
 
   public int outputs() {
@@ -53,18 +70,18 @@ public final class RowForward {
    *
    * @param pixels the input as unsigned bytes {@code pixels[offset .. offset+inputs)}, multiplied by {@code scale}
    */
-  public void probabilities(byte[] pixels, int offset, float scale, float[] out, int outOffset, float[][] scratch) {
-    float[] a = scratch[0];
-    float[] z = scratch[1];
+  public void probabilities(byte[] pixels, int offset, float scale, float[] out, int outOffset, Scratch scratch) {
+    float[] a = scratch.a;
+    float[] z = scratch.z;
     int last = sizes.length - 2;
     // layer 0: (784) x (784, h) -> (h), summing only the rows of W whose pixel is not zero
     int width = sizes[1];
-    float[] w0 = weights[0];
+    float[][] w0 = weights[0];
     System.arraycopy(biases[0], 0, z, 0, width);
     for (int i = 0; i < sizes[0]; i++) {
       int v = pixels[offset + i] & 0xff;
       if (v != 0) {
-        axpy(v * scale, w0, i * width, z, width);
+        axpy(v * scale, w0[i], z, width);
       }
     }
     for (int l = 1; l <= last; l++) {
@@ -75,20 +92,20 @@ public final class RowForward {
       int in = sizes[l];
       int outWidth = sizes[l + 1];
       System.arraycopy(biases[l], 0, z, 0, outWidth);
-      float[] w = weights[l];
+      float[][] w = weights[l];
       for (int i = 0; i < in; i++) {
         float x = a[i];
         if (x > 0) {
-          axpy(x, w, i * outWidth, z, outWidth);
+          axpy(x, w[i], z, outWidth);
         }
       }
     }
     softmax(z, sizes[sizes.length - 1], out, outOffset);
   }
 
-  private static void axpy(float alpha, float[] x, int xOffset, float[] y, int n) {
+  private static void axpy(float alpha, float[] x, float[] y, int n) {
     for (int j = 0; j < n; j++) {
-      y[j] += alpha * x[xOffset + j];
+      y[j] += alpha * x[j];
     }
   }
 

@@ -44,7 +44,7 @@ class RowForwardTest {
     network.forward(x, null);
     float[] expected = network.probabilities(batch).data().asFloat();
     float[] actual = new float[batch * 10];
-    float[][] scratch = rows.newScratch();
+    RowForward.Scratch scratch = rows.newScratch();
     for (int r = 0; r < batch; r++) {
       rows.probabilities(pixels, 3 + r * 784, SCALE, actual, r * 10, scratch);
     }

@@ -18,14 +18,14 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 final class Classifier {
   static final int CHUNK = 256;
   /** Up to this many rows, plain Java row by row beats a GEMM's fixed cost (measured: see the README). */
-  static final int ROW_BY_ROW = 16;
+  static final int ROW_BY_ROW = 64;
   static final int EXACT = 32;
 
   private final Map<Integer, INDArray> inputs = new HashMap<>();
   private ServingModel model;
   private DenseNetwork view;
   private float[] row;
-  private float[][] scratch;
+  private RowForward.Scratch scratch;
 
   /**
    * Writes the class probabilities of rows {@code 0..count-1} into {@code probabilities} (row-major, count x

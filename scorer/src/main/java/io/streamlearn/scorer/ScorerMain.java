@@ -1,11 +1,8 @@
 package io.streamlearn.scorer;
 
 import io.streamlearn.core.config.ConfigException;
-import io.streamlearn.core.config.Configuration;
 import io.streamlearn.core.config.ServiceCommand;
 import io.streamlearn.scorer.ScorerSettings.Config;
-import java.io.PrintWriter;
-import java.util.Optional;
 
 /**
  * {@code ./streamlearn score}: the scorer. Follows the snapshot topic, classifies the images topic into the
@@ -21,20 +18,7 @@ public final class ScorerMain {
   private ScorerMain() {}
 
   public static void main(String[] args) throws InterruptedException {
-    Config config;
-    try {
-      Optional<Configuration> parsed = COMMAND.parse(args, System.getenv(), new PrintWriter(System.out, true));
-      if (parsed.isEmpty()) {
-        return;
-      }
-      config = ScorerSettings.resolve(parsed.get());
-      org.slf4j.LoggerFactory.getLogger(ScorerMain.class).info("scorer config: {}", parsed.get().describe());
-    } catch (ConfigException e) {
-      System.err.println("score: " + e.getMessage());
-      System.exit(2);
-      return;
-    }
-    System.exit(run(config));
+    System.exit(run(COMMAND.resolveOrExit(args, "score", ScorerSettings::resolve)));
   }
 
   static int run(Config config) throws InterruptedException {

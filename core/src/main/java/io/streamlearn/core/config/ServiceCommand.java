@@ -57,6 +57,27 @@ public final class ServiceCommand {
     return settings;
   }
 
+  /**
+   * For a service's {@code main}: parses the process's arguments and environment and resolves them with
+   * {@code resolve}, logging the configuration once (secrets masked). After --help the process exits 0; on a bad
+   * configuration it prints {@code <tag>: <message naming the key>} to stderr and exits 2.
+   */
+  public <C> C resolveOrExit(String[] args, String tag, java.util.function.Function<Configuration, C> resolve) {
+    try {
+      Optional<Configuration> parsed = parse(args, System.getenv(), new PrintWriter(System.out, true));
+      if (parsed.isEmpty()) {
+        System.exit(0);
+      }
+      C config = resolve.apply(parsed.get());
+      org.slf4j.LoggerFactory.getLogger(ServiceCommand.class).info("{} config: {}", tag, parsed.get().describe());
+      return config;
+    } catch (ConfigException e) {
+      System.err.println(tag + ": " + e.getMessage());
+      System.exit(2);
+      throw e; // not reached
+    }
+  }
+
   /** The usage text. */
   public String usage() {
     return new CommandLine(spec).getUsageMessage();
