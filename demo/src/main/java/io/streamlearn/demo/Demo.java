@@ -41,7 +41,15 @@ import java.util.function.BooleanSupplier;
 final class Demo implements AutoCloseable {
   /** What the demo was asked to do. */
   record Options(int epochs, boolean keep, String bootstrapServers, int brokerPort, int httpPort,
-      int learnerMetricsPort, double eventRate, Path workDir) {}
+      int learnerMetricsPort, double eventRate, Path workDir, Map<String, String> kafka) {
+
+    /** The Kafka client properties as {@code --kafka key=value} arguments for a service. */
+    String[] withKafka(String... args) {
+      List<String> all = new ArrayList<>(List.of(args));
+      kafka.forEach((k, v) -> all.addAll(List.of("--kafka", k + "=" + v)));
+      return all.toArray(String[]::new);
+    }
+  }
 
   /** What the demo measured; topics say where to look for yourself. */
   record Summary(long samplesTrained, double trainingSeconds, double prequentialAccuracy, long snapshotVersion,
@@ -97,21 +105,21 @@ final class Demo implements AutoCloseable {
     }
 
     phase = "starting the learner";
-    learner = Learner.start(LearnerSettings.resolve(LearnerMain.COMMAND.parse(new String[] {
+    learner = Learner.start(LearnerSettings.resolve(LearnerMain.COMMAND.parse(options.withKafka(
         "--bootstrap-servers", bootstrap, "--application-id", prefix + "streamlearn-learner",
         "--training-topic", training, "--snapshot-topic", snapshots, "--dead-letter-topic", deadLetters,
         "--partitions", "1", "--state-dir", options.workDir().resolve("learner-state").toString(),
-        "--metrics-port", Integer.toString(options.learnerMetricsPort())}, Map.of(), quietWriter()).orElseThrow()));
+        "--metrics-port", Integer.toString(options.learnerMetricsPort())), Map.of(), quietWriter()).orElseThrow()));
     running.add(0, learner);
 
     phase = "starting the scorer";
-    scorer = Scorer.start(ScorerSettings.resolve(ScorerMain.COMMAND.parse(new String[] {
+    scorer = Scorer.start(ScorerSettings.resolve(ScorerMain.COMMAND.parse(options.withKafka(
         "--bootstrap-servers", bootstrap, "--group-id", prefix + "streamlearn-scorer",
         "--snapshot-topic", snapshots, "--images-topic", images, "--predictions-topic", predictions,
-        "--dead-letter-topic", deadLetters, "--http-port", Integer.toString(options.httpPort())},
+        "--dead-letter-topic", deadLetters, "--http-port", Integer.toString(options.httpPort())),
         Map.of(), quietWriter()).orElseThrow()));
     running.add(0, scorer);
-    watcher = new PredictionWatcher(bootstrap, predictions);
+    watcher = new PredictionWatcher(bootstrap, predictions, options.kafka());
     watcher.start();
     running.add(0, watcher);
 
@@ -123,7 +131,7 @@ final class Demo implements AutoCloseable {
     long expectedSamples = (long) trainSize * options.epochs();
     phase = "streaming the training set";
     long start = System.nanoTime();
-    produce(bootstrap, "--mode", "train", "--topic", training, "--epochs", Integer.toString(options.epochs()),
+    produce(bootstrap, options, "--mode", "train", "--topic", training, "--epochs", Integer.toString(options.epochs()),
         "--partitions", "1");
     phase = "training";
     await(() -> learner.samplesTrained() >= expectedSamples, TRAINING_TIMEOUT,
@@ -134,7 +142,7 @@ final class Demo implements AutoCloseable {
         "the scorer to serve the snapshot of all " + expectedSamples + " samples");
 
     phase = "streaming the test set as live events";
-    produce(bootstrap, "--mode", "events", "--topic", images, "--rate", Double.toString(options.eventRate()));
+    produce(bootstrap, options, "--mode", "events", "--topic", images, "--rate", Double.toString(options.eventRate()));
     phase = "scoring";
     await(() -> watcher.images() >= testSize, SCORING_TIMEOUT,
         "predictions for all " + testSize + " test images on " + predictions);
@@ -214,9 +222,9 @@ final class Demo implements AutoCloseable {
     return Double.isNaN(v) ? "-" : String.format("%.0f ms", v);
   }
 
-  private static void produce(String bootstrap, String... args) {
-    List<String> all = new ArrayList<>(List.of("--bootstrap-servers", bootstrap, "--metrics-port", "0",
-        "--no-progress"));
+  private static void produce(String bootstrap, Options options, String... args) {
+    List<String> all = new ArrayList<>(List.of(options.withKafka("--bootstrap-servers", bootstrap,
+        "--metrics-port", "0", "--no-progress")));
     all.addAll(List.of(args));
     StringWriter errors = new StringWriter();
     PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());

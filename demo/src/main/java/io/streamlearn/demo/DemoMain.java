@@ -53,7 +53,8 @@ public final class DemoMain {
   static Demo.Options options(Configuration c) {
     String bootstrap = c.get(BOOTSTRAP_SERVERS);
     return new Demo.Options(c.get(EPOCHS), c.get(KEEP), bootstrap.equals("embedded") ? null : bootstrap,
-        c.get(BROKER_PORT), c.get(HTTP_PORT), c.get(LEARNER_METRICS_PORT), c.get(EVENT_RATE), c.get(WORK_DIR));
+        c.get(BROKER_PORT), c.get(HTTP_PORT), c.get(LEARNER_METRICS_PORT), c.get(EVENT_RATE), c.get(WORK_DIR),
+        c.kafkaProperties());
   }
 
   static int run(Demo.Options options) throws InterruptedException {

@@ -31,8 +31,9 @@ final class PredictionWatcher implements Runnable, AutoCloseable {
   private long lastVersion = -1;
   private final Thread thread;
 
-  PredictionWatcher(String bootstrapServers, String topic) {
+  PredictionWatcher(String bootstrapServers, String topic, Map<String, String> kafka) {
     Properties props = new Properties();
+    props.putAll(kafka);
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);

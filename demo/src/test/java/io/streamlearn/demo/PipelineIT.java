@@ -35,7 +35,7 @@ class PipelineIT {
     MnistDataset test = MnistDataset.test(MnistFetcher.ensureDefault());
     ByteArrayOutputStream console = new ByteArrayOutputStream();
     Demo.Summary summary;
-    try (Demo demo = new Demo(new Demo.Options(1, false, kafka.bootstrapServers(), 0, 0, 0, 20_000, work),
+    try (Demo demo = new Demo(new Demo.Options(1, false, kafka.bootstrapServers(), 0, 0, 0, 20_000, work, Map.of()),
         new PrintStream(console, true, StandardCharsets.UTF_8))) {
       summary = demo.run();
       demo.printSummary(summary);
