@@ -21,7 +21,6 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -87,7 +86,7 @@ public final class LearnerBenchmark {
     rows.add(row("DL4J MultiLayerNetwork.fit", dl4j, String.format("%.2f", dl4j / bare)));
 
     Path dir = Files.createTempDirectory("streamlearn-bench");
-    try (LocalBroker broker = LocalBroker.start(dir.resolve("kafka"), "localhost", freePort(), freePort(),
+    try (LocalBroker broker = LocalBroker.start(dir.resolve("kafka"), "localhost", 0, 0,
         Map.of())) {
       String bootstrap = broker.bootstrapServers();
       EndToEnd one = endToEnd(bootstrap, dir, "p1", 1, epochs, train, test, true);
@@ -341,12 +340,4 @@ public final class LearnerBenchmark {
     int n = sorted.length;
     return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   }
-
-  static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
-  }
-
-
 }

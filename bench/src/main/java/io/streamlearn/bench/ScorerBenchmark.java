@@ -111,8 +111,7 @@ public final class ScorerBenchmark {
     String loadStart = loadAverage();
 
     Path dir = Files.createTempDirectory("streamlearn-bench-scorer");
-    try (LocalBroker broker = LocalBroker.start(dir.resolve("kafka"), "localhost", LearnerBenchmark.freePort(),
-        LearnerBenchmark.freePort(), Map.of())) {
+    try (LocalBroker broker = LocalBroker.start(dir.resolve("kafka"), "localhost", 0, 0, Map.of())) {
       String bootstrap = broker.bootstrapServers();
       String snapshots = "bench-snapshots";
       createTopics(bootstrap, snapshots);

@@ -42,11 +42,14 @@ public final class LocalBroker implements AutoCloseable {
    *
    * @param dir the broker's folder
    * @param host the host name clients use (advertised)
-   * @param port the client port
-   * @param controllerPort the KRaft controller port
+   * @param port the client port (0 = a free one)
+   * @param controllerPort the KRaft controller port (0 = a free one)
    * @param overrides broker properties that replace the defaults below
    */
   public static LocalBroker start(Path dir, String host, int port, int controllerPort, Map<String, String> overrides) {
+    // The advertised listener must name the real port, so 0 is resolved here rather than by the socket.
+    port = port == 0 ? freePort() : port;
+    controllerPort = controllerPort == 0 ? freePort() : controllerPort;
     Path logs = dir.resolve("logs");
     Properties props = new Properties();
     props.setProperty("process.roles", "broker,controller");
@@ -83,6 +86,14 @@ public final class LocalBroker implements AutoCloseable {
     String bootstrap = host + ":" + port;
     log.info("Kafka broker running at {} (data in {})", bootstrap, logs);
     return new LocalBroker(server, bootstrap, dir);
+  }
+
+  private static int freePort() {
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException("no free port", e);
+    }
   }
 
   private static void format(Path propertiesFile) {

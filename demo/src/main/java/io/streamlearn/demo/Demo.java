@@ -20,8 +20,6 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -97,9 +95,8 @@ final class Demo implements AutoCloseable {
     String deadLetters = prefix + Topics.DEAD_LETTERS.name();
     if (embedded) {
       phase = "starting the broker";
-      int port = options.brokerPort() == 0 ? freePort() : options.brokerPort();
-      LocalBroker broker = LocalBroker.start(options.workDir().resolve("kafka"), "localhost", port, freePort(),
-          Map.of());
+      LocalBroker broker = LocalBroker.start(options.workDir().resolve("kafka"), "localhost", options.brokerPort(),
+          0, Map.of());
       running.add(broker);
       bootstrap = broker.bootstrapServers();
     }
@@ -252,14 +249,6 @@ final class Demo implements AutoCloseable {
 
   private static PrintWriter quietWriter() {
     return new PrintWriter(new StringWriter());
-  }
-
-  static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 
   /** Stops the scorer, the learner and the broker, in that order. */
