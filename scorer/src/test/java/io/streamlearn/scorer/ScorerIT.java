@@ -38,6 +38,7 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -49,9 +50,11 @@ import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.avro.message.BinaryMessageDecoder;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -543,11 +546,15 @@ class ScorerIT {
 
   /** Sends events {@code <prefix>-<first>} .. {@code <prefix>-<first+count-1>}, unlabelled, and waits for the acks. */
   private static void produceEvents(String topic, String prefix, int first, int count) throws Exception {
+    List<Future<RecordMetadata>> sent = new ArrayList<>();
     try (KafkaProducer<byte[], byte[]> producer = producer()) {
       for (int i = first; i < first + count; i++) {
-        producer.send(eventRecord(topic, prefix + "-" + i, pixels(i), null));
+        sent.add(producer.send(eventRecord(topic, prefix + "-" + i, pixels(i), null)));
       }
       producer.flush();
+    }
+    for (Future<RecordMetadata> f : sent) {
+      f.get(); // a failed send fails the test's setup here, not later as a missing prediction
     }
   }
 
@@ -572,9 +579,24 @@ class ScorerIT {
         return all;
       }
       if (System.nanoTime() > deadline) {
-        fail(matching.size() + " of " + count + " '" + prefix + "' events scored within " + WAIT.toMillis() + " ms");
+        fail(matching.size() + " of " + count + " '" + prefix + "' events scored within " + WAIT.toMillis() + " ms; "
+            + progress(t, prefix));
       }
       Thread.sleep(100);
+    }
+  }
+
+  /** Where the events of {@code prefix} are: on the images topic, and how far the scorer's group has committed. */
+  private static String progress(Topics t, String prefix) {
+    long events = readAll(t.images()).stream()
+        .filter(r -> new String(r.key(), StandardCharsets.UTF_8).startsWith(prefix + "-")).count();
+    try (Admin admin = kafka.admin(); KafkaConsumer<byte[], byte[]> consumer = consumer()) {
+      Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(t.group())
+          .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+      return events + " such events on " + t.images() + ", group " + t.group() + " committed " + committed
+          + " of end offsets " + consumer.endOffsets(partitions(consumer, t.images()));
+    } catch (Exception e) {
+      return events + " such events on " + t.images() + "; group offsets unreadable: " + e;
     }
   }
 
