@@ -72,7 +72,7 @@ public final class LearnerBenchmark {
 
   public static void main(String[] args) throws Exception {
     int epochs = args.length > 0 ? Integer.parseInt(args[0]) : 5;
-    boolean endToEndOnly = args.length > 1 && args[1].equals("e2e");
+    boolean endToEndOnly = args.length > 1 && (args[1].equals("e2e") || args[1].equals("p1"));
     MnistFiles files = MnistFetcher.ensureDefault();
     MnistDataset train = MnistDataset.train(files);
     MnistDataset test = MnistDataset.test(files);
@@ -92,6 +92,9 @@ public final class LearnerBenchmark {
       EndToEnd one = endToEnd(bootstrap, dir, "p1", 1, epochs, train, test, true);
       rows.add(row("learner end to end, 1 partition, " + epochs + " epochs", one.samplesPerSecond,
           String.format("%.2f (paired: %.2f)", one.samplesPerSecond / bare, one.ratioToBare)));
+      if (args.length > 1 && args[1].equals("p1")) {
+        return;
+      }
       EndToEnd three = endToEnd(bootstrap, dir, "p3", 3, epochs, train, test, false);
       rows.add(row("learner end to end, 3 partitions, " + epochs + " epochs", three.samplesPerSecond,
           String.format("%.2f (paired: %.2f)", three.samplesPerSecond / bare, three.ratioToBare)));
@@ -106,7 +109,9 @@ public final class LearnerBenchmark {
       System.out.println();
       System.out.println("| accuracy of the final snapshot on the 10,000 test images | |");
       System.out.println("|---|---:|");
-      System.out.printf("| after 1 epoch (3 partitions) | %.2f%% |%n", 100 * single.testAccuracy);
+      if (!endToEndOnly) {
+        System.out.printf("| after 1 epoch (3 partitions) | %.2f%% |%n", 100 * single.testAccuracy);
+      }
       System.out.printf("| after %d epochs (1 partition) | %.2f%% |%n", epochs, 100 * one.testAccuracy);
       System.out.printf("| after %d epochs (3 partitions) | %.2f%% |%n", epochs, 100 * three.testAccuracy);
       System.out.printf("%nstate restore from the changelog after %d epochs (local state deleted): %.1f s%n",
@@ -252,10 +257,12 @@ public final class LearnerBenchmark {
         // Rate over the samples from 10% to 100% of the stream, read off the learner's own counter every 10 ms:
         // start-up and JIT warm-up stay out, and the end is when the last batch trained, not when it was published.
         long tenPercentAt = 0;
+        Map<String, Long> cpuAtTenPercent = Map.of();
         long deadline = System.nanoTime() + Duration.ofMinutes(15).toNanos();
         while (learner.samplesTrained() < expected) {
           if (tenPercentAt == 0 && learner.samplesTrained() >= expected / 10) {
             tenPercentAt = System.nanoTime();
+            cpuAtTenPercent = ThreadCpu.snapshot();
           }
           if (System.nanoTime() > deadline) {
             throw new IllegalStateException("the learner did not train " + expected + " samples in 15 minutes");
@@ -263,6 +270,14 @@ public final class LearnerBenchmark {
           Thread.sleep(10);
         }
         rates[run] = (expected - expected / 10) / ((System.nanoTime() - tenPercentAt) / 1e9);
+        if (Boolean.getBoolean("bench.ratios")) { // the stream thread's time split, the consumer's fetches
+          learner.registry().getMeters().stream()
+              .filter(m -> m.getId().getName().matches("kafka\\.(stream\\.thread\\.(.*ratio|commit\\.latency\\.avg|poll\\.latency\\.avg|poll\\.records\\.avg)|consumer\\.fetch\\.manager\\.(fetch\\.latency\\.(avg|max)|records\\.per\\.request\\.avg|fetch\\.size\\.avg|fetch\\.rate|fetch\\.throttle\\.time\\.avg)|consumer\\.(time\\.between\\.poll\\.avg|poll\\.idle\\.ratio\\.avg))"))
+              .forEach(m -> System.err.println("[benchmark]   " + m.getId().getName() + " "
+                  + m.measure().iterator().next().getValue()));
+        }
+        System.err.printf("[benchmark] %s run %d, CPU share of the busiest threads from 10%% to 100%%: %s%n", name,
+            run + 1, ThreadCpu.busiest(cpuAtTenPercent, ThreadCpu.snapshot(), System.nanoTime() - tenPercentAt, 6));
         last = await(bootstrap, snapshots, expected, Duration.ofMinutes(2));
       }
       if (run == 0) {

@@ -129,9 +129,12 @@ public final class LearnerTopology {
     props.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG),
         Math.max(1024 * 1024, Snapshots.encodedSizeBound(config.sizes()) + 64 * 1024));
     // Samples cross the repartition topic in big compressed batches: small batches cost more CPU than training.
+    // Without that topic (one training partition) the producer writes only float vectors (state, snapshots),
+    // which lz4 cannot shrink: compressing them would only cost the stream thread time at every commit.
     props.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), 10);
     props.put(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG), 256 * 1024);
-    props.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "lz4");
+    props.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG),
+        trainingPartitions == 1 ? "none" : "lz4");
     props.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), 2000);
     // A learner that dies is replaced (by a restart or a standby) after this, not after the default 45 s.
     props.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 10_000);

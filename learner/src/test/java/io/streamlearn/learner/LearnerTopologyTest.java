@@ -43,6 +43,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.Test;
@@ -81,6 +83,7 @@ class LearnerTopologyTest {
     int snapshotEvery = 1000;
     long snapshotIntervalMs = 1000;
     int prequentialWindow = 100;
+    Map<String, String> kafka = Map.of();
 
     Config build() {
       Path stateDir = tmp.resolve("state-" + harnesses++);
@@ -88,7 +91,7 @@ class LearnerTopologyTest {
           SIZES.clone(), batchSize, adam, lrDecayRate, 1000L, emaDecay, seed, DenseNetwork.Init.HE,
           Duration.ofMillis(flushIdleMs), snapshotEvery, Duration.ofMillis(snapshotIntervalMs), prequentialWindow,
           "at_least_once", 0, 1, 100L, 1,
-          (short) 1, stateDir, 0, Map.of());
+          (short) 1, stateDir, 0, kafka);
     }
   }
 
@@ -778,6 +781,21 @@ class LearnerTopologyTest {
       assertEquals(5, h.counter("streamlearn.learner.batches.skipped"));
       assertEquals(1, h.counter("streamlearn.learner.batches"));
     }
+  }
+
+  // --- producer settings ----------------------------------------------------------------------------------------
+
+  @Test
+  void samplesCrossingTheRepartitionTopicAreCompressedFloatVectorsAloneAreNot() {
+    Config config = config(s -> { });
+    String compression = StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG);
+    assertEquals("none", LearnerTopology.streamsProperties(config, 1).get(compression),
+        "one partition: the producer writes only state and snapshot floats");
+    assertEquals("lz4", LearnerTopology.streamsProperties(config, 3).get(compression),
+        "three partitions: MNIST samples cross the repartition topic");
+    Config userChoice = config(s -> s.kafka = Map.of(compression, "zstd"));
+    assertEquals("zstd", LearnerTopology.streamsProperties(userChoice, 1).get(compression),
+        "a --kafka property wins");
   }
 
   // --- 6. repeatability ------------------------------------------------------------------------------------------
