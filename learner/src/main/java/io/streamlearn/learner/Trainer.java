@@ -8,6 +8,11 @@ import io.streamlearn.learner.LearnerSettings.Config;
 import io.streamlearn.model.Snapshots;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -23,6 +28,15 @@ import org.slf4j.LoggerFactory;
  * publishes a ModelSnapshot every {@code snapshot-every} batches or {@code snapshot-interval}, whichever comes
  * first, never when nothing was trained since the last one. Snapshots go out inside the exactly-once transaction
  * together with the state that numbers them, and each asks for a commit so readers see it at once.
+ *
+ * <p>Full batches train one after the other on a thread of their own (up to
+ * {@value TrainingState#MAX_QUEUED_BATCHES} queued) while the stream thread reads, decodes and stores the samples
+ * behind them, so the Kafka work and the training overlap and a pause in one does not stall the other. The stream
+ * thread takes the results (counters, the state put, snapshots) when the queue is full, at each punctuation, and
+ * before a batch that trains in line: one due a snapshot, an idle flush, or any batch when batches are too large to
+ * queue in one stored record. Until taken, a batch's samples stay in the store as waiting and the store holds the
+ * state from before it: a commit covers exactly the samples it covers, and after a crash those batches train again
+ * from the same weights, to the same result.
  */
 final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
   private static final Logger log = LoggerFactory.getLogger(Trainer.class);
@@ -38,6 +52,18 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
   private TrainingState state;
   private long lastArrivalMs;
   private long lastSnapshotMs;
+  private int queueDepth;
+  private ExecutorService trainingThread;
+  /** Batches submitted to {@link #trainingThread} and not taken yet, oldest first, the oldest waiting samples. */
+  private final ArrayDeque<Queued> queue = new ArrayDeque<>();
+  private int queuedSamples;
+  private long nextSeq = 1;
+
+  /** A batch of {@code count} samples submitted as training step {@code seq}. */
+  private record Queued(long seq, int count, Future<Timed> result) {}
+
+  /** A training step and its compute time. */
+  private record Timed(TrainingState.Trained trained, long nanos) {}
 
   /**
    * @param decodes true when the trainer reads the training topic itself (one partition, no repartition hop): it
@@ -73,6 +99,15 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
           state.lastVersion);
     }
     publishProgress();
+    queueDepth = TrainingState.queuedBatches(config);
+    if (queueDepth > 0) {
+      String threadName = context.applicationId() + "-" + context.taskId() + "-training";
+      trainingThread = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, threadName);
+        t.setDaemon(true);
+        return t;
+      });
+    }
     long now = context.currentSystemTimeMs();
     lastArrivalMs = now;
     lastSnapshotMs = now;
@@ -98,16 +133,86 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
             + " bytes on the repartition topic, expected " + TrainingState.SAMPLE_BYTES);
       }
     }
-    state.addPending(compact, store);
     lastArrivalMs = context.currentSystemTimeMs();
-    if (state.pendingCount() == config.batchSize()) {
-      trainBatch(lastArrivalMs);
+    startFullBatches(lastArrivalMs); // a restored state may hold full batches
+    state.addPending(compact, store);
+    startFullBatches(lastArrivalMs);
+  }
+
+  /** Starts training every full batch waiting behind the queued ones. */
+  private void startFullBatches(long now) {
+    while (state.pendingCount() - queuedSamples >= config.batchSize()) {
+      int count = config.batchSize();
+      boolean snapshotDue =
+          state.batchesTrained + queue.size() + 1 - state.batchesAtLastSnapshot >= config.snapshotEvery();
+      if (trainingThread == null || snapshotDue) {
+        trainInLine(count, now); // a due snapshot goes out at once
+      } else {
+        if (queue.size() == queueDepth) {
+          take(true, now);
+        }
+        long seq = nextSeq++;
+        int first = state.ringIndex(queuedSamples);
+        queue.add(new Queued(seq, count, trainingThread.submit(() -> train(first, count, seq))));
+        queuedSamples += count;
+      }
+    }
+  }
+
+  private Timed train(int first, int count, long seq) {
+    long start = System.nanoTime();
+    TrainingState.Trained trained = state.train(first, count, seq);
+    return new Timed(trained, System.nanoTime() - start);
+  }
+
+  /** Takes every queued batch (waiting for them), then trains the oldest {@code count} waiting samples here. */
+  private void trainInLine(int count, long now) {
+    take(false, now);
+    long seq = nextSeq++;
+    Timed timed = train(state.ringIndex(0), count, seq);
+    TrainingState.Claim claim = state.claimLatest();
+    boolean applied = takeOne(count, timed);
+    state.putTrained(store, claim.image());
+    publishProgress();
+    if (applied && state.batchesTrained - state.batchesAtLastSnapshot >= config.snapshotEvery()) {
+      publish(now);
+    }
+  }
+
+  /**
+   * Takes the results of the queued batches: with {@code oldestOnly}, waits for the oldest and takes it and every
+   * batch finished by then; else waits for all of them. Stores the state after the last one taken.
+   */
+  private void take(boolean oldestOnly, long now) {
+    if (queue.isEmpty()) {
+      return;
+    }
+    await((oldestOnly ? queue.peekFirst() : queue.peekLast()).result());
+    TrainingState.Claim claim = state.claimLatest();
+    while (!queue.isEmpty() && queue.peekFirst().seq() <= claim.seq()) {
+      Queued q = queue.removeFirst();
+      queuedSamples -= q.count();
+      takeOne(q.count(), await(q.result()));
+    }
+    state.putTrained(store, claim.image());
+    publishProgress();
+  }
+
+  private static Timed await(Future<Timed> result) {
+    try {
+      return result.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while a batch was training", e);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("training a batch failed", e.getCause());
     }
   }
 
   private void tick(long now) {
+    take(false, now);
     if (state.pendingCount() > 0 && now - lastArrivalMs >= config.flushIdle().toMillis()) {
-      trainBatch(now);
+      trainInLine(Math.min(state.pendingCount(), config.batchSize()), now);
     }
     if (state.batchesTrained > state.batchesAtLastSnapshot
         && now - lastSnapshotMs >= config.snapshotInterval().toMillis()) {
@@ -115,19 +220,15 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
     }
   }
 
-  private void trainBatch(long now) {
-    long start = System.nanoTime();
-    TrainingState.BatchOutcome outcome = state.trainPending();
-    metrics.batch(outcome.stats().samples(), System.nanoTime() - start, outcome.applied());
+  /** Counts one trained batch (the oldest waiting samples); the caller stores the state. Whether it applied. */
+  private boolean takeOne(int count, Timed timed) {
+    TrainingState.BatchOutcome outcome = state.finish(count, timed.trained().step());
+    metrics.batch(outcome.stats().samples(), timed.nanos(), outcome.applied());
     if (!outcome.applied()) {
       log.warn("model {}: skipped a batch of {} samples with a non-finite loss or gradient ({} skipped so far)",
           config.modelId(), outcome.stats().samples(), state.batchesSkipped);
     }
-    state.save(store);
-    publishProgress();
-    if (outcome.applied() && state.batchesTrained - state.batchesAtLastSnapshot >= config.snapshotEvery()) {
-      publish(now);
-    }
+    return outcome.applied();
   }
 
   private void publish(long now) {
@@ -159,6 +260,23 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
     log.info("model {}: snapshot v{} ({} samples, {} batches, prequential accuracy {}, {} bytes) to {}",
         config.modelId(), version, state.samplesTrained, state.batchesTrained,
         Double.isNaN(accuracy) ? "-" : String.format("%.4f", accuracy), bytes.length, config.snapshotTopic());
+  }
+
+  @Override
+  public void close() {
+    // Batches still queued are not taken: the store holds them as waiting, and a restart trains them again.
+    for (Queued q : queue) {
+      q.result().cancel(false);
+    }
+    queue.clear();
+    if (trainingThread != null) {
+      trainingThread.shutdownNow();
+      try {
+        trainingThread.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   private void publishProgress() {

@@ -21,11 +21,19 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * memory for speed and is written to the changelogged store so that whatever a commit covers is in the store:
  *
  * <ul>
- *   <li>{@code pending}: the waiting samples ({@code [count][label, 784 pixels]...}), put after every sample;
+ *   <li>{@code pending}: the waiting samples, put after every sample: the batches queued or training, if any, and
+ *       the one filling behind them, as a ring ({@code [count][start][label, 784 pixels]...}, the oldest at
+ *       {@code start});
  *   <li>{@code params/i}, {@code adam-m/i}, {@code adam-v/i}, {@code ema/i}: float32 vectors in chunks under 1 MB,
  *       put after every batch;
  *   <li>{@code meta}: counters, version, run id, Adam's step, prequential window, put after every batch.
  * </ul>
+ *
+ * <p>Batches may train on another thread ({@link #train}), one after the other, while samples are appended behind
+ * them. Each training ends by copying the new weights, moments and average into one of three {@link Image}s: one
+ * that is neither stored nor holding the newest finished result. {@link #finish} and {@link #putTrained} then count
+ * a batch and put its image. The store therefore always holds the state after the last batch taken, with the
+ * samples of the batches still queued or training as waiting.
  *
  * The store caches (Kafka Streams' record cache), so repeated puts of a key between commits reach the changelog as
  * one record per commit. The byte arrays put are allocated once and rewritten in place before each put: the cache
@@ -35,7 +43,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 final class TrainingState {
   static final String META = "meta";
   static final String PENDING = "pending";
-  private static final int FORMAT = 2;
+  private static final int FORMAT = 3;
+  /** The format whose waiting samples were a plain list ({@code [count][samples...]}) of at most one batch. */
+  private static final int FORMAT_LIST = 2;
+  private static final int PENDING_HEADER = 8;
   /** Bytes of one waiting sample: the label, then 784 pixels. */
   static final int SAMPLE_BYTES = 1 + LearnerSettings.INPUTS;
 
@@ -47,10 +58,16 @@ final class TrainingState {
   private final TrainingLoop loop;
   private final float[] row = new float[LearnerSettings.INPUTS];
   private final byte[] pending;
-  private final FloatChunks params;
-  private final FloatChunks moment1;
-  private final FloatChunks moment2;
-  private final FloatChunks averageChunks;
+  /** Waiting samples the ring holds. */
+  private final int capacity;
+  /**
+   * Three copies of the float state: {@link #stored} is the one the store references, {@link #latest} the one the
+   * newest finished training wrote (both guarded by {@code images}).
+   */
+  private final Image[] images = new Image[3];
+  private int stored;
+  private int latest;
+  private long latestSeq;
 
   String runId;
   long samplesTrained;
@@ -65,13 +82,13 @@ final class TrainingState {
     this.network = network;
     this.adam = new Adam(config.adam(), network.parameters());
     this.prequential = new Prequential(config.prequentialWindow(), config.batchSize());
-    this.pending = new byte[4 + config.batchSize() * SAMPLE_BYTES];
+    this.capacity = capacity(config);
+    this.pending = new byte[PENDING_HEADER + capacity * SAMPLE_BYTES];
     int count = Math.toIntExact(network.parameterCount());
-    this.params = new FloatChunks("params", count);
-    this.moment1 = new FloatChunks("adam-m", count);
-    this.moment2 = new FloatChunks("adam-v", count);
     this.average = config.emaDecay() > 0 ? new WeightAverage(config.emaDecay(), network.parameters()) : null;
-    this.averageChunks = average != null ? new FloatChunks("ema", count) : null;
+    for (int i = 0; i < images.length; i++) {
+      images[i] = new Image(count);
+    }
     this.loop = new TrainingLoop(network, adam, average, config::learningRate, config.batchSize());
   }
 
@@ -92,8 +109,9 @@ final class TrainingState {
     }
     ByteBuffer in = ByteBuffer.wrap(meta);
     int format = in.getInt();
-    if (format != FORMAT) {
-      throw new IllegalStateException("learner state format " + format + " is not " + FORMAT);
+    if (format != FORMAT && format != FORMAT_LIST) {
+      throw new IllegalStateException("learner state format " + format + " is neither " + FORMAT + " nor "
+          + FORMAT_LIST);
     }
     int[] sizes = new int[in.getInt()];
     for (int i = 0; i < sizes.length; i++) {
@@ -122,7 +140,8 @@ final class TrainingState {
     state.prequential.readFrom(in);
 
     INDArray[] parameters = state.network.parameters();
-    if (!state.params.load(store) || !state.moment1.load(store) || !state.moment2.load(store)) {
+    Image image = state.images[state.stored];
+    if (!image.params.load(store) || !image.moment1.load(store) || !image.moment2.load(store)) {
       throw new IllegalStateException("learner state of " + config.applicationId() + " is incomplete");
     }
     float[][] m = state.adam.firstMoments();
@@ -130,14 +149,14 @@ final class TrainingState {
     int at = 0;
     for (int k = 0; k < parameters.length; k++) {
       int n = Math.toIntExact(parameters[k].length());
-      state.params.read(at, parameters[k].data().asNioFloat(), n);
-      state.moment1.read(at, m[k]);
-      state.moment2.read(at, v[k]);
+      image.params.read(at, parameters[k].data().asNioFloat(), n);
+      image.moment1.read(at, m[k]);
+      image.moment2.read(at, v[k]);
       at += n;
     }
     if (state.average != null) {
-      if (hadAverage && state.averageChunks.load(store)) {
-        readInto(state.averageChunks, state.average.rawAverage());
+      if (hadAverage && image.average.load(store)) {
+        readInto(image.average, state.average.rawAverage());
         state.average.restore(averageSteps);
       } else {
         state.average.update(parameters); // averaging just switched on: it starts from the trained weights
@@ -145,10 +164,55 @@ final class TrainingState {
 
     }
     byte[] waiting = store.get(PENDING);
-    if (waiting != null && waiting.length == state.pending.length) {
-      System.arraycopy(waiting, 0, state.pending, 0, waiting.length);
+    if (waiting != null) {
+      state.restorePending(waiting, format == FORMAT_LIST);
     }
     return state;
+  }
+
+  /** Copies stored waiting samples, oldest first, into this (empty) ring from its index 0. */
+  private void restorePending(byte[] waiting, boolean list) {
+    ByteBuffer in = ByteBuffer.wrap(waiting);
+    int header = list ? 4 : PENDING_HEADER;
+    int count = waiting.length >= header ? in.getInt(0) : -1;
+    int start = list || waiting.length < header ? 0 : in.getInt(4);
+    int ring = (waiting.length - header) / SAMPLE_BYTES;
+    if (count < 0 || count > capacity || count > ring || start < 0 || (ring > 0 && start >= ring)) {
+      throw new IllegalStateException("learner state of " + config.applicationId() + " holds a malformed list of"
+          + " waiting samples (" + waiting.length + " bytes, count " + count + ", start " + start + ")");
+    }
+    for (int i = 0; i < count; i++) {
+      System.arraycopy(waiting, header + ((start + i) % ring) * SAMPLE_BYTES, pending,
+          PENDING_HEADER + i * SAMPLE_BYTES, SAMPLE_BYTES);
+    }
+    ByteBuffer.wrap(pending).putInt(0, count).putInt(4, 0);
+  }
+
+  /** Largest stored list of waiting samples: under Kafka's default 1 MB record limit, with room to spare. */
+  static final int PENDING_LIMIT_BYTES = 900_000;
+
+  /** Most batches queued or training on the trainer's thread at once. */
+  static final int MAX_QUEUED_BATCHES = 8;
+
+  /**
+   * Batches that may be queued or training on another thread while the next fills: up to
+   * {@value #MAX_QUEUED_BATCHES}, as many as fit beside the filling one in one stored record; 0 (train in line) for
+   * batches of more than 573 samples.
+   */
+  static int queuedBatches(Config config) {
+    long perBatch = (long) config.batchSize() * SAMPLE_BYTES;
+    long fit = (PENDING_LIMIT_BYTES - PENDING_HEADER) / perBatch - 1;
+    return (int) Math.max(0, Math.min(MAX_QUEUED_BATCHES, fit));
+  }
+
+  /** Waiting samples the state can hold: the queued batches and a full one behind them. */
+  static int capacity(Config config) {
+    return (queuedBatches(config) + 1) * config.batchSize();
+  }
+
+  /** The ring index of the waiting sample {@code ahead} places after the oldest. */
+  int ringIndex(int ahead) {
+    return (ByteBuffer.wrap(pending).getInt(4) + ahead) % capacity;
   }
 
   private static void readInto(FloatChunks chunks, INDArray[] tensors) {
@@ -164,10 +228,13 @@ final class TrainingState {
     return ByteBuffer.wrap(pending).getInt(0);
   }
 
-  /** Appends a sample ({@code [label, 784 pixels]}) to the waiting batch and stores the batch. */
+  /** Appends a sample ({@code [label, 784 pixels]}) to the waiting samples and stores them. */
   void addPending(byte[] sample, KeyValueStore<String, byte[]> store) {
     int count = pendingCount();
-    System.arraycopy(sample, 0, pending, 4 + count * SAMPLE_BYTES, SAMPLE_BYTES);
+    if (count == capacity) {
+      throw new IllegalStateException("no room for another waiting sample: " + count + " wait already");
+    }
+    System.arraycopy(sample, 0, pending, PENDING_HEADER + ringIndex(count) * SAMPLE_BYTES, SAMPLE_BYTES);
     ByteBuffer.wrap(pending).putInt(0, count + 1);
     store.put(PENDING, pending);
   }
@@ -175,21 +242,66 @@ final class TrainingState {
   /** What training the waiting batch did. */
   record BatchOutcome(BatchStats stats, boolean applied) {}
 
-  /**
-   * Scores the waiting samples with the current weights (prequential: test), then, if loss and gradients are
-   * finite, applies one Adam step (train). Empties the waiting batch. Does not store anything.
-   */
+  /** Trains the first batch of waiting samples at once ({@link #train} then {@link #finish}); stores nothing. */
   BatchOutcome trainPending() {
-    int count = pendingCount();
+    int count = Math.min(pendingCount(), config.batchSize());
+    return finish(count, train(ringIndex(0), count, latestSeq + 1).step());
+  }
+
+  /** Training step number {@code seq}. */
+  record Trained(TrainingLoop.Step step, long seq) {}
+
+  /** The newest finished training step and the image holding the state after it. */
+  record Claim(long seq, int image) {}
+
+  /**
+   * Scores the {@code count} waiting samples from ring index {@code first} with the current weights (prequential:
+   * test), then, if loss and gradients are finite, applies one Adam step (train), and copies the resulting state
+   * into an image that is neither stored nor the newest result's. Touches only those samples, the weights, Adam's
+   * moments, the average, the loop's buffers and that image: it may run on another thread while samples are
+   * appended behind and earlier batches are taken, as long as nothing else reads the weights until it returns.
+   * Counts nothing: see {@link #finish}.
+   */
+  Trained train(int first, int count, long seq) {
     INDArray x = count == config.batchSize() ? loop.input() : network.newInput(count);
     int[] y = count == config.batchSize() ? loop.labels() : new int[count];
     for (int r = 0; r < count; r++) {
-      int offset = 4 + r * SAMPLE_BYTES;
+      int offset = PENDING_HEADER + ((first + r) % capacity) * SAMPLE_BYTES;
       y[r] = pending[offset];
       DenseNetwork.setInputRow(x, r, pending, offset + 1, Snapshots.INPUT_SCALE, row);
     }
-    ByteBuffer.wrap(pending).putInt(0, 0);
     TrainingLoop.Step step = loop.step(x, y);
+    int free;
+    synchronized (images) {
+      free = 0;
+      while (free == stored || free == latest) {
+        free++;
+      }
+    }
+    images[free].capture();
+    synchronized (images) {
+      latest = free;
+      latestSeq = seq;
+    }
+    return new Trained(step, seq);
+  }
+
+  /**
+   * Makes the image of the newest finished training the stored one and returns it: the caller takes every step up
+   * to its {@code seq} (all finished, training being sequential) and puts the image ({@link #putTrained}). From
+   * here on {@link #train} never writes into it, nor into the image of any newer step until that is claimed.
+   */
+  Claim claimLatest() {
+    synchronized (images) {
+      stored = latest;
+      return new Claim(latestSeq, latest);
+    }
+  }
+
+  /** Takes the result of {@link #train} for the oldest {@code count} waiting samples: removes them, counts it. */
+  BatchOutcome finish(int count, TrainingLoop.Step step) {
+    int start = ringIndex(count);
+    ByteBuffer.wrap(pending).putInt(0, pendingCount() - count).putInt(4, start);
     BatchStats stats = step.stats();
     if (!step.applied()) {
       batchesSkipped++;
@@ -202,33 +314,71 @@ final class TrainingState {
     return new BatchOutcome(stats, true);
   }
 
-  /** Writes the whole state to the store (after a batch). */
-  void save(KeyValueStore<String, byte[]> store) {
-    INDArray[] parameters = network.parameters();
-    float[][] m = adam.firstMoments();
-    float[][] v = adam.secondMoments();
-    int at = 0;
-    for (int k = 0; k < parameters.length; k++) {
-      int n = Math.toIntExact(parameters[k].length());
-      params.write(at, parameters[k].data().asNioFloat(), n);
-      moment1.write(at, m[k]);
-      moment2.write(at, v[k]);
-      at += n;
-    }
-    params.put(store);
-    moment1.put(store);
-    moment2.put(store);
-    if (average != null) {
-      at = 0;
-      for (INDArray t : average.rawAverage()) {
-        int n = Math.toIntExact(t.length());
-        averageChunks.write(at, t.data().asNioFloat(), n);
-        at += n;
-      }
-      averageChunks.put(store);
-    }
+  /**
+   * Puts the state as of the last batch taken: {@code image} (claimed by {@link #claimLatest}), the waiting
+   * samples, the counters.
+   */
+  void putTrained(KeyValueStore<String, byte[]> store, int image) {
+    images[image].put(store);
     store.put(PENDING, pending);
     saveMeta(store);
+  }
+
+  /** Captures the live state into the stored image and writes the whole state to the store. */
+  void save(KeyValueStore<String, byte[]> store) {
+    int image;
+    synchronized (images) {
+      image = stored;
+    }
+    images[image].capture();
+    putTrained(store, image);
+  }
+
+  /** One copy of the float state as the store holds it: weights, Adam's moments, the weight average. */
+  private final class Image {
+    final FloatChunks params;
+    final FloatChunks moment1;
+    final FloatChunks moment2;
+    final FloatChunks average;
+
+    Image(int count) {
+      params = new FloatChunks("params", count);
+      moment1 = new FloatChunks("adam-m", count);
+      moment2 = new FloatChunks("adam-v", count);
+      average = TrainingState.this.average != null ? new FloatChunks("ema", count) : null;
+    }
+
+    /** Copies the live weights, moments and average into this image. */
+    void capture() {
+      INDArray[] parameters = network.parameters();
+      float[][] m = adam.firstMoments();
+      float[][] v = adam.secondMoments();
+      int at = 0;
+      for (int k = 0; k < parameters.length; k++) {
+        int n = Math.toIntExact(parameters[k].length());
+        params.write(at, parameters[k].data().asNioFloat(), n);
+        moment1.write(at, m[k]);
+        moment2.write(at, v[k]);
+        at += n;
+      }
+      if (average != null) {
+        at = 0;
+        for (INDArray t : TrainingState.this.average.rawAverage()) {
+          int n = Math.toIntExact(t.length());
+          average.write(at, t.data().asNioFloat(), n);
+          at += n;
+        }
+      }
+    }
+
+    void put(KeyValueStore<String, byte[]> store) {
+      params.put(store);
+      moment1.put(store);
+      moment2.put(store);
+      if (average != null) {
+        average.put(store);
+      }
+    }
   }
 
   /** Writes the counters and version (after a snapshot). */

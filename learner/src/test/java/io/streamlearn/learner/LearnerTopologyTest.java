@@ -46,6 +46,7 @@ import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -66,6 +67,8 @@ class LearnerTopologyTest {
   private static final int[] SIZES = {784, 8, 10};
   private static final String MODEL = "mnist-test";
   private static final long HOUR = 3_600_000L;
+  /** The trainer's punctuation period with the default flush-idle of 500 ms: max(10, 500 / 5). */
+  private static final long TICK = 100;
 
   @TempDir Path tmp;
   private int harnesses;
@@ -271,6 +274,57 @@ class LearnerTopologyTest {
       assertArrayEquals(new long[] {1, 2}, batchesSeen(snapshots));
       assertEquals(8, h.counter("streamlearn.learner.samples"));
       assertEquals(8, h.gauge("streamlearn.learner.samples.seen"));
+    }
+  }
+
+  /**
+   * Batches train in the background, several queued; the stream thread takes their results when one more is full
+   * than the queue holds, or at a tick, and until then the store holds the state from before them with their
+   * samples as waiting.
+   */
+  @Test
+  void fullBatchesTrainInTheBackgroundAndCountOnceTakenWhenTheQueueIsFullOrATickPasses() {
+    int queued = TrainingState.MAX_QUEUED_BATCHES;
+    try (Harness h = new Harness(config(s -> {
+      s.snapshotEvery = 1000;
+      s.snapshotIntervalMs = HOUR;
+    }))) {
+      KeyValueStore<String, byte[]> store = h.driver.getKeyValueStore(LearnerTopology.STATE_STORE);
+      h.sendValid(4 * queued);
+      assertEquals(0, h.counter("streamlearn.learner.batches"), "the queue is full, nothing taken yet");
+      TrainingState stored = TrainingState.load(store, h.config, 0);
+      assertEquals(0, stored.batchesTrained, "the store holds the state before them");
+      assertEquals(4 * queued, stored.pendingCount(), "and their samples as waiting");
+      h.sendValid(4); // one more full batch: the oldest (and any finished by then) are taken first
+      long taken = (long) h.counter("streamlearn.learner.batches");
+      assertTrue(taken >= 1 && taken <= queued, "taken: " + taken);
+      stored = TrainingState.load(store, h.config, 0);
+      assertEquals(taken, stored.batchesTrained);
+      assertEquals(4 * (queued + 1 - taken), stored.pendingCount());
+      h.advance(TICK);
+      assertEquals(queued + 1, h.counter("streamlearn.learner.batches"));
+      assertEquals(4 * (queued + 1), h.gauge("streamlearn.learner.samples.seen"));
+      stored = TrainingState.load(store, h.config, 0);
+      assertEquals(queued + 1, stored.batchesTrained);
+      assertEquals(0, stored.pendingCount());
+      assertEquals(List.of(), h.newSnapshots());
+    }
+  }
+
+  /** The same samples give the same weights whether batches train in the background or in line. */
+  @Test
+  void backgroundTrainingGivesTheWeightsOfTrainingInLine() {
+    List<ModelSnapshot> inLine = train(42, 3);
+    try (Harness h = new Harness(config(s -> {
+      s.snapshotEvery = 1000;
+      s.snapshotIntervalMs = 1000;
+      s.seed = 42;
+    }))) {
+      h.sendValid(4 * 3);
+      h.advance(1000);
+      List<ModelSnapshot> background = h.newSnapshots();
+      assertArrayEquals(new long[] {3}, batchesSeen(background));
+      assertSameWeights(inLine.get(2), background.get(0));
     }
   }
 
@@ -742,6 +796,7 @@ class LearnerTopologyTest {
       s.snapshotIntervalMs = 1000;
     }))) {
       h.sendValid(4 * 3); // batch 1 applied, batches 2 and 3 skipped
+      h.advance(TICK); // batch 3 trained in the background: its result is taken at the next punctuation
       assertEquals(1, h.counter("streamlearn.learner.batches"));
       assertEquals(2, h.counter("streamlearn.learner.batches.skipped"));
       assertEquals(4, h.counter("streamlearn.learner.samples"));

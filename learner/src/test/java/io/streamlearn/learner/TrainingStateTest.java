@@ -112,6 +112,87 @@ class TrainingStateTest {
     assertArrayEquals(flat(original.publishedWeights()), flat(loaded.publishedWeights()));
   }
 
+  /**
+   * The trainer trains a full batch on another thread while the next fills; a commit in between stores the weights
+   * from before that batch and its samples as still waiting. Restored from there, the learner trains the batch
+   * again and reaches the very weights the original reached.
+   */
+  @Test
+  void stateStoredWhileABatchTrainsRestoresToTheSameWeights() {
+    Config config = config(0.9);
+    KeyValueStore<String, byte[]> store = store();
+    TrainingState original = TrainingState.fresh(config, 0);
+    original.save(store);
+    add(original, store, 0, BATCH);
+    TrainingState.Trained trained = original.train(original.ringIndex(0), BATCH, 1); // nothing of it stored yet
+    add(original, store, BATCH, BATCH); // the next batch fills behind it
+    assertEquals(2 * BATCH, original.pendingCount());
+
+    TrainingState restored = TrainingState.load(store, config, 0); // a crash here, then a restore
+    assertEquals(2 * BATCH, restored.pendingCount(), "both batches wait in the restored state");
+    assertEquals(0, restored.batchesTrained);
+
+    TrainingState.Claim claim = original.claimLatest();
+    assertEquals(1, claim.seq());
+    original.finish(BATCH, trained.step());
+    original.putTrained(store, claim.image());
+    assertEquals(BATCH, original.pendingCount(), "taking the batch leaves the next one waiting");
+    assertEquals(1, TrainingState.load(store, config, 0).batchesTrained, "and the store holds it trained");
+    assertTrue(original.trainPending().applied());
+    assertTrue(restored.trainPending().applied());
+    assertTrue(restored.trainPending().applied());
+    assertEquals(0, original.pendingCount());
+    assertEquals(0, restored.pendingCount());
+    assertEquals(2, restored.batchesTrained);
+    assertArrayEquals(flat(original.network.parameters()), flat(restored.network.parameters()), "raw weights");
+    assertArrayEquals(flat(original.publishedWeights()), flat(restored.publishedWeights()), "averaged weights");
+    assertEquals(original.prequential.loss(), restored.prequential.loss());
+  }
+
+  @Test
+  void noMoreSamplesWaitThanTheQueuedBatchesAndOneFillingBehind() {
+    Config config = config(0);
+    KeyValueStore<String, byte[]> store = store();
+    TrainingState state = TrainingState.fresh(config, 0);
+    assertEquals((TrainingState.MAX_QUEUED_BATCHES + 1) * BATCH, TrainingState.capacity(config));
+    add(state, store, 0, TrainingState.capacity(config));
+    assertThrows(IllegalStateException.class, () -> state.addPending(compact(99), store));
+  }
+
+  @Test
+  void fewerBatchesQueueWhenTheyAreLargeAndNoneWhenTwoDoNotFitInOneRecord() {
+    int[] sizes = {784, 8, 10};
+    assertEquals(TrainingState.MAX_QUEUED_BATCHES, TrainingState.queuedBatches(config(sizes, 64, 0)));
+    assertEquals(3, TrainingState.queuedBatches(config(sizes, 286, 0)));
+    assertEquals(2, TrainingState.queuedBatches(config(sizes, 287, 0)));
+    assertEquals(1, TrainingState.queuedBatches(config(sizes, 573, 0)));
+    assertEquals(0, TrainingState.queuedBatches(config(sizes, 574, 0)));
+    assertEquals(1024, TrainingState.capacity(config(sizes, 1024, 0)));
+  }
+
+  /** The waiting samples wrap around the ring; a restore lays them out oldest first and trains them in order. */
+  @Test
+  void waitingSamplesThatWrapAroundTheRingRestoreInOrder() {
+    Config config = config(0);
+    KeyValueStore<String, byte[]> store = store();
+    TrainingState original = TrainingState.fresh(config, 0);
+    original.save(store);
+    int capacity = TrainingState.capacity(config);
+    add(original, store, 0, 2);
+    assertTrue(original.trainPending().applied()); // a flushed half batch: the ring now starts at index 2
+    add(original, store, 2, capacity - 1); // fills the ring to its end and wraps to index 0
+    original.save(store);
+
+    TrainingState restored = TrainingState.load(store, config, 0);
+    assertEquals(capacity - 1, restored.pendingCount());
+    while (original.pendingCount() > 0) {
+      assertTrue(original.trainPending().applied());
+      assertTrue(restored.trainPending().applied());
+    }
+    assertEquals(0, restored.pendingCount());
+    assertArrayEquals(flat(original.network.parameters()), flat(restored.network.parameters()));
+  }
+
   @Test
   void loadedStateTrainsOnExactlyAsTheOriginalWould() {
     Config config = config(0.9);
