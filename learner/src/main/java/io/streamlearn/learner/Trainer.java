@@ -149,7 +149,7 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
         trainInLine(count, now); // a due snapshot goes out at once
       } else {
         if (queue.size() == queueDepth) {
-          take(true, now);
+          take(true);
         }
         long seq = nextSeq++;
         int first = state.ringIndex(queuedSamples);
@@ -167,7 +167,7 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
 
   /** Takes every queued batch (waiting for them), then trains the oldest {@code count} waiting samples here. */
   private void trainInLine(int count, long now) {
-    take(false, now);
+    take(false);
     long seq = nextSeq++;
     Timed timed = train(state.ringIndex(0), count, seq);
     TrainingState.Claim claim = state.claimLatest();
@@ -183,7 +183,7 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
    * Takes the results of the queued batches: with {@code oldestOnly}, waits for the oldest and takes it and every
    * batch finished by then; else waits for all of them. Stores the state after the last one taken.
    */
-  private void take(boolean oldestOnly, long now) {
+  private void take(boolean oldestOnly) {
     if (queue.isEmpty()) {
       return;
     }
@@ -210,7 +210,7 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
   }
 
   private void tick(long now) {
-    take(false, now);
+    take(false);
     if (state.pendingCount() > 0 && now - lastArrivalMs >= config.flushIdle().toMillis()) {
       trainInLine(Math.min(state.pendingCount(), config.batchSize()), now);
     }

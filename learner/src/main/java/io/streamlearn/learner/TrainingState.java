@@ -242,12 +242,6 @@ final class TrainingState {
   /** What training the waiting batch did. */
   record BatchOutcome(BatchStats stats, boolean applied) {}
 
-  /** Trains the first batch of waiting samples at once ({@link #train} then {@link #finish}); stores nothing. */
-  BatchOutcome trainPending() {
-    int count = Math.min(pendingCount(), config.batchSize());
-    return finish(count, train(ringIndex(0), count, latestSeq + 1).step());
-  }
-
   /** Training step number {@code seq}. */
   record Trained(TrainingLoop.Step step, long seq) {}
 

@@ -62,6 +62,14 @@ class TrainingStateTest {
     }
   }
 
+  private static long steps;
+
+  /** Trains the oldest waiting samples (at most a batch) at once, as the trainer does in line; stores nothing. */
+  private static TrainingState.BatchOutcome trainPending(TrainingState state) {
+    int count = Math.min(state.pendingCount(), BATCH);
+    return state.finish(count, state.train(state.ringIndex(0), count, ++steps).step());
+  }
+
   private static float[] flat(INDArray[] tensors) {
     int length = 0;
     for (INDArray t : tensors) {
@@ -88,7 +96,7 @@ class TrainingStateTest {
     KeyValueStore<String, byte[]> store = store();
     TrainingState original = TrainingState.fresh(config, 7);
     add(original, store, 0, BATCH);
-    assertTrue(original.trainPending().applied());
+    assertTrue(trainPending(original).applied());
     original.batchesSkipped = 3;
     original.samplesSkipped = 12;
     original.batchesAtLastSnapshot = 1;
@@ -113,37 +121,45 @@ class TrainingStateTest {
   }
 
   /**
-   * The trainer trains a full batch on another thread while the next fills; a commit in between stores the weights
-   * from before that batch and its samples as still waiting. Restored from there, the learner trains the batch
-   * again and reaches the very weights the original reached.
+   * The trainer trains full batches on another thread while the next fills; a commit in between stores the state
+   * from before them and their samples as still waiting. Restored from there, the learner trains those batches again
+   * and reaches the very weights the original reached. Two batches train before either is taken, so the second
+   * must not write into the copy of the state the store holds.
    */
   @Test
-  void stateStoredWhileABatchTrainsRestoresToTheSameWeights() {
+  void stateStoredWhileBatchesTrainRestoresToTheSameWeights() {
     Config config = config(0.9);
     KeyValueStore<String, byte[]> store = store();
     TrainingState original = TrainingState.fresh(config, 0);
     original.save(store);
     add(original, store, 0, BATCH);
-    TrainingState.Trained trained = original.train(original.ringIndex(0), BATCH, 1); // nothing of it stored yet
-    add(original, store, BATCH, BATCH); // the next batch fills behind it
-    assertEquals(2 * BATCH, original.pendingCount());
+    TrainingState.Trained first = original.train(original.ringIndex(0), BATCH, 1); // nothing of it stored
+    add(original, store, BATCH, BATCH);
+    TrainingState.Trained second = original.train(original.ringIndex(BATCH), BATCH, 2);
+    add(original, store, 2 * BATCH, BATCH); // the next batch fills behind them
+    assertEquals(3 * BATCH, original.pendingCount());
 
     TrainingState restored = TrainingState.load(store, config, 0); // a crash here, then a restore
-    assertEquals(2 * BATCH, restored.pendingCount(), "both batches wait in the restored state");
+    assertEquals(3 * BATCH, restored.pendingCount(), "all three batches wait in the restored state");
     assertEquals(0, restored.batchesTrained);
 
     TrainingState.Claim claim = original.claimLatest();
-    assertEquals(1, claim.seq());
-    original.finish(BATCH, trained.step());
+    assertEquals(2, claim.seq());
+    original.finish(BATCH, first.step());
+    original.finish(BATCH, second.step());
     original.putTrained(store, claim.image());
-    assertEquals(BATCH, original.pendingCount(), "taking the batch leaves the next one waiting");
-    assertEquals(1, TrainingState.load(store, config, 0).batchesTrained, "and the store holds it trained");
-    assertTrue(original.trainPending().applied());
-    assertTrue(restored.trainPending().applied());
-    assertTrue(restored.trainPending().applied());
+    assertEquals(BATCH, original.pendingCount(), "taking both leaves the third waiting");
+    TrainingState afterTake = TrainingState.load(store, config, 0);
+    assertEquals(2, afterTake.batchesTrained, "and the store holds both trained");
+    assertArrayEquals(flat(original.network.parameters()), flat(afterTake.network.parameters()));
+
+    assertTrue(trainPending(original).applied());
+    for (int b = 0; b < 3; b++) {
+      assertTrue(trainPending(restored).applied());
+    }
     assertEquals(0, original.pendingCount());
     assertEquals(0, restored.pendingCount());
-    assertEquals(2, restored.batchesTrained);
+    assertEquals(3, restored.batchesTrained);
     assertArrayEquals(flat(original.network.parameters()), flat(restored.network.parameters()), "raw weights");
     assertArrayEquals(flat(original.publishedWeights()), flat(restored.publishedWeights()), "averaged weights");
     assertEquals(original.prequential.loss(), restored.prequential.loss());
@@ -179,15 +195,15 @@ class TrainingStateTest {
     original.save(store);
     int capacity = TrainingState.capacity(config);
     add(original, store, 0, 2);
-    assertTrue(original.trainPending().applied()); // a flushed half batch: the ring now starts at index 2
+    assertTrue(trainPending(original).applied()); // a flushed half batch: the ring now starts at index 2
     add(original, store, 2, capacity - 1); // fills the ring to its end and wraps to index 0
     original.save(store);
 
     TrainingState restored = TrainingState.load(store, config, 0);
     assertEquals(capacity - 1, restored.pendingCount());
     while (original.pendingCount() > 0) {
-      assertTrue(original.trainPending().applied());
-      assertTrue(restored.trainPending().applied());
+      assertTrue(trainPending(original).applied());
+      assertTrue(trainPending(restored).applied());
     }
     assertEquals(0, restored.pendingCount());
     assertArrayEquals(flat(original.network.parameters()), flat(restored.network.parameters()));
@@ -199,16 +215,16 @@ class TrainingStateTest {
     KeyValueStore<String, byte[]> store = store();
     TrainingState original = TrainingState.fresh(config, 0);
     add(original, store, 0, BATCH);
-    original.trainPending();
+    trainPending(original);
     add(original, store, BATCH, BATCH);
-    original.trainPending();
+    trainPending(original);
     original.save(store);
     add(original, store, 2 * BATCH, 2);
 
     TrainingState loaded = TrainingState.load(store, config, 0);
     for (TrainingState state : new TrainingState[] {original, loaded}) {
       add(state, store(), 2 * BATCH + 2, 2);
-      assertTrue(state.trainPending().applied());
+      assertTrue(trainPending(state).applied());
     }
     assertArrayEquals(flat(original.network.parameters()), flat(loaded.network.parameters()), "raw weights");
     assertArrayEquals(flat(original.publishedWeights()), flat(loaded.publishedWeights()), "averaged weights");
@@ -242,7 +258,7 @@ class TrainingStateTest {
     KeyValueStore<String, byte[]> store = store();
     TrainingState before = TrainingState.fresh(config(0), 0);
     add(before, store, 0, BATCH);
-    before.trainPending();
+    trainPending(before);
     before.save(store); // one batch trained, none snapshotted yet
     float[] trained = flat(before.network.parameters());
 
