@@ -7,6 +7,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import picocli.CommandLine;
+import picocli.CommandLine.MissingParameterException;
+import picocli.CommandLine.Model.ArgSpec;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParameterException;
@@ -83,6 +85,15 @@ public final class ServiceCommand {
     return new CommandLine(spec).getUsageMessage();
   }
 
+  /** The setting a parse error is about: its option, or the option missing its value; else "arguments". */
+  private static String keyOf(ParameterException e) {
+    ArgSpec arg = e.getArgSpec();
+    if (arg == null && e instanceof MissingParameterException missing && !missing.getMissing().isEmpty()) {
+      arg = missing.getMissing().get(0);
+    }
+    return arg instanceof OptionSpec o ? o.longestName().replaceFirst("^--", "") : "arguments";
+  }
+
   /**
    * Parses the arguments and resolves the configuration; prints usage to {@code out} and returns empty on --help.
    *
@@ -94,9 +105,7 @@ public final class ServiceCommand {
     try {
       result = cli.parseArgs(args);
     } catch (ParameterException e) {
-      throw new ConfigException(
-          e.getArgSpec() instanceof OptionSpec o ? o.longestName().replaceFirst("^--", "") : "arguments",
-          e.getMessage() + " (see --help)");
+      throw new ConfigException(keyOf(e), e.getMessage() + " (see --help)");
     }
     if (cli.isUsageHelpRequested()) {
       cli.usage(out);

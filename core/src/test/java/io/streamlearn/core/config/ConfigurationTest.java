@@ -316,8 +316,8 @@ class ConfigurationTest {
 
   @Test
   void rejectsFlagWithoutItsValueNamingTheFlag() {
-    // picocli's MissingParameterException carries no ArgSpec, so key() is the generic "arguments"
     ConfigException e = assertThrows(ConfigException.class, () -> parse(Map.of(), "--rate"));
+    assertEquals("rate", e.key());
     assertTrue(e.getMessage().contains("'--rate'"), e.getMessage());
     assertTrue(e.getMessage().endsWith("(see --help)"), e.getMessage());
   }
