@@ -25,8 +25,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *       the one filling behind them, as a ring ({@code [count][start][label, 784 pixels]...}, the oldest at
  *       {@code start});
  *   <li>{@code params/i}, {@code adam-m/i}, {@code adam-v/i}, {@code ema/i}: float32 vectors in chunks under 1 MB,
- *       put after every batch;
- *   <li>{@code meta}: counters, version, run id, Adam's step, prequential window, put after every batch.
+ *       put whenever trained batches are taken;
+ *   <li>{@code meta}: counters, version, run id, Adam's step, prequential window, put with them.
  * </ul>
  *
  * <p>Batches may train on another thread ({@link #train}), one after the other, while samples are appended behind
@@ -35,7 +35,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * a batch and put its image. The store therefore always holds the state after the last batch taken, with the
  * samples of the batches still queued or training as waiting.
  *
- * The store caches (Kafka Streams' record cache), so repeated puts of a key between commits reach the changelog as
+ * <p>The store caches (Kafka Streams' record cache), so repeated puts of a key between commits reach the changelog as
  * one record per commit. The byte arrays put are allocated once and rewritten in place before each put: the cache
  * keeps the reference and writes its content at flush, which is then the newest state, and the changelog producer
  * and RocksDB copy on write. This keeps the per-batch cost to one copy of the state (no allocation).
