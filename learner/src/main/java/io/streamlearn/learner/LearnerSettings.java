@@ -3,6 +3,7 @@ package io.streamlearn.learner;
 import io.streamlearn.core.config.ConfigException;
 import io.streamlearn.core.config.Configuration;
 import io.streamlearn.core.config.Setting;
+import io.streamlearn.core.kafka.KafkaSettings;
 import io.streamlearn.core.kafka.Topics;
 import io.streamlearn.core.mnist.MnistFiles;
 import io.streamlearn.model.Adam;
@@ -15,8 +16,7 @@ import java.util.Map;
 
 /** The learner's configuration: every key declared once below, resolved into an immutable {@link Config}. */
 public final class LearnerSettings {
-  static final Setting<String> BOOTSTRAP_SERVERS =
-      Setting.text("bootstrap-servers", "Kafka bootstrap servers.", "localhost:9092");
+  static final Setting<String> BOOTSTRAP_SERVERS = KafkaSettings.BOOTSTRAP_SERVERS;
   static final Setting<String> APPLICATION_ID = Setting.text("application-id",
       "Kafka Streams application.id: names the consumer group, the state and the internal topics.",
       "streamlearn-learner");
@@ -24,8 +24,7 @@ public final class LearnerSettings {
       Setting.text("model-id", "The model trained; the key of its snapshots.", "mnist");
   static final Setting<String> TRAINING_TOPIC =
       Setting.text("training-topic", "Topic of TrainingSample records.", Topics.TRAINING.name());
-  static final Setting<String> SNAPSHOT_TOPIC =
-      Setting.text("snapshot-topic", "Compacted topic of ModelSnapshot records.", Topics.SNAPSHOTS.name());
+  static final Setting<String> SNAPSHOT_TOPIC = KafkaSettings.SNAPSHOT_TOPIC;
   static final Setting<String> DEAD_LETTER_TOPIC =
       Setting.text("dead-letter-topic", "Topic for records that cannot be trained on.", Topics.DEAD_LETTERS.name());
   static final Setting<String> HIDDEN = Setting.text("hidden",

@@ -3,6 +3,7 @@ package io.streamlearn.producer;
 import io.streamlearn.core.config.ConfigException;
 import io.streamlearn.core.config.Configuration;
 import io.streamlearn.core.config.Setting;
+import io.streamlearn.core.kafka.KafkaSettings;
 import io.streamlearn.core.kafka.Topics;
 import io.streamlearn.core.mnist.MnistFiles;
 import java.nio.file.Path;
@@ -21,8 +22,7 @@ public final class ProducerSettings {
     EVENTS
   }
 
-  static final Setting<String> BOOTSTRAP_SERVERS =
-      Setting.text("bootstrap-servers", "Kafka bootstrap servers.", "localhost:9092");
+  static final Setting<String> BOOTSTRAP_SERVERS = KafkaSettings.BOOTSTRAP_SERVERS;
   static final Setting<Mode> MODE = Setting.choice("mode",
       "train: the training set as TrainingSample records; events: the test set as ImageEvent records.",
       Mode.class, Mode.TRAIN);

@@ -2,21 +2,20 @@ package io.streamlearn.scorer;
 
 import io.streamlearn.core.config.Configuration;
 import io.streamlearn.core.config.Setting;
+import io.streamlearn.core.kafka.KafkaSettings;
 import io.streamlearn.core.kafka.Topics;
 import java.util.List;
 import java.util.Map;
 
 /** The scorer's configuration: every key declared once below, resolved into an immutable {@link Config}. */
 public final class ScorerSettings {
-  static final Setting<String> BOOTSTRAP_SERVERS =
-      Setting.text("bootstrap-servers", "Kafka bootstrap servers.", "localhost:9092");
+  static final Setting<String> BOOTSTRAP_SERVERS = KafkaSettings.BOOTSTRAP_SERVERS;
   static final Setting<String> MODEL_ID =
       Setting.text("model-id", "The model served: the key of its snapshots on the snapshot topic.", "mnist");
   static final Setting<String> GROUP_ID = Setting.text("group-id",
       "Consumer group of the scoring consumers: instances in one group share the images topic's partitions.",
       "streamlearn-scorer");
-  static final Setting<String> SNAPSHOT_TOPIC =
-      Setting.text("snapshot-topic", "Compacted topic of ModelSnapshot records.", Topics.SNAPSHOTS.name());
+  static final Setting<String> SNAPSHOT_TOPIC = KafkaSettings.SNAPSHOT_TOPIC;
   static final Setting<String> IMAGES_TOPIC =
       Setting.text("images-topic", "Topic of ImageEvent records to classify.", Topics.IMAGES.name());
   static final Setting<String> PREDICTIONS_TOPIC =
