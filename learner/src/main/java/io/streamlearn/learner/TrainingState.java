@@ -30,10 +30,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * </ul>
  *
  * <p>Batches may train on another thread ({@link #train}), one after the other, while samples are appended behind
- * them. Each training ends by copying the new weights, moments and average into one of three {@link Image}s: one
- * that is neither stored nor holding the newest finished result. {@link #finish} and {@link #putTrained} then count
- * a batch and put its image. The store therefore always holds the state after the last batch taken, with the
- * samples of the batches still queued or training as waiting.
+ * them. Some trainings end by copying the new weights, moments and average into one of three {@link Image}s
+ * ({@link #capture}): one that is neither stored nor holding the newest captured result. {@link #finish} and
+ * {@link #putTrained} then count the batches up to that one and put its image. The store therefore always holds the
+ * state after the last batch taken, with the samples of the batches not taken yet (queued, training, or trained
+ * without a capture) as waiting.
  *
  * <p>The store caches (Kafka Streams' record cache), so repeated puts of a key between commits reach the changelog as
  * one record per commit. The byte arrays put are allocated once and rewritten in place before each put: the cache
@@ -250,13 +251,13 @@ final class TrainingState {
 
   /**
    * Scores the {@code count} waiting samples from ring index {@code first} with the current weights (prequential:
-   * test), then, if loss and gradients are finite, applies one Adam step (train), and copies the resulting state
-   * into an image that is neither stored nor the newest result's. Touches only those samples, the weights, Adam's
-   * moments, the average, the loop's buffers and that image: it may run on another thread while samples are
-   * appended behind and earlier batches are taken, as long as nothing else reads the weights until it returns.
-   * Counts nothing: see {@link #finish}.
+   * test), then, if loss and gradients are finite, applies one Adam step (train); with {@code capture}, copies the
+   * resulting state into a free image ({@link #capture}). Touches only those samples, the weights, Adam's moments,
+   * the average, the loop's buffers and that image: it may run on another thread while samples are appended behind
+   * and earlier batches are taken, as long as nothing else reads the weights until it returns. Counts nothing: see
+   * {@link #finish}.
    */
-  Trained train(int first, int count, long seq) {
+  Trained train(int first, int count, long seq, boolean capture) {
     INDArray x = count == config.batchSize() ? loop.input() : network.newInput(count);
     int[] y = count == config.batchSize() ? loop.labels() : new int[count];
     for (int r = 0; r < count; r++) {
@@ -265,6 +266,19 @@ final class TrainingState {
       DenseNetwork.setInputRow(x, r, pending, offset + 1, Snapshots.INPUT_SCALE, row);
     }
     TrainingLoop.Step step = loop.step(x, y);
+    if (capture) {
+      capture(seq);
+    }
+    return new Trained(step, seq);
+  }
+
+  /**
+   * Copies the live state, as training step {@code seq} left it, into an image that is neither stored nor the
+   * newest captured one, and makes it the newest. Called by {@link #train}, or by the thread that takes the results
+   * once no training runs (a step that did not capture). The copy costs about a sixth of a step (1.3 MB for the
+   * default network), which is why not every step makes one.
+   */
+  void capture(long seq) {
     int free;
     synchronized (images) {
       free = 0;
@@ -277,13 +291,19 @@ final class TrainingState {
       latest = free;
       latestSeq = seq;
     }
-    return new Trained(step, seq);
+  }
+
+  /** The training step of the newest captured image. */
+  long latestSeq() {
+    synchronized (images) {
+      return latestSeq;
+    }
   }
 
   /**
-   * Makes the image of the newest finished training the stored one and returns it: the caller takes every step up
-   * to its {@code seq} (all finished, training being sequential) and puts the image ({@link #putTrained}). From
-   * here on {@link #train} never writes into it, nor into the image of any newer step until that is claimed.
+   * Makes the newest captured image the stored one and returns it: the caller takes every step up to its
+   * {@code seq} (all finished, training being sequential) and puts the image ({@link #putTrained}). From here on
+   * {@link #capture} never writes into it, nor into the image of any newer step until that is claimed.
    */
   Claim claimLatest() {
     synchronized (images) {

@@ -67,7 +67,7 @@ class TrainingStateTest {
   /** Trains the oldest waiting samples (at most a batch) at once, as the trainer does in line; stores nothing. */
   private static TrainingState.BatchOutcome trainPending(TrainingState state) {
     int count = Math.min(state.pendingCount(), BATCH);
-    return state.finish(count, state.train(state.ringIndex(0), count, ++steps).step());
+    return state.finish(count, state.train(state.ringIndex(0), count, ++steps, true).step());
   }
 
   private static float[] flat(INDArray[] tensors) {
@@ -124,7 +124,7 @@ class TrainingStateTest {
    * The trainer trains full batches on another thread while the next fills; a commit in between stores the state
    * from before them and their samples as still waiting. Restored from there, the learner trains those batches again
    * and reaches the very weights the original reached. Two batches train before either is taken, so the second
-   * must not write into the copy of the state the store holds.
+   * must not write into the copy of the state the store holds; the first makes no copy, and the second's covers both.
    */
   @Test
   void stateStoredWhileBatchesTrainRestoresToTheSameWeights() {
@@ -133,9 +133,9 @@ class TrainingStateTest {
     TrainingState original = TrainingState.fresh(config, 0);
     original.save(store);
     add(original, store, 0, BATCH);
-    TrainingState.Trained first = original.train(original.ringIndex(0), BATCH, 1); // nothing of it stored
+    TrainingState.Trained first = original.train(original.ringIndex(0), BATCH, 1, false); // nothing of it stored
     add(original, store, BATCH, BATCH);
-    TrainingState.Trained second = original.train(original.ringIndex(BATCH), BATCH, 2);
+    TrainingState.Trained second = original.train(original.ringIndex(BATCH), BATCH, 2, true);
     add(original, store, 2 * BATCH, BATCH); // the next batch fills behind them
     assertEquals(3 * BATCH, original.pendingCount());
 
@@ -163,6 +163,29 @@ class TrainingStateTest {
     assertArrayEquals(flat(original.network.parameters()), flat(restored.network.parameters()), "raw weights");
     assertArrayEquals(flat(original.publishedWeights()), flat(restored.publishedWeights()), "averaged weights");
     assertEquals(original.prequential.loss(), restored.prequential.loss());
+  }
+
+  /** A batch that trained without copying its result is captured afterwards, and that copy is what gets stored. */
+  @Test
+  void batchTrainedWithoutACaptureIsCapturedWhenTaken() {
+    Config config = config(0.9);
+    KeyValueStore<String, byte[]> store = store();
+    TrainingState state = TrainingState.fresh(config, 0);
+    state.save(store);
+    add(state, store, 0, BATCH);
+    TrainingState.Trained trained = state.train(state.ringIndex(0), BATCH, 1, false);
+    assertEquals(0, state.latestSeq(), "nothing captured yet");
+    state.capture(1);
+    TrainingState.Claim claim = state.claimLatest();
+    assertEquals(1, claim.seq());
+    assertTrue(state.finish(BATCH, trained.step()).applied());
+    state.putTrained(store, claim.image());
+
+    TrainingState loaded = TrainingState.load(store, config, 0);
+    assertEquals(1, loaded.batchesTrained);
+    assertEquals(0, loaded.pendingCount());
+    assertArrayEquals(flat(state.network.parameters()), flat(loaded.network.parameters()));
+    assertArrayEquals(flat(state.publishedWeights()), flat(loaded.publishedWeights()));
   }
 
   @Test
