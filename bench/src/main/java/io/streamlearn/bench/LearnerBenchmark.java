@@ -120,8 +120,8 @@ public final class LearnerBenchmark {
       System.out.printf("| after %d epochs (3 partitions) | %.2f%% |%n", epochs, 100 * three.testAccuracy);
       System.out.printf("%nstate restore from the changelog after %d epochs (local state deleted): %.1f s%n",
           epochs, one.restoreSeconds);
-      System.out.printf("end-to-end rate = the learner's samples counter from 10%% to 100%% of the stream / time,"
-          + " median of 3 learners; wall time of the first incl. start-up and the final snapshot: %.1f s"
+      System.out.printf("end-to-end rate = the learner's samples counter from 10%% of the stream to its last full"
+          + " batch / time (the half batch after it waits --flush-idle by design), median of 3 learners; wall time of the first incl. start-up and the final snapshot: %.1f s"
           + " (1 partition), %.1f s (3 partitions)%n", one.wallSeconds, three.wallSeconds);
       System.out.println("ratio = rate / the median of every bare-loop epoch measured in this run (at the start and"
           + " before each learner); GEMM and DL4J are divided by the bare loop at the start, measured beside them;"
@@ -290,7 +290,7 @@ public final class LearnerBenchmark {
               .forEach(m -> System.err.println("[benchmark]   " + m.getId().getName() + " "
                   + m.measure().iterator().next().getValue()));
         }
-        System.err.printf("[benchmark] %s run %d, CPU share of the busiest threads from 10%% to 100%%: %s%n", name,
+        System.err.printf("[benchmark] %s run %d, CPU share of the busiest threads from 10%% to the last full batch: %s%n", name,
             run + 1, ThreadCpu.busiest(cpuAtTenPercent, ThreadCpu.snapshot(), System.nanoTime() - tenPercentAt, 6));
         while (learner.samplesTrained() < expected && System.nanoTime() < deadline) {
           Thread.sleep(10);

@@ -4,6 +4,7 @@ import io.streamlearn.core.kafka.DeadLetter;
 import io.streamlearn.learner.LearnerSettings.Config;
 import java.util.Map;
 import java.util.Properties;
+import java.util.function.LongSupplier;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.Serdes;
@@ -55,6 +56,15 @@ public final class LearnerTopology {
    */
   public static Topology build(Config config, LearnerMetrics metrics, long newestPublishedVersion,
       boolean repartition) {
+    return build(config, metrics, newestPublishedVersion, repartition, System::currentTimeMillis);
+  }
+
+  /**
+   * @param wallClock the time a snapshot is published at, its {@code createdAt} and record timestamp: the system
+   *     clock, or a test driver's
+   */
+  static Topology build(Config config, LearnerMetrics metrics, long newestPublishedVersion, boolean repartition,
+      LongSupplier wallClock) {
     StreamsBuilder builder = new StreamsBuilder();
     builder.addStateStore(Stores.keyValueStoreBuilder(
             Stores.persistentKeyValueStore(STATE_STORE), Serdes.String(), Serdes.ByteArray())
@@ -80,7 +90,7 @@ public final class LearnerTopology {
     }
     String snapshots = config.snapshotTopic();
     String deadLetters = config.deadLetterTopic();
-    samples.process(() -> new Trainer(config, metrics, newestPublishedVersion, !repartition), Named.as("trainer"),
+    samples.process(() -> new Trainer(config, metrics, newestPublishedVersion, !repartition, wallClock), Named.as("trainer"),
             STATE_STORE)
         .to((key, value, context) -> context.headers().lastHeader(DeadLetter.REASON) != null ? deadLetters
                 : snapshots,

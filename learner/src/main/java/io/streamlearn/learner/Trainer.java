@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.LongSupplier;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -45,6 +46,12 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
   private final LearnerMetrics metrics;
   private final long newestPublishedVersion;
   private final boolean decodes;
+  /**
+   * Read when a snapshot goes out. Kafka Streams' {@code currentSystemTimeMs()} is taken once per run of records
+   * and the snapshot-due batch first waits for the queued ones: stamping it with that time made snapshots look up
+   * to ~20 ms older than they were.
+   */
+  private final LongSupplier wallClock;
   private final byte[] modelKey;
   private final byte[] sample = new byte[TrainingState.SAMPLE_BYTES];
   private ProcessorContext<byte[], byte[]> context;
@@ -78,8 +85,9 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
    *     then decodes TrainingSample records and forwards dead letters (recognised downstream by their reason
    *     header) beside the snapshots; false when it reads compact samples from the repartition topic
    */
-  Trainer(Config config, LearnerMetrics metrics, long newestPublishedVersion, boolean decodes) {
+  Trainer(Config config, LearnerMetrics metrics, long newestPublishedVersion, boolean decodes, LongSupplier wallClock) {
     this.config = config;
+    this.wallClock = wallClock;
     this.metrics = metrics;
     this.newestPublishedVersion = newestPublishedVersion;
     this.decodes = decodes;
@@ -275,15 +283,16 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
       return;
     }
     long version = state.lastVersion + 1;
+    long publishedAt = Math.max(now, wallClock.getAsLong());
     double accuracy = state.prequential.accuracy();
     double loss = state.prequential.loss();
     ModelSnapshot snapshot = Snapshots.build(
-        new Snapshots.Header(config.modelId(), version, Instant.ofEpochMilli(now), state.runId,
+        new Snapshots.Header(config.modelId(), version, Instant.ofEpochMilli(publishedAt), state.runId,
             state.average != null ? WeightsKind.EMA : WeightsKind.RAW, state.samplesTrained, state.batchesTrained,
             Double.isNaN(accuracy) ? null : accuracy, Double.isNaN(loss) ? null : loss),
         config.sizes(), weights);
     byte[] bytes = Codecs.MODEL_SNAPSHOT.encode(snapshot);
-    context.forward(new Record<>(modelKey, bytes, now));
+    context.forward(new Record<>(modelKey, bytes, publishedAt));
     state.lastVersion = version;
     state.batchesAtLastSnapshot = state.batchesTrained;
     state.saveMeta(store);

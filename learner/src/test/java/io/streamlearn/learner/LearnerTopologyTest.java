@@ -114,6 +114,8 @@ class LearnerTopologyTest {
     final TestOutputTopic<String, byte[]> snapshots;
     final TestOutputTopic<byte[], byte[]> deadLetters;
     private int nextSample;
+    /** Milliseconds the driver's wall clock has advanced past T0: the trainer's clock for snapshots. */
+    private volatile long advanced;
 
     Harness(Config config) {
       this(config, 0);
@@ -126,7 +128,8 @@ class LearnerTopologyTest {
     /** @param repartition false: the one-partition topology, where the trainer decodes and dead-letters itself */
     Harness(Config config, long newestPublishedVersion, boolean repartition) {
       this.config = config;
-      driver = new TopologyTestDriver(LearnerTopology.build(config, metrics, newestPublishedVersion, repartition),
+      driver = new TopologyTestDriver(
+          LearnerTopology.build(config, metrics, newestPublishedVersion, repartition, () -> T0.toEpochMilli() + advanced),
           LearnerTopology.streamsProperties(config), T0);
       training = driver.createInputTopic(config.trainingTopic(), new ByteArraySerializer(),
           new ByteArraySerializer(), T0, Duration.ZERO);
@@ -149,6 +152,7 @@ class LearnerTopologyTest {
     }
 
     void advance(long millis) {
+      advanced += millis;
       driver.advanceWallClockTime(Duration.ofMillis(millis));
     }
 
