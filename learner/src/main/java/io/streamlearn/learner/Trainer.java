@@ -33,9 +33,10 @@ import org.slf4j.LoggerFactory;
  * <p>Full batches train one after the other on a thread of their own (up to
  * {@value TrainingState#MAX_QUEUED_BATCHES} queued) while the stream thread reads, decodes and stores the samples
  * behind them, so the Kafka work and the training overlap and a pause in one does not stall the other. The stream
- * thread takes the results (counters, the state put, snapshots) when the queue is full, at each punctuation, and
- * before a batch that trains in line: one due a snapshot, an idle flush, or any batch when batches are too large to
- * queue in one stored record. Until taken, a batch's samples stay in the store as waiting and the store holds the
+ * thread takes the results (counters, the state put, snapshots) when the queue is full (up to the newest batch that
+ * copied its state for the store: every {@value #CAPTURE_EVERY}th does), at each punctuation, and before a batch that
+ * trains in line: one due a snapshot, an idle flush, or any batch when batches are too large to queue in one stored
+ * record. Until taken, a batch's samples stay in the store as waiting and the store holds the
  * state from before it: a commit covers exactly the samples it covers, and after a crash those batches train again
  * from the same weights, to the same result.
  */
