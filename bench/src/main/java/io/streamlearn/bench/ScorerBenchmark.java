@@ -787,6 +787,7 @@ public final class ScorerBenchmark {
     List<Long> visible = new ArrayList<>();
     List<Long> swap = new ArrayList<>();
     List<Long> pickup = new ArrayList<>();
+    List<long[]> parts = new ArrayList<>(); // version, total, publication to visible, to swap, to first prediction
     int superseded = 0;
     for (Map.Entry<Long, Long> snapshot : publishedAt.tailMap(firstServed, false).entrySet()) {
       // First prediction by this version or a newer one (scoring is in order: a newer version's first prediction
@@ -805,7 +806,15 @@ public final class ScorerBenchmark {
         visible.add(seen - snapshot.getValue());
         swap.add(swapped - seen);
         pickup.add(served.getValue() - swapped);
+        parts.add(new long[] {snapshot.getKey(), served.getValue() - snapshot.getValue(), seen - snapshot.getValue(),
+            swapped - seen, served.getValue() - swapped});
       }
+    }
+    // The slowest snapshots in parts: a p99 over ~20 snapshots is their maximum, so say where it came from.
+    parts.sort((x, y) -> Long.compare(y[1], x[1]));
+    for (long[] p : parts.subList(0, Math.min(3, parts.size()))) {
+      System.err.printf("[benchmark-scorer] freshness, slow snapshot v%d: %d ms = publication to visible %d ms +"
+          + " visible to swap %d ms + swap to first prediction %d ms%n", p[0], p[1], p[2], p[3], p[4]);
     }
     long[] sorted = sorted(values);
     long[] visibles = sorted(visible);
