@@ -66,7 +66,7 @@ public final class LearnerSettings {
       "Kafka Streams num.stream.threads; 0 = one per training-topic partition plus one for the trainer (at most"
           + " 8), so the trainer has a thread of its own, or 1 when the topic has one partition.", 0, 0, 64);
   static final Setting<Long> COMMIT_INTERVAL = Setting.longInteger("commit-interval",
-      "Kafka Streams commit.interval.ms (a snapshot also asks for a commit, so it is visible at once).", 1000L, 10,
+      "Kafka Streams commit.interval.ms (snapshots go out in transactions of their own).", 1000L, 10,
       600_000);
   static final Setting<Integer> PARTITIONS = Setting.integer("partitions",
       "Partitions of the training topic if the learner must create it.", 3, 1, 100_000);

@@ -4,7 +4,9 @@ import io.streamlearn.core.kafka.DeadLetter;
 import io.streamlearn.learner.LearnerSettings.Config;
 import java.util.Map;
 import java.util.Properties;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.Serdes;
@@ -56,15 +58,18 @@ public final class LearnerTopology {
    */
   public static Topology build(Config config, LearnerMetrics metrics, long newestPublishedVersion,
       boolean repartition) {
-    return build(config, metrics, newestPublishedVersion, repartition, System::currentTimeMillis);
+    return build(config, metrics, newestPublishedVersion, repartition, System::currentTimeMillis,
+        context -> new SnapshotPublisher(config, context.applicationId() + "-snapshots-" + config.modelId()));
   }
 
   /**
    * @param wallClock the time a snapshot is published at, its {@code createdAt} and record timestamp: the system
    *     clock, or a test driver's
+   * @param outputs where the trainer's snapshots go: a {@link SnapshotPublisher}, or (tests) through the topology's
+   *     sink ({@link Trainer#forwarding})
    */
   static Topology build(Config config, LearnerMetrics metrics, long newestPublishedVersion, boolean repartition,
-      LongSupplier wallClock) {
+      LongSupplier wallClock, Function<ProcessorContext<byte[], byte[]>, Trainer.SnapshotOutput> outputs) {
     StreamsBuilder builder = new StreamsBuilder();
     builder.addStateStore(Stores.keyValueStoreBuilder(
             Stores.persistentKeyValueStore(STATE_STORE), Serdes.String(), Serdes.ByteArray())
@@ -90,7 +95,7 @@ public final class LearnerTopology {
     }
     String snapshots = config.snapshotTopic();
     String deadLetters = config.deadLetterTopic();
-    samples.process(() -> new Trainer(config, metrics, newestPublishedVersion, !repartition, wallClock), Named.as("trainer"),
+    samples.process(() -> new Trainer(config, metrics, newestPublishedVersion, !repartition, wallClock, outputs), Named.as("trainer"),
             STATE_STORE)
         .to((key, value, context) -> context.headers().lastHeader(DeadLetter.REASON) != null ? deadLetters
                 : snapshots,

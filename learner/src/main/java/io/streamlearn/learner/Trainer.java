@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -27,8 +28,9 @@ import org.slf4j.LoggerFactory;
  * The training processor, in the one task that owns the model: gathers samples into mini-batches, scores each batch
  * then trains on it (prequential), trains a half-filled batch after {@code flush-idle} without new samples, and
  * publishes a ModelSnapshot every {@code snapshot-every} batches or {@code snapshot-interval}, whichever comes
- * first, never when nothing was trained since the last one. Snapshots go out inside the exactly-once transaction
- * together with the state that numbers them, and each asks for a commit so readers see it at once.
+ * first, never when nothing was trained since the last one. Snapshots go out through a {@link SnapshotOutput}: a
+ * {@link SnapshotPublisher} with a transaction of its own per snapshot, which fences earlier publishers of this
+ * model before the version sequence is read, so versions stay unique across crashes and zombies.
  *
  * <p>Full batches train one after the other on a thread of their own (up to
  * {@value TrainingState#MAX_QUEUED_BATCHES} queued) while the stream thread reads, decodes and stores the samples
@@ -53,6 +55,8 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
    * to ~20 ms older than they were.
    */
   private final LongSupplier wallClock;
+  private final Function<ProcessorContext<byte[], byte[]>, SnapshotOutput> outputs;
+  private SnapshotOutput output;
   private final byte[] modelKey;
   private final byte[] sample = new byte[TrainingState.SAMPLE_BYTES];
   private ProcessorContext<byte[], byte[]> context;
@@ -78,6 +82,41 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
   /** A batch of {@code count} samples submitted as training step {@code seq}, and whether it captures its result. */
   private record Queued(long seq, int count, boolean captures, Future<Timed> result) {}
 
+  /** Where snapshots go. */
+  interface SnapshotOutput extends AutoCloseable {
+    /** Prepares to publish; returns the newest version of the model already published (0: none known). */
+    long open();
+
+    /** Publishes a snapshot, or hands it over to be published; throws if an earlier one failed. */
+    void publish(byte[] key, byte[] value, long timestamp);
+
+    @Override
+    void close();
+  }
+
+  /**
+   * Snapshots forwarded to the topology's sink: they go out inside the Kafka Streams transaction, together with the
+   * state that numbers them, each asking for a commit. What topology tests use; the learner uses
+   * {@link SnapshotPublisher}.
+   */
+  static SnapshotOutput forwarding(ProcessorContext<byte[], byte[]> context) {
+    return new SnapshotOutput() {
+      @Override
+      public long open() {
+        return 0;
+      }
+
+      @Override
+      public void publish(byte[] key, byte[] value, long timestamp) {
+        context.forward(new Record<>(key, value, timestamp));
+        context.commit();
+      }
+
+      @Override
+      public void close() {}
+    };
+  }
+
   /** A training step and its compute time. */
   private record Timed(TrainingState.Trained trained, long nanos) {}
 
@@ -86,9 +125,11 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
    *     then decodes TrainingSample records and forwards dead letters (recognised downstream by their reason
    *     header) beside the snapshots; false when it reads compact samples from the repartition topic
    */
-  Trainer(Config config, LearnerMetrics metrics, long newestPublishedVersion, boolean decodes, LongSupplier wallClock) {
+  Trainer(Config config, LearnerMetrics metrics, long newestPublishedVersion, boolean decodes, LongSupplier wallClock,
+      Function<ProcessorContext<byte[], byte[]>, SnapshotOutput> outputs) {
     this.config = config;
     this.wallClock = wallClock;
+    this.outputs = outputs;
     this.metrics = metrics;
     this.newestPublishedVersion = newestPublishedVersion;
     this.decodes = decodes;
@@ -104,9 +145,11 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
           + " while the learner ran without repartitioning (task " + context.taskId() + "): restart the learner");
     }
     this.store = context.getStateStore(LearnerTopology.STATE_STORE);
-    state = TrainingState.load(store, config, newestPublishedVersion);
+    output = outputs.apply(context);
+    long newest = Math.max(newestPublishedVersion, output.open()); // read after fencing any earlier publisher
+    state = TrainingState.load(store, config, newest);
     if (state == null) {
-      state = TrainingState.fresh(config, newestPublishedVersion);
+      state = TrainingState.fresh(config, newest);
       state.save(store);
       log.info("model {}: new state, run {}, {} parameters, versions continue after {}", config.modelId(),
           state.runId, state.network.parameterCount(), state.lastVersion);
@@ -293,13 +336,12 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
             Double.isNaN(accuracy) ? null : accuracy, Double.isNaN(loss) ? null : loss),
         config.sizes(), weights);
     byte[] bytes = Codecs.MODEL_SNAPSHOT.encode(snapshot);
-    context.forward(new Record<>(modelKey, bytes, publishedAt));
+    output.publish(modelKey, bytes, publishedAt);
     state.lastVersion = version;
     state.batchesAtLastSnapshot = state.batchesTrained;
     state.saveMeta(store);
     lastSnapshotMs = now;
     metrics.snapshot(version, bytes.length);
-    context.commit();
     log.info("model {}: snapshot v{} ({} samples, {} batches, prequential accuracy {}, {} bytes) to {}",
         config.modelId(), version, state.samplesTrained, state.batchesTrained,
         Double.isNaN(accuracy) ? "-" : String.format("%.4f", accuracy), bytes.length, config.snapshotTopic());
@@ -312,6 +354,9 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
       q.result().cancel(false);
     }
     queue.clear();
+    if (output != null) {
+      output.close();
+    }
     if (trainingThread != null) {
       trainingThread.shutdownNow();
       try {

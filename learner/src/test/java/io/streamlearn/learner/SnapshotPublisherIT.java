@@ -1,0 +1,99 @@
+package io.streamlearn.learner;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+import io.streamlearn.contract.ModelSnapshot;
+import io.streamlearn.contract.WeightsKind;
+import io.streamlearn.core.avro.Codecs;
+import io.streamlearn.model.DenseNetwork;
+import io.streamlearn.model.Snapshots;
+import io.streamlearn.testkit.RealKafka;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/** The snapshot publisher on a real broker: order, visibility to read_committed readers, fencing of a zombie. */
+@Tag("real-kafka")
+class SnapshotPublisherIT {
+  @RegisterExtension static final RealKafka kafka = new RealKafka();
+  private static final String MODEL = "m";
+  private static final byte[] KEY = MODEL.getBytes(StandardCharsets.UTF_8);
+
+  private static LearnerSettings.Config config(String topic) {
+    return LearnerIT.config("--bootstrap-servers", kafka.bootstrapServers(), "--snapshot-topic", topic,
+        "--model-id", MODEL, "--application-id", "publisher-it");
+  }
+
+  private static byte[] snapshot(LearnerSettings.Config config, long version, String runId) {
+    DenseNetwork network = DenseNetwork.initialized(config.sizes(), DataType.FLOAT, version, DenseNetwork.Init.HE);
+    return Codecs.MODEL_SNAPSHOT.encode(Snapshots.build(new Snapshots.Header(MODEL, version,
+        Instant.ofEpochMilli(1_000 * version), runId, WeightsKind.RAW, 64 * version, version, null, null),
+        config.sizes(), network.parameters()));
+  }
+
+  private static void createTopic(String topic) throws Exception {
+    kafka.createTopic(topic, 1, Map.of("cleanup.policy", "compact", "max.message.bytes", "2000000"));
+  }
+
+  @Test
+  void publishesInOrderAndEverySnapshotHandedOverIsVisibleAfterClose() throws Exception {
+    String topic = RealKafka.uniqueName("publisher-order");
+    createTopic(topic);
+    LearnerSettings.Config config = config(topic);
+    try (SnapshotPublisher publisher = new SnapshotPublisher(config, topic + "-snapshots")) {
+      assertEquals(0, publisher.open(), "an empty topic has no version yet");
+      for (long v = 1; v <= 3; v++) {
+        publisher.publish(KEY, snapshot(config, v, "run"), 1_000 * v);
+      }
+    }
+    List<ModelSnapshot> all = SnapshotTopic.readAll(kafka.bootstrapServers(), topic);
+    assertEquals(List.of(1L, 2L, 3L), all.stream().map(ModelSnapshot::getVersion).toList());
+  }
+
+  /**
+   * A learner that lost its task but still runs (a zombie) must not publish once the new owner opened: opening
+   * fences it, and the new owner continues after the newest version the zombie got out.
+   */
+  @Test
+  void openingASecondPublisherFencesTheFirstWhichThenFailsAndPublishesNothing() throws Exception {
+    String topic = RealKafka.uniqueName("publisher-fencing");
+    createTopic(topic);
+    LearnerSettings.Config config = config(topic);
+    String transactionalId = topic + "-snapshots";
+    try (SnapshotPublisher zombie = new SnapshotPublisher(config, transactionalId);
+        SnapshotPublisher owner = new SnapshotPublisher(config, transactionalId)) {
+      assertEquals(0, zombie.open());
+      zombie.publish(KEY, snapshot(config, 1, "zombie"), 1_000);
+      zombie.publish(KEY, snapshot(config, 2, "zombie"), 2_000);
+      SnapshotTopic.awaitSnapshot(kafka.bootstrapServers(), topic, s -> s.getVersion() == 2, Duration.ofSeconds(30),
+          "v2 from the first publisher");
+
+      assertEquals(2, owner.open(), "the new owner sees what the zombie got out before it was fenced");
+
+      IllegalStateException refused = null;
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      for (long v = 3; refused == null && System.nanoTime() < deadline; v++) {
+        try {
+          zombie.publish(KEY, snapshot(config, v, "zombie"), 1_000 * v);
+          Thread.sleep(100);
+        } catch (IllegalStateException e) {
+          refused = e;
+        }
+      }
+      assertNotNull(refused, "the fenced publisher kept accepting snapshots");
+
+      owner.publish(KEY, snapshot(config, 3, "owner"), 3_000);
+    }
+    List<ModelSnapshot> all = SnapshotTopic.readAll(kafka.bootstrapServers(), topic);
+    assertEquals(List.of(1L, 2L, 3L), all.stream().map(ModelSnapshot::getVersion).toList(),
+        "nothing from the zombie after the owner opened");
+    assertEquals("owner", all.get(2).getRunId());
+  }
+}
