@@ -38,20 +38,19 @@ public final class Learner implements AutoCloseable {
     this.streamsMetrics = streamsMetrics;
   }
 
-  /** Prepares the topics, finds the newest snapshot version and starts training. */
+  /** Prepares the topics and starts training. */
   public static Learner start(Config config) {
     Map<String, Object> client = new HashMap<>(config.kafka());
     client.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
     int partitions = LearnerMain.prepareTopics(config, client);
-    long newestVersion =
-        SnapshotVersions.newest(client, config.snapshotTopic(), config.modelId(), Duration.ofSeconds(60));
     MetricsEndpoint endpoint = MetricsEndpoint.start("learner", config.metricsPort());
     LearnerMetrics metrics = new LearnerMetrics(endpoint.registry());
     boolean repartition = partitions != 1;
     log.info("training topic {} has {} partition(s): {}; {} stream thread(s)", config.trainingTopic(), partitions,
         repartition ? "samples meet in the one-partition repartition topic" : "its one task trains directly",
         LearnerTopology.streamThreads(config, partitions));
-    KafkaStreams streams = new KafkaStreams(LearnerTopology.build(config, metrics, newestVersion, repartition),
+    // The newest published version is read by the trainer's snapshot publisher, after it fenced earlier ones.
+    KafkaStreams streams = new KafkaStreams(LearnerTopology.build(config, metrics, 0, repartition),
         LearnerTopology.streamsProperties(config, partitions));
     KafkaStreamsMetrics streamsMetrics = new KafkaStreamsMetrics(streams);
     streamsMetrics.bindTo(endpoint.registry());

@@ -17,8 +17,9 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
- * Finds the newest committed snapshot version of a model on the (compacted) snapshot topic, so a learner that
- * starts with empty state continues the version sequence instead of reusing numbers.
+ * Finds the newest committed snapshot version of a model on the (compacted) snapshot topic. The trainer's
+ * {@link SnapshotPublisher} reads it each time the trainer's task starts, after fencing earlier publishers, so the
+ * version sequence continues after every version already out: after a crash, and with empty state.
  */
 final class SnapshotVersions {
   private SnapshotVersions() {}

@@ -147,7 +147,12 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
     this.store = context.getStateStore(LearnerTopology.STATE_STORE);
     output = outputs.apply(context);
     long newest = Math.max(newestPublishedVersion, output.open()); // read after fencing any earlier publisher
-    state = TrainingState.load(store, config, newest);
+    try {
+      state = TrainingState.load(store, config, newest);
+    } catch (RuntimeException e) {
+      output.close(); // a state of another model: the learner stops, without a producer left open
+      throw e;
+    }
     if (state == null) {
       state = TrainingState.fresh(config, newest);
       state.save(store);

@@ -57,6 +57,24 @@ class SnapshotPublisherIT {
     assertEquals(List.of(1L, 2L, 3L), all.stream().map(ModelSnapshot::getVersion).toList());
   }
 
+  @Test
+  void atLeastOnceAnIdempotentProducerPublishesWithoutTransactions() throws Exception {
+    String topic = RealKafka.uniqueName("publisher-alos");
+    createTopic(topic);
+    LearnerSettings.Config config = LearnerIT.config("--bootstrap-servers", kafka.bootstrapServers(),
+        "--snapshot-topic", topic, "--model-id", MODEL, "--application-id", "publisher-it",
+        "--processing-guarantee", "at_least_once");
+    try (SnapshotPublisher publisher = new SnapshotPublisher(config, topic + "-snapshots")) {
+      assertEquals(0, publisher.open());
+      publisher.publish(KEY, snapshot(config, 1, "run"), 1_000);
+    }
+    assertEquals(List.of(1L), SnapshotTopic.readAll(kafka.bootstrapServers(), topic).stream()
+        .map(ModelSnapshot::getVersion).toList());
+    try (SnapshotPublisher next = new SnapshotPublisher(config, topic + "-snapshots")) {
+      assertEquals(1, next.open(), "the next one continues after it");
+    }
+  }
+
   /**
    * A learner that lost its task but still runs (a zombie) must not publish once the new owner opened: opening
    * fences it, and the new owner continues after the newest version the zombie got out.
