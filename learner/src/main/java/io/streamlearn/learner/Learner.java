@@ -50,7 +50,7 @@ public final class Learner implements AutoCloseable {
         repartition ? "samples meet in the one-partition repartition topic" : "its one task trains directly",
         LearnerTopology.streamThreads(config, partitions));
     // The newest published version is read by the trainer's snapshot publisher, after it fenced earlier ones.
-    KafkaStreams streams = new KafkaStreams(LearnerTopology.build(config, metrics, 0, repartition),
+    KafkaStreams streams = new KafkaStreams(LearnerTopology.build(config, metrics, repartition),
         LearnerTopology.streamsProperties(config, partitions));
     KafkaStreamsMetrics streamsMetrics = new KafkaStreamsMetrics(streams);
     streamsMetrics.bindTo(endpoint.registry());

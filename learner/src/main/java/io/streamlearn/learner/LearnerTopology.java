@@ -45,20 +45,11 @@ public final class LearnerTopology {
   private LearnerTopology() {}
 
   /**
-   * The topology for a training topic of any partition count: samples pass through the one-partition repartition
-   * topic to the trainer.
-   */
-  public static Topology build(Config config, LearnerMetrics metrics, long newestPublishedVersion) {
-    return build(config, metrics, newestPublishedVersion, true);
-  }
-
-  /**
    * @param repartition false only when the training topic has exactly one partition: then its one task trains
    *     directly, without the extra hop (the trainer refuses to run in a task of any other partition)
    */
-  public static Topology build(Config config, LearnerMetrics metrics, long newestPublishedVersion,
-      boolean repartition) {
-    return build(config, metrics, newestPublishedVersion, repartition, System::currentTimeMillis,
+  public static Topology build(Config config, LearnerMetrics metrics, boolean repartition) {
+    return build(config, metrics, repartition, System::currentTimeMillis,
         context -> new SnapshotPublisher(config, context.applicationId() + "-snapshots-" + config.modelId()));
   }
 
@@ -66,10 +57,10 @@ public final class LearnerTopology {
    * @param wallClock the time a snapshot is published at, its {@code createdAt} and record timestamp: the system
    *     clock, or a test driver's
    * @param outputs where the trainer's snapshots go: a {@link SnapshotPublisher}, or (tests) through the topology's
-   *     sink ({@link Trainer#forwarding})
+   *     sink ({@link Trainer#forwarding}); its {@code open()} tells the newest version already published
    */
-  static Topology build(Config config, LearnerMetrics metrics, long newestPublishedVersion, boolean repartition,
-      LongSupplier wallClock, Function<ProcessorContext<byte[], byte[]>, Trainer.SnapshotOutput> outputs) {
+  static Topology build(Config config, LearnerMetrics metrics, boolean repartition, LongSupplier wallClock,
+      Function<ProcessorContext<byte[], byte[]>, Trainer.SnapshotOutput> outputs) {
     StreamsBuilder builder = new StreamsBuilder();
     builder.addStateStore(Stores.keyValueStoreBuilder(
             Stores.persistentKeyValueStore(STATE_STORE), Serdes.String(), Serdes.ByteArray())
@@ -95,7 +86,7 @@ public final class LearnerTopology {
     }
     String snapshots = config.snapshotTopic();
     String deadLetters = config.deadLetterTopic();
-    samples.process(() -> new Trainer(config, metrics, newestPublishedVersion, !repartition, wallClock, outputs), Named.as("trainer"),
+    samples.process(() -> new Trainer(config, metrics, !repartition, wallClock, outputs), Named.as("trainer"),
             STATE_STORE)
         .to((key, value, context) -> context.headers().lastHeader(DeadLetter.REASON) != null ? deadLetters
                 : snapshots,

@@ -47,7 +47,6 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
 
   private final Config config;
   private final LearnerMetrics metrics;
-  private final long newestPublishedVersion;
   private final boolean decodes;
   /**
    * Read when a snapshot goes out. Kafka Streams' {@code currentSystemTimeMs()} is taken once per run of records
@@ -96,14 +95,14 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
 
   /**
    * Snapshots forwarded to the topology's sink: they go out inside the Kafka Streams transaction, together with the
-   * state that numbers them, each asking for a commit. What topology tests use; the learner uses
-   * {@link SnapshotPublisher}.
+   * state that numbers them, each asking for a commit. What topology tests use, with the newest version they say is
+   * already published; the learner uses {@link SnapshotPublisher}.
    */
-  static SnapshotOutput forwarding(ProcessorContext<byte[], byte[]> context) {
+  static SnapshotOutput forwarding(ProcessorContext<byte[], byte[]> context, long newestPublishedVersion) {
     return new SnapshotOutput() {
       @Override
       public long open() {
-        return 0;
+        return newestPublishedVersion;
       }
 
       @Override
@@ -125,13 +124,12 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
    *     then decodes TrainingSample records and forwards dead letters (recognised downstream by their reason
    *     header) beside the snapshots; false when it reads compact samples from the repartition topic
    */
-  Trainer(Config config, LearnerMetrics metrics, long newestPublishedVersion, boolean decodes, LongSupplier wallClock,
+  Trainer(Config config, LearnerMetrics metrics, boolean decodes, LongSupplier wallClock,
       Function<ProcessorContext<byte[], byte[]>, SnapshotOutput> outputs) {
     this.config = config;
     this.wallClock = wallClock;
     this.outputs = outputs;
     this.metrics = metrics;
-    this.newestPublishedVersion = newestPublishedVersion;
     this.decodes = decodes;
     this.modelKey = config.modelId().getBytes(java.nio.charset.StandardCharsets.UTF_8);
   }
@@ -146,7 +144,7 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
     }
     this.store = context.getStateStore(LearnerTopology.STATE_STORE);
     output = outputs.apply(context);
-    long newest = Math.max(newestPublishedVersion, output.open()); // read after fencing any earlier publisher
+    long newest = output.open(); // the SnapshotPublisher reads it after fencing any earlier publisher
     try {
       state = TrainingState.load(store, config, newest);
     } catch (RuntimeException e) {

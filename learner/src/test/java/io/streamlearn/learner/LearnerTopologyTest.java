@@ -129,8 +129,8 @@ class LearnerTopologyTest {
     Harness(Config config, long newestPublishedVersion, boolean repartition) {
       this.config = config;
       driver = new TopologyTestDriver(
-          LearnerTopology.build(config, metrics, newestPublishedVersion, repartition, () -> T0.toEpochMilli() + advanced,
-              Trainer::forwarding),
+          LearnerTopology.build(config, metrics, repartition, () -> T0.toEpochMilli() + advanced,
+              context -> Trainer.forwarding(context, newestPublishedVersion)),
           LearnerTopology.streamsProperties(config), T0);
       training = driver.createInputTopic(config.trainingTopic(), new ByteArraySerializer(),
           new ByteArraySerializer(), T0, Duration.ZERO);

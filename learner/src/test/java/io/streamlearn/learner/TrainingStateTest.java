@@ -70,6 +70,12 @@ class TrainingStateTest {
     return state.finish(count, state.train(state.ringIndex(0), count, ++steps, true).step());
   }
 
+  /** The same raw weights and the same published (averaged) weights. */
+  private static void assertSameWeights(TrainingState expected, TrainingState actual) {
+    assertArrayEquals(flat(expected.network.parameters()), flat(actual.network.parameters()), "raw weights");
+    assertArrayEquals(flat(expected.publishedWeights()), flat(actual.publishedWeights()), "averaged weights");
+  }
+
   private static float[] flat(INDArray[] tensors) {
     int length = 0;
     for (INDArray t : tensors) {
@@ -116,8 +122,7 @@ class TrainingStateTest {
     assertEquals(1, loaded.adam.step());
     assertEquals(original.prequential.accuracy(), loaded.prequential.accuracy());
     assertEquals(original.prequential.loss(), loaded.prequential.loss());
-    assertArrayEquals(flat(original.network.parameters()), flat(loaded.network.parameters()));
-    assertArrayEquals(flat(original.publishedWeights()), flat(loaded.publishedWeights()));
+    assertSameWeights(original, loaded);
   }
 
   /**
@@ -160,8 +165,7 @@ class TrainingStateTest {
     assertEquals(0, original.pendingCount());
     assertEquals(0, restored.pendingCount());
     assertEquals(3, restored.batchesTrained);
-    assertArrayEquals(flat(original.network.parameters()), flat(restored.network.parameters()), "raw weights");
-    assertArrayEquals(flat(original.publishedWeights()), flat(restored.publishedWeights()), "averaged weights");
+    assertSameWeights(original, restored);
     assertEquals(original.prequential.loss(), restored.prequential.loss());
   }
 
@@ -184,8 +188,7 @@ class TrainingStateTest {
     TrainingState loaded = TrainingState.load(store, config, 0);
     assertEquals(1, loaded.batchesTrained);
     assertEquals(0, loaded.pendingCount());
-    assertArrayEquals(flat(state.network.parameters()), flat(loaded.network.parameters()));
-    assertArrayEquals(flat(state.publishedWeights()), flat(loaded.publishedWeights()));
+    assertSameWeights(state, loaded);
   }
 
   @Test
@@ -249,8 +252,7 @@ class TrainingStateTest {
       add(state, store(), 2 * BATCH + 2, 2);
       assertTrue(trainPending(state).applied());
     }
-    assertArrayEquals(flat(original.network.parameters()), flat(loaded.network.parameters()), "raw weights");
-    assertArrayEquals(flat(original.publishedWeights()), flat(loaded.publishedWeights()), "averaged weights");
+    assertSameWeights(original, loaded);
     assertEquals(original.prequential.loss(), loaded.prequential.loss());
     assertEquals(3, loaded.batchesTrained);
     assertEquals(12, loaded.samplesTrained);
