@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streamlearn.contract.ModelSnapshot;
+import io.streamlearn.testkit.Await;
 import io.streamlearn.testkit.RealKafka;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -42,8 +44,9 @@ class LearnerKillIT {
   void resumesFromCommittedStateAfterSigkillWithEverySampleTrainedOnce(@TempDir Path dir) throws Exception {
     String train = RealKafka.uniqueName("train");
     String snapshots = RealKafka.uniqueName("snapshots");
+    String applicationId = RealKafka.uniqueName("learner");
     List<String> args = List.of("--bootstrap-servers", kafka.bootstrapServers(), "--application-id",
-        RealKafka.uniqueName("learner"), "--training-topic", train, "--snapshot-topic", snapshots,
+        applicationId, "--training-topic", train, "--snapshot-topic", snapshots,
         "--dead-letter-topic", RealKafka.uniqueName("dlq"), "--state-dir", dir.resolve("state").toString(),
         "--metrics-port", "0", "--snapshot-interval", "300");
     Path log = dir.resolve("learner.log");
@@ -54,7 +57,7 @@ class LearnerKillIT {
         Integer.toString(SAMPLES), "--rate", "4000"));
     Process first = startLearner(args, log);
     try {
-      killAndRestart(first, args, log, snapshots, producing);
+      killAndRestart(first, args, log, applicationId, snapshots, producing);
     } finally {
       Path kept = Path.of("target", "LearnerKillIT-learner.log");
       Files.copy(log, kept, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
@@ -62,9 +65,13 @@ class LearnerKillIT {
     }
   }
 
-  private void killAndRestart(Process first, List<String> args, Path log, String snapshots,
+  private void killAndRestart(Process first, List<String> args, Path log, String applicationId, String snapshots,
       CompletableFuture<Void> producing) throws Exception {
     ModelSnapshot beforeKill;
+    // The trainer's input: its committed offset moves only with a committed Kafka Streams transaction, which carries
+    // the state written up to there. A snapshot alone proves nothing: snapshots go out in transactions of their own.
+    TopicPartition trainerInput =
+        new TopicPartition(applicationId + "-" + LearnerTopology.REPARTITION + "-repartition", 0);
     try {
       beforeKill = SnapshotTopic.awaitSnapshot(kafka.bootstrapServers(), snapshots,
           s -> s.getSamplesSeen() >= 3_000 || producing.isCompletedExceptionally(), Duration.ofMinutes(2),
@@ -72,6 +79,8 @@ class LearnerKillIT {
       if (producing.isCompletedExceptionally()) {
         producing.join(); // rethrows why the producer failed
       }
+      Await.until(() -> kafka.committedOffsets(applicationId).getOrDefault(trainerInput, 0L) > 0,
+          Duration.ofMinutes(2), "a committed learner state (offset of " + trainerInput + " above 0) before the kill");
     } finally {
       first.destroyForcibly(); // SIGKILL: no shutdown hook, no clean close
       assertTrue(first.waitFor(30, TimeUnit.SECONDS), "the first learner did not die");
@@ -83,7 +92,10 @@ class LearnerKillIT {
       producing.get(3, TimeUnit.MINUTES);
       ModelSnapshot last = SnapshotTopic.awaitSnapshot(kafka.bootstrapServers(), snapshots,
           s -> s.getSamplesSeen() >= SAMPLES, Duration.ofMinutes(3), "covering every produced sample");
-      Thread.sleep(3_000); // would a replay train anything twice, a later snapshot would show it
+      // Stop the learner (its close publishes what was handed over) before reading every snapshot: a replay that
+      // trained anything twice would show in a snapshot after the one awaited, and none can come after the exit.
+      second.destroy();
+      assertTrue(second.waitFor(2, TimeUnit.MINUTES), "the restarted learner did not stop on SIGTERM");
       List<ModelSnapshot> all = SnapshotTopic.readAll(kafka.bootstrapServers(), snapshots);
       ModelSnapshot newest = all.get(all.size() - 1);
       System.out.printf("[LearnerKillIT] killed at v%d (%d samples); final v%d with %d samples, %d snapshots%n",

@@ -16,6 +16,7 @@ import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
@@ -140,6 +141,20 @@ public final class RealKafka implements BeforeAllCallback, BeforeEachCallback, A
 
   public Admin admin() {
     return Admin.create(clientProperties());
+  }
+
+  /** The offsets {@code group} has committed, by partition (partitions it never committed are absent). */
+  public Map<TopicPartition, Long> committedOffsets(String group) throws Exception {
+    try (Admin admin = admin()) {
+      Map<TopicPartition, Long> offsets = new HashMap<>();
+      for (Map.Entry<TopicPartition, OffsetAndMetadata> e : admin.listConsumerGroupOffsets(group)
+          .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS).entrySet()) {
+        if (e.getValue() != null) {
+          offsets.put(e.getKey(), e.getValue().offset());
+        }
+      }
+      return offsets;
+    }
   }
 
   /** A name no other test of this JVM uses: {@code <prefix>-<n>-<random>}. */
