@@ -1,5 +1,6 @@
 package io.streamlearn.learner;
 
+
 import io.streamlearn.core.config.ConfigException;
 import io.streamlearn.core.config.Configuration;
 import io.streamlearn.core.config.Setting;
@@ -8,6 +9,7 @@ import io.streamlearn.core.kafka.Topics;
 import io.streamlearn.core.mnist.MnistFiles;
 import io.streamlearn.model.Adam;
 import io.streamlearn.model.DenseNetwork;
+import io.streamlearn.model.Snapshots;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -174,6 +176,11 @@ public final class LearnerSettings {
   /** 784, the hidden sizes, 10. */
   static int[] sizes(String hidden) {
     String[] parts = hidden.isBlank() ? new String[0] : hidden.split(",");
+    if (parts.length + 1 > Snapshots.MAX_LAYERS) {
+      throw new ConfigException("hidden", "invalid value '" + hidden + "' for key 'hidden': " + parts.length
+          + " hidden layers make " + (parts.length + 1) + " layers, more than a snapshot may have ("
+          + Snapshots.MAX_LAYERS + ")");
+    }
     int[] sizes = new int[parts.length + 2];
     sizes[0] = INPUTS;
     for (int i = 0; i < parts.length; i++) {

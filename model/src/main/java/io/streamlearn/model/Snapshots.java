@@ -24,6 +24,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 public final class Snapshots {
   /** What pixels (0-255) are multiplied by before the first layer. */
   public static final float INPUT_SCALE = 1f / 255f;
+  /**
+   * The most layers a snapshot may have. Every layer costs a few ND4J ops per forward pass whatever its width, so
+   * a snapshot of a million 1x1 layers (13 MB, within a record) would stall scoring; 32 is far beyond any dense
+   * network that helps.
+   */
+  public static final int MAX_LAYERS = 32;
 
   private Snapshots() {}
 
@@ -97,6 +103,10 @@ public final class Snapshots {
     List<DenseLayer> layers = snapshot.getLayers();
     if (layers.isEmpty()) {
       throw new InvalidSnapshotException(InvalidSnapshotException.Reason.ARCHITECTURE, "snapshot has no layers");
+    }
+    if (layers.size() > MAX_LAYERS) {
+      throw new InvalidSnapshotException(InvalidSnapshotException.Reason.ARCHITECTURE,
+          "snapshot has " + layers.size() + " layers, more than the limit of " + MAX_LAYERS);
     }
     int[] sizes = new int[layers.size() + 1];
     sizes[0] = layers.get(0).getInputs();

@@ -195,6 +195,42 @@ class ModelHolderTest {
   }
 
   @Test
+  void rejectsASnapshotDeeperThanTheLayerLimit() {
+    int[] sizes = new int[Snapshots.MAX_LAYERS + 2]; // MAX_LAYERS + 1 layers of one unit each, then 10 outputs
+    Arrays.fill(sizes, 1);
+    sizes[0] = 784;
+    sizes[sizes.length - 1] = 10;
+    DenseNetwork deep = DenseNetwork.initialized(sizes, DataType.FLOAT, 5);
+
+    assertRejectedKeepingTheModel(SnapshotRejection.ARCHITECTURE, snapshot(MODEL, 2, deep));
+  }
+
+  @Test
+  void servesASnapshotAtTheLayerLimit() {
+    int[] sizes = new int[Snapshots.MAX_LAYERS + 1];
+    Arrays.fill(sizes, 4);
+    sizes[0] = 784;
+    sizes[sizes.length - 1] = 10;
+
+    assertTrue(holder.offer(snapshot(MODEL, 1, DenseNetwork.initialized(sizes, DataType.FLOAT, 6)), "test")
+        .applied());
+  }
+
+  @Test
+  void rejectsALengthBombAsUndecodableWithoutRunningOutOfMemory() {
+    // modelId "mnist", version 7, createdAt 0, runId "r", then a layer count of 2,147,483,639 and nothing more
+    byte[] body = {0x0A, 'm', 'n', 'i', 's', 't', 0x0E, 0x00, 0x02, 'r', (byte) 0xEE, (byte) 0xFF, (byte) 0xFF,
+        (byte) 0xFF, 0x0F};
+    byte[] bomb = new byte[10 + body.length];
+    bomb[0] = (byte) 0xC3;
+    bomb[1] = 0x01;
+    ByteBuffer.wrap(bomb, 2, 8).order(ByteOrder.LITTLE_ENDIAN).putLong(Codecs.MODEL_SNAPSHOT.fingerprint());
+    System.arraycopy(body, 0, bomb, 10, body.length);
+
+    assertRejectedKeepingTheModel(SnapshotRejection.UNDECODABLE, bomb);
+  }
+
+  @Test
   void rejectsAnInputScaleThatIsNotAPositiveNumber() {
     for (float scale : new float[] {0f, -1f / 255, Float.NaN, Float.POSITIVE_INFINITY}) {
       newHolder();

@@ -6,9 +6,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
 import org.apache.avro.Schema;
@@ -30,6 +32,11 @@ import org.apache.avro.specific.SpecificRecord;
  */
 public final class AvroCodec<T extends SpecificRecord> {
   private static final String HISTORY = "io/streamlearn/contract/history/";
+  /**
+   * The longest string a payload may hold, in UTF-8 bytes: every string of our contract is an id or a name, and a
+   * bound on them keeps every output made from a valid input (a prediction, a dead letter's headers) within a record.
+   */
+  public static final int MAX_STRING_BYTES = 1024;
 
   private final Class<T> type;
   private final Schema schema;
@@ -37,6 +44,7 @@ public final class AvroCodec<T extends SpecificRecord> {
   private final BinaryMessageEncoder<T> encoder;
   private final BinaryMessageDecoder<T> decoder;
   private final Consumer<T> validator;
+  private final Map<Long, Schema> writers;
 
   /** A codec that reads every released version found on the class path. */
   public static <T extends SpecificRecord> AvroCodec<T> of(Class<T> type, Consumer<T> validator) {
@@ -55,6 +63,9 @@ public final class AvroCodec<T extends SpecificRecord> {
     for (Schema older : releasedVersions) {
       decoder.addSchema(older);
     }
+    List<Schema> all = new ArrayList<>(releasedVersions);
+    all.add(schema);
+    this.writers = PayloadBounds.byFingerprint(all);
   }
 
   public Class<T> type() {
@@ -100,6 +111,14 @@ public final class AvroCodec<T extends SpecificRecord> {
       throw new InvalidPayloadException(
           PayloadError.TRUNCATED, payload.length + " bytes: shorter than the 10-byte single-object header");
     }
+    Schema writer = writers.get(ByteBuffer.wrap(payload, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong());
+    if (writer == null) {
+      throw new InvalidPayloadException(PayloadError.UNKNOWN_SCHEMA,
+          "schema fingerprint " + fingerprintHex(payload) + " is no released version of " + type.getSimpleName());
+    }
+    // Before Avro allocates anything a length in the body declares, check every such length against the bytes
+    // present (and that the record ends where the payload does).
+    PayloadBounds.check(writer, payload, 10, MAX_STRING_BYTES);
     T record;
     ByteArrayInputStream in = new ByteArrayInputStream(payload);
     try {
@@ -116,11 +135,6 @@ public final class AvroCodec<T extends SpecificRecord> {
       }
       throw new InvalidPayloadException(
           PayloadError.MALFORMED, "body does not decode as " + type.getSimpleName() + ": " + e, e);
-    }
-    if (in.available() > 0) {
-      // Two records run together, or garbage after one: not what any producer of ours writes.
-      throw new InvalidPayloadException(PayloadError.MALFORMED,
-          in.available() + " bytes after the end of the " + type.getSimpleName() + " record");
     }
     validator.accept(record);
     return record;
