@@ -136,6 +136,11 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
 
   @Override
   public void init(ProcessorContext<byte[], byte[]> context) {
+    // Kafka Streams may call init() again on this instance after close() (when it revives a task): everything kept
+    // between records starts over here, from the state in the store.
+    queue.clear();
+    queuedSamples = 0;
+    nextSeq = 1;
     this.context = context;
     if (context.taskId().partition() != 0) {
       // More than one trainer task would train more than one network: never let that happen silently.

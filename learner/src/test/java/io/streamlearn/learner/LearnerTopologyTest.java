@@ -46,6 +46,10 @@ import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.processor.api.MockProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.Stores;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.Test;
@@ -892,5 +896,67 @@ class LearnerTopologyTest {
     ModelSnapshot a = train(42, 1).get(0);
     ModelSnapshot b = train(43, 1).get(0);
     assertFalse(Arrays.equals(bytes(a.getLayers().get(0).getWeights()), bytes(b.getLayers().get(0).getWeights())));
+  }
+
+  // --- task revival: Kafka Streams may call init() again on the same processor after close() ---------------------
+
+  /** The trainer over an in-memory store, driven directly through a MockProcessorContext (no driver). */
+  private static final class DirectTrainer {
+    final MockProcessorContext<byte[], byte[]> context = new MockProcessorContext<>();
+    final KeyValueStore<String, byte[]> store = Stores.keyValueStoreBuilder(
+        Stores.inMemoryKeyValueStore(LearnerTopology.STATE_STORE), Serdes.String(), Serdes.ByteArray())
+        .withLoggingDisabled().withCachingDisabled().build();
+    final Trainer trainer;
+
+    DirectTrainer(Config config) {
+      store.init(context.getStateStoreContext(), store);
+      context.addStateStore(store);
+      context.setCurrentSystemTimeMs(T0.toEpochMilli());
+      trainer = new Trainer(config, new LearnerMetrics(new SimpleMeterRegistry()), false, T0::toEpochMilli,
+          c -> Trainer.forwarding(c, 0));
+      trainer.init(context);
+    }
+
+    void send(int from, int to) {
+      for (int n = from; n < to; n++) {
+        byte[] compact = new byte[TrainingState.SAMPLE_BYTES];
+        compact[0] = (byte) label(n);
+        System.arraycopy(pixels(n), 0, compact, 1, Codecs.PIXELS);
+        trainer.process(new Record<>(utf8(MODEL), compact, T0.toEpochMilli()));
+      }
+    }
+
+    /** Runs the newest punctuation well after the last sample: everything trains and a snapshot goes out. */
+    ModelSnapshot flushAndSnapshot() {
+      List<MockProcessorContext.CapturedPunctuator> ticks = context.scheduledPunctuators();
+      ticks.get(ticks.size() - 1).getPunctuator().punctuate(T0.toEpochMilli() + HOUR);
+      List<MockProcessorContext.CapturedForward<? extends byte[], ? extends byte[]>> out = context.forwarded();
+      assertFalse(out.isEmpty(), "no snapshot after the flush");
+      return Codecs.MODEL_SNAPSHOT.decode(out.get(out.size() - 1).record().value());
+    }
+  }
+
+  @Test
+  void aTrainerClosedAndInitialisedAgainMidQueueTrainsWhatAFreshOneTrains() {
+    Config config = config(s -> {});
+    assertTrue(TrainingState.queuedBatches(config) >= 2, "the test needs batches queued in the background");
+
+    DirectTrainer revived = new DirectTrainer(config);
+    revived.send(0, 10); // two full batches queued (not taken), two samples waiting
+    revived.trainer.close();
+    revived.trainer.init(revived.context); // the revival: same instance, same store
+    revived.send(10, 16);
+    ModelSnapshot afterRevival = revived.flushAndSnapshot();
+    revived.trainer.close();
+
+    DirectTrainer fresh = new DirectTrainer(config);
+    fresh.send(0, 16);
+    ModelSnapshot expected = fresh.flushAndSnapshot();
+    fresh.trainer.close();
+
+    assertEquals(16, expected.getSamplesSeen());
+    assertEquals(expected.getSamplesSeen(), afterRevival.getSamplesSeen(), "samples trained");
+    assertEquals(expected.getBatchesSeen(), afterRevival.getBatchesSeen(), "batches trained");
+    assertSameWeights(expected, afterRevival);
   }
 }
