@@ -5,8 +5,6 @@ import io.streamlearn.core.avro.Codecs;
 import io.streamlearn.core.avro.InvalidPayloadException;
 import io.streamlearn.core.kafka.DeadLetter;
 import java.nio.charset.StandardCharsets;
-import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -60,12 +58,10 @@ final class SampleDecoder implements Processor<byte[], byte[], byte[], Decoded> 
   /** The dead letter for {@code record}: its key and value untouched, the contract's headers added; counted. */
   static Record<byte[], byte[]> deadLetter(Record<byte[], byte[]> record, RecordMetadata source,
       InvalidPayloadException e, LearnerMetrics metrics) {
-    RecordHeaders headers = new RecordHeaders(record.headers().toArray());
-    for (Header h : DeadLetter.headers(e, SERVICE, source.topic(), source.partition(), source.offset())) {
-      headers.add(h);
-    }
+    DeadLetter.Letter letter = DeadLetter.letter(record.key(), record.value(), record.headers(), e, SERVICE,
+        source.topic(), source.partition(), source.offset());
     log.warn("dead-lettering {}/{}@{}: {}", source.topic(), source.partition(), source.offset(), e.getMessage());
     metrics.deadLetter(e.reason());
-    return new Record<>(record.key(), record.value(), record.timestamp(), headers);
+    return new Record<>(letter.key(), letter.value(), record.timestamp(), letter.headers());
   }
 }

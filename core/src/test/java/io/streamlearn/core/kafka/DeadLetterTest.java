@@ -4,10 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streamlearn.core.avro.InvalidPayloadException;
 import io.streamlearn.core.avro.PayloadError;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -99,5 +101,78 @@ class DeadLetterTest {
   @Test
   void headerOfAnAbsentNameIsNull() {
     assertNull(DeadLetter.header(new RecordHeaders(), DeadLetter.REASON));
+  }
+
+  // --- dead letters that would not fit in a record -----------------------------------------------------------------
+
+  private static final InvalidPayloadException TOO_BIG =
+      new InvalidPayloadException(PayloadError.MALFORMED, "body does not decode");
+
+  private static long size(DeadLetter.Letter letter) {
+    long bytes = (letter.key() == null ? 0 : letter.key().length) + letter.value().length;
+    for (Header h : letter.headers()) {
+      bytes += h.key().getBytes(StandardCharsets.UTF_8).length + h.value().length + 10;
+    }
+    return bytes;
+  }
+
+  private static byte[] filled(int n) {
+    byte[] out = new byte[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = (byte) (i * 31);
+    }
+    return out;
+  }
+
+  @Test
+  void aValueNearTheRecordLimitIsCutToFitAndSaysSo() {
+    byte[] value = filled(1_048_000);
+    RecordHeaders original = new RecordHeaders();
+    original.add("trace", "abc".getBytes(StandardCharsets.UTF_8));
+
+    DeadLetter.Letter letter = DeadLetter.letter(KEY, value, original, TOO_BIG, "scorer", "mnist.images", 0, 5);
+
+    assertTrue(size(letter) <= DeadLetter.MAX_BYTES, "dead letter of " + size(letter) + " bytes");
+    assertArrayEquals(KEY, letter.key(), "the key fits and is kept");
+    assertTrue(letter.value().length > 900_000, "as much of the value as fits is kept: " + letter.value().length);
+    assertArrayEquals(Arrays.copyOf(value, letter.value().length), letter.value(), "a prefix of the original");
+    assertEquals("value", DeadLetter.header(letter.headers(), DeadLetter.TRUNCATED));
+    assertEquals("1048000", DeadLetter.header(letter.headers(), DeadLetter.ORIGINAL_SIZE));
+    assertEquals("abc", DeadLetter.header(letter.headers(), "trace"), "the record's own headers are kept");
+    assertEquals("MALFORMED", DeadLetter.header(letter.headers(), DeadLetter.REASON));
+  }
+
+  @Test
+  void aHugeKeyIsCutAfterTheValue() {
+    DeadLetter.Letter letter = DeadLetter.letter(filled(1_040_000), filled(5_000), new RecordHeaders(), TOO_BIG,
+        "learner", "mnist.train", 1, 2);
+
+    assertTrue(size(letter) <= DeadLetter.MAX_BYTES, "dead letter of " + size(letter) + " bytes");
+    assertEquals(0, letter.value().length);
+    assertEquals("value,key", DeadLetter.header(letter.headers(), DeadLetter.TRUNCATED));
+    assertEquals("5000", DeadLetter.header(letter.headers(), DeadLetter.ORIGINAL_SIZE));
+  }
+
+  @Test
+  void hugeOriginalHeadersAreDroppedLast() {
+    RecordHeaders original = new RecordHeaders();
+    original.add("blob", filled(1_030_000));
+
+    DeadLetter.Letter letter = DeadLetter.letter(KEY, VALUE, original, TOO_BIG, "scorer", "mnist.images", 0, 9);
+
+    assertTrue(size(letter) <= DeadLetter.MAX_BYTES, "dead letter of " + size(letter) + " bytes");
+    assertNull(letter.headers().lastHeader("blob"));
+    assertEquals("value,key,headers", DeadLetter.header(letter.headers(), DeadLetter.TRUNCATED));
+    assertEquals("mnist.images", DeadLetter.header(letter.headers(), DeadLetter.SOURCE_TOPIC));
+  }
+
+  @Test
+  void aLetterThatFitsCarriesNoTruncationHeaders() {
+    DeadLetter.Letter letter = DeadLetter.letter(KEY, filled(900_000), new RecordHeaders(), TOO_BIG, "scorer",
+        "mnist.images", 0, 1);
+
+    assertEquals(900_000, letter.value().length);
+    assertNull(letter.headers().lastHeader(DeadLetter.TRUNCATED));
+    assertNull(letter.headers().lastHeader(DeadLetter.ORIGINAL_SIZE));
   }
 }
