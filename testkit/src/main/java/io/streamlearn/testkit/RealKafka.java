@@ -12,14 +12,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
@@ -171,30 +171,27 @@ public final class RealKafka implements BeforeAllCallback, BeforeEachCallback, A
   }
 
   /**
-   * The controller confirms a creation before the broker has applied it; a producer that starts in between is sent
-   * back with retriable errors. Tests that produce right after creating a topic wait here until every partition has a
-   * leader, so their setup does not depend on those retries.
+   * The controller confirms a creation, and the broker publishes the topic's metadata, before its replica manager has
+   * applied the partitions; an idempotent producer that starts in between can lose its first batch
+   * (OUT_OF_ORDER_SEQUENCE_NUMBER, KAFKA-15591). Tests wait here until every partition's leader answers ListOffsets,
+   * the same wait as the services' own topic creation ({@code TopicAdmin}, which testkit cannot depend on).
    */
   private static void awaitLeaders(Admin admin, String topic, int partitions) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (true) {
-      try {
-        TopicDescription description = admin.describeTopics(List.of(topic)).allTopicNames()
-            .get(30, TimeUnit.SECONDS).get(topic);
-        if (description.partitions().size() == partitions
-            && description.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty())) {
-          return;
-        }
-      } catch (ExecutionException e) {
-        if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
-          throw e;
-        }
-      }
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("topic " + topic + " was created but its partitions have no leader after 30 s");
-      }
-      Thread.sleep(20);
+    Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+    for (int p = 0; p < partitions; p++) {
+      request.put(new TopicPartition(topic, p), OffsetSpec.latest());
     }
+    Await.until(() -> {
+      try {
+        admin.listOffsets(request).all().get(30, TimeUnit.SECONDS);
+        return true;
+      } catch (ExecutionException e) {
+        if (e.getCause() instanceof RetriableException) {
+          return false;
+        }
+        throw e;
+      }
+    }, Duration.ofSeconds(30), "every partition of " + topic + " served by its leader");
   }
 
   /**
