@@ -44,33 +44,39 @@ public final class Learner implements AutoCloseable {
     client.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
     int partitions = LearnerMain.prepareTopics(config, client);
     MetricsEndpoint endpoint = MetricsEndpoint.start("learner", config.metricsPort());
-    LearnerMetrics metrics = new LearnerMetrics(endpoint.registry());
-    boolean repartition = partitions != 1;
-    log.info("training topic {} has {} partition(s): {}; {} stream thread(s)", config.trainingTopic(), partitions,
-        repartition ? "samples meet in the one-partition repartition topic" : "its one task trains directly",
-        LearnerTopology.streamThreads(config, partitions));
-    // The newest published version is read by the trainer's snapshot publisher, after it fenced earlier ones.
-    KafkaStreams streams = new KafkaStreams(LearnerTopology.build(config, metrics, repartition),
-        LearnerTopology.streamsProperties(config, partitions));
-    KafkaStreamsMetrics streamsMetrics = new KafkaStreamsMetrics(streams);
-    streamsMetrics.bindTo(endpoint.registry());
-    Gauge.builder("streamlearn.learner.input.lag", streams, s -> inputLag(s, config.trainingTopic()))
-        .description("Records on the training topic not yet consumed (sum over its partitions)")
-        .register(endpoint.registry());
-    Learner learner = new Learner(endpoint, streams, streamsMetrics);
-    streams.setUncaughtExceptionHandler(e -> {
-      log.error("learner failed", e);
-      learner.exitCode.set(1);
-      return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
-    });
-    streams.setStateListener((now, before) -> {
-      log.info("learner {} -> {}", before, now);
-      if (now == KafkaStreams.State.NOT_RUNNING || now == KafkaStreams.State.ERROR) {
-        learner.stopped.countDown();
-      }
-    });
-    streams.start();
-    return learner;
+    try {
+      LearnerMetrics metrics = new LearnerMetrics(endpoint.registry());
+      boolean repartition = partitions != 1;
+      log.info("training topic {} has {} partition(s): {}; {} stream thread(s)", config.trainingTopic(),
+          partitions, repartition ? "samples meet in the one-partition repartition topic" : "its one task trains directly",
+          LearnerTopology.streamThreads(config, partitions));
+      // The newest published version is read by the trainer's snapshot publisher, after it fenced earlier ones.
+      KafkaStreams streams = new KafkaStreams(LearnerTopology.build(config, metrics, repartition),
+          LearnerTopology.streamsProperties(config, partitions));
+      KafkaStreamsMetrics streamsMetrics = new KafkaStreamsMetrics(streams);
+      streamsMetrics.bindTo(endpoint.registry());
+      Gauge.builder("streamlearn.learner.input.lag", streams, s -> inputLag(s, config.trainingTopic()))
+          .description("Records on the training topic not yet consumed (sum over its partitions)")
+          .register(endpoint.registry());
+      Learner learner = new Learner(endpoint, streams, streamsMetrics);
+      streams.setUncaughtExceptionHandler(e -> {
+        log.error("learner failed", e);
+        learner.exitCode.set(1);
+        return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+      });
+      streams.setStateListener((now, before) -> {
+        log.info("learner {} -> {}", before, now);
+        if (now == KafkaStreams.State.NOT_RUNNING || now == KafkaStreams.State.ERROR) {
+          learner.stopped.countDown();
+        }
+      });
+      streams.start();
+      return learner;
+    } catch (RuntimeException e) {
+      // e.g. a Kafka Streams property that does not parse: nothing may keep the process alive after this
+      endpoint.close();
+      throw e;
+    }
   }
 
   /** Samples trained by this process so far (the {@code streamlearn.learner.samples} counter). */

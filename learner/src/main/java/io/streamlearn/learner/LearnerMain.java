@@ -37,9 +37,8 @@ public final class LearnerMain {
     Learner learner;
     try {
       learner = Learner.start(config);
-    } catch (ConfigException e) {
-      System.err.println("learn: " + e.getMessage());
-      return 2;
+    } catch (RuntimeException e) {
+      return ServiceCommand.reportFailure("learn", e, System.err);
     }
     Runtime.getRuntime().addShutdownHook(new Thread(learner::close, "learner-shutdown"));
     System.out.printf("learner %s training model %s %s from %s; snapshots to %s; metrics on port %d%n",

@@ -72,6 +72,23 @@ class LearnerIT {
   }
 
   @Test
+  void aKafkaStreamsPropertyThatDoesNotParseExitsTwoAndFreesTheMetricsPort(@TempDir Path state) throws Exception {
+    int port;
+    try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
+      port = probe.getLocalPort();
+    }
+    LearnerSettings.Config config = config("--bootstrap-servers", kafka.bootstrapServers(),
+        "--application-id", RealKafka.uniqueName("learner"), "--training-topic", RealKafka.uniqueName("train"),
+        "--snapshot-topic", RealKafka.uniqueName("snapshots"), "--state-dir", state.toString(), "--metrics-port",
+        Integer.toString(port), "--kafka", "num.stream.threads=abc");
+
+    assertEquals(2, LearnerMain.run(config), "a bad configuration exits 2");
+    try (java.net.ServerSocket again = new java.net.ServerSocket(port)) {
+      assertEquals(port, again.getLocalPort(), "nothing holds the metrics port after the failed start");
+    }
+  }
+
+  @Test
   void oneEpochOfMnistGivesASnapshotThatClassifiesTheTestImagesAtLeast945Percent(@TempDir Path state)
       throws Exception {
     String train = RealKafka.uniqueName("train");

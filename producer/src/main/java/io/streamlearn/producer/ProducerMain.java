@@ -103,9 +103,7 @@ public final class ProducerMain {
       }
       return 0;
     } catch (RuntimeException e) {
-      log.error("producer failed", e);
-      err.println("produce: " + e.getMessage());
-      return 1;
+      return ServiceCommand.reportFailure("produce", e, err);
     }
   }
 

@@ -225,6 +225,13 @@ class ProducerIT {
     assertTrue(result.err().contains(images.toString()), result.err());
   }
 
+  @Test
+  void aKafkaPropertyThatDoesNotParseExitsTwoNamingIt() {
+    Result result = produce("--limit", "10", "--topic", RealKafka.uniqueName("never"), "--kafka", "linger.ms=soon");
+    assertEquals(2, result.exitCode(), result.err());
+    assertTrue(result.err().contains("linger.ms"), result.err());
+  }
+
   private static Set<Integer> contiguous(int n) {
     Set<Integer> set = new HashSet<>();
     for (int i = 0; i < n; i++) {

@@ -1,6 +1,5 @@
 package io.streamlearn.scorer;
 
-import io.streamlearn.core.config.ConfigException;
 import io.streamlearn.core.config.ServiceCommand;
 import io.streamlearn.scorer.ScorerSettings.Config;
 
@@ -25,9 +24,8 @@ public final class ScorerMain {
     Scorer scorer;
     try {
       scorer = Scorer.start(config);
-    } catch (ConfigException e) {
-      System.err.println("score: " + e.getMessage());
-      return 2;
+    } catch (RuntimeException e) {
+      return ServiceCommand.reportFailure("score", e, System.err);
     }
     Runtime.getRuntime().addShutdownHook(new Thread(scorer::close, "scorer-shutdown"));
     System.out.printf("scorer serving model %s: %s -> %s; HTTP and /metrics on port %d%n", config.modelId(),

@@ -105,6 +105,26 @@ class ScorerIT {
   // ---------------------------------------------------------------------------------------------------------------
 
   @Test
+  void aKafkaClientPropertyThatDoesNotParseExitsTwoAndFreesTheHttpPort() throws Exception {
+    Topics t = Topics.fresh();
+    int port;
+    try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
+      port = probe.getLocalPort();
+    }
+    List<String> args = List.of("--bootstrap-servers", kafka.bootstrapServers(), "--model-id", MODEL,
+        "--snapshot-topic", t.snapshots(), "--images-topic", t.images(), "--predictions-topic", t.predictions(),
+        "--dead-letter-topic", t.deadLetters(), "--group-id", t.group(), "--http-port", Integer.toString(port),
+        "--kafka", "max.poll.records=abc");
+    ScorerSettings.Config config = ScorerSettings.resolve(ScorerMain.COMMAND.parse(args.toArray(String[]::new),
+        Map.of(), new PrintWriter(new StringWriter())).orElseThrow());
+
+    assertEquals(2, ScorerMain.run(config), "a bad configuration exits 2");
+    try (java.net.ServerSocket again = new java.net.ServerSocket(port)) {
+      assertEquals(port, again.getLocalPort(), "nothing holds the HTTP port after the failed start");
+    }
+  }
+
+  @Test
   void hotSwapUnderLoadLosesNoEventAndNeverMixesModels() throws Exception {
     Topics t = topics(3);
     PublishedModels models = new PublishedModels(MODEL);

@@ -13,6 +13,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
  * The command line of a service, generated from its {@link Setting}s: one {@code --name} option per setting (a
@@ -80,6 +81,21 @@ public final class ServiceCommand {
     }
   }
 
+  /**
+   * For a service's {@code main}, when it failed: prints {@code <tag>: <message>} to {@code err} and returns the
+   * exit code, 2 for a bad configuration (a setting of ours, or a Kafka client property that Kafka refuses, whose
+   * message names the property and hides password values), 1 for anything else (logged with its cause).
+   */
+  public static int reportFailure(String tag, RuntimeException e, java.io.PrintStream err) {
+    if (e instanceof ConfigException || e instanceof org.apache.kafka.common.config.ConfigException) {
+      err.println(tag + ": " + (e instanceof ConfigException ? "" : "invalid Kafka property: ") + e.getMessage());
+      return 2;
+    }
+    org.slf4j.LoggerFactory.getLogger(ServiceCommand.class).error("{} failed", tag, e);
+    err.println(tag + ": " + e.getMessage());
+    return 1;
+  }
+
   /** The usage text. */
   public String usage() {
     return new CommandLine(spec).getUsageMessage();
@@ -104,6 +120,16 @@ public final class ServiceCommand {
     ParseResult result;
     try {
       result = cli.parseArgs(args);
+    } catch (UnmatchedArgumentException e) {
+      // picocli's message quotes every argument, and a value with spaces left unquoted (sasl.jaas.config) is a
+      // secret: name the unknown options, count the rest.
+      List<String> options = e.getUnmatched().stream().filter(a -> a.startsWith("-"))
+          .map(a -> a.contains("=") ? a.substring(0, a.indexOf('=')) : a).toList();
+      long others = e.getUnmatched().size() - options.size();
+      throw new ConfigException("arguments", (options.isEmpty() ? "" : "unknown option " + String.join(", ", options)
+          + (others > 0 ? "; " : ""))
+          + (others > 0 ? others + " unexpected argument(s) not shown (they may hold a secret): quote a value that"
+              + " contains spaces" : "") + " (see --help)");
     } catch (ParameterException e) {
       throw new ConfigException(keyOf(e), e.getMessage() + " (see --help)");
     }
@@ -133,7 +159,8 @@ public final class ServiceCommand {
       for (String kv : (String[]) result.matchedOption("--kafka").getValue()) {
         int eq = kv.indexOf('=');
         if (eq <= 0) {
-          throw new ConfigException("kafka", "invalid --kafka '" + kv + "': expected key=value");
+          throw new ConfigException("kafka", "invalid --kafka argument of " + kv.length()
+              + " characters (not shown: it may hold a secret): expected key=value");
         }
         kafka.put(kv.substring(0, eq), kv.substring(eq + 1));
       }

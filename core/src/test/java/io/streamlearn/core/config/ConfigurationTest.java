@@ -217,12 +217,28 @@ class ConfigurationTest {
 
   @Test
   void rejectsKafkaFlagWithoutEquals() {
-    assertConfigError("kafka", () -> parse(Map.of(), "--kafka", "acks"), "invalid --kafka 'acks'", "key=value");
+    assertConfigError("kafka", () -> parse(Map.of(), "--kafka", "acks"), "invalid --kafka argument of 4 characters",
+        "key=value");
   }
 
   @Test
   void rejectsKafkaFlagWithEmptyKey() {
-    assertConfigError("kafka", () -> parse(Map.of(), "--kafka", "=all"), "invalid --kafka '=all'");
+    assertConfigError("kafka", () -> parse(Map.of(), "--kafka", "=all"), "invalid --kafka argument of 4 characters");
+  }
+
+  @Test
+  void anUnquotedJaasValueIsNotEchoedInTheError() {
+    // what a shell makes of --kafka sasl.jaas.config=... password="s3cret"; without quotes
+    ConfigException e = assertConfigError("arguments", () -> parse(Map.of(), "--kafka",
+        "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule", "required", "username=\"u\"",
+        "password=\"s3cret\";"), "unexpected argument", "quote a value");
+    assertFalse(e.getMessage().contains("s3cret"), e.getMessage());
+  }
+
+  @Test
+  void aKafkaArgumentWithoutEqualsIsNotEchoed() {
+    ConfigException e = assertThrows(ConfigException.class, () -> parse(Map.of(), "--kafka", "s3cret-token"));
+    assertFalse(e.getMessage().contains("s3cret"), e.getMessage());
   }
 
   @Test
