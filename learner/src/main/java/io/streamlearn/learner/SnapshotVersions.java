@@ -3,6 +3,7 @@ package io.streamlearn.learner;
 import io.streamlearn.contract.ModelSnapshot;
 import io.streamlearn.core.avro.Codecs;
 import io.streamlearn.core.avro.InvalidPayloadException;
+import io.streamlearn.model.Snapshots;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -17,21 +18,35 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
- * Finds the newest committed snapshot version of a model on the (compacted) snapshot topic. The trainer's
+ * Finds the newest committed snapshot of a model on the (compacted) snapshot topic. The trainer's
  * {@link SnapshotPublisher} reads it each time the trainer's task starts, after fencing earlier publishers, so the
- * version sequence continues after every version already out: after a crash, and with empty state.
+ * version sequence continues after every version already out (after a crash, and with empty state), and a learner
+ * restarted on the same lineage publishes nothing until it has trained past that snapshot's samples. Records that do
+ * not decode, and versions above {@link Snapshots#MAX_VERSION}, are not ours to judge here and are skipped (scorers
+ * reject them).
  */
 final class SnapshotVersions {
   private SnapshotVersions() {}
 
-  /** The highest version published for {@code modelId}, or 0 when there is none. */
-  static long newest(Map<String, Object> clientProperties, String topic, String modelId, Duration timeout) {
+  /** The identity of the newest snapshot published: its version, lineage and samples seen. */
+  record Newest(long version, String runId, long samplesSeen) {
+    /** Nothing published yet. */
+    static final Newest NONE = new Newest(0, null, 0);
+
+    /** Only a version known (tests that say which version is already out). */
+    static Newest version(long version) {
+      return new Newest(version, null, 0);
+    }
+  }
+
+  /** The snapshot of {@code modelId} with the highest version, or {@link Newest#NONE}. */
+  static Newest newest(Map<String, Object> clientProperties, String topic, String modelId, Duration timeout) {
     Map<String, Object> props = new HashMap<>(clientProperties);
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
     props.remove(ConsumerConfig.GROUP_ID_CONFIG);
-    long newest = 0;
+    Newest newest = Newest.NONE;
     try (KafkaConsumer<String, byte[]> consumer =
         new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
       List<TopicPartition> partitions = new ArrayList<>();
@@ -51,7 +66,9 @@ final class SnapshotVersions {
           if (modelId.equals(r.key())) {
             try {
               ModelSnapshot s = Codecs.MODEL_SNAPSHOT.decode(r.value());
-              newest = Math.max(newest, s.getVersion());
+              if (s.getVersion() > newest.version() && s.getVersion() <= Snapshots.MAX_VERSION) {
+                newest = new Newest(s.getVersion(), s.getRunId(), s.getSamplesSeen());
+              }
             } catch (InvalidPayloadException e) {
               // not ours to judge here: the scorer rejects it; versions come from valid snapshots
             }

@@ -69,6 +69,8 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
   private final ArrayDeque<Queued> queue = new ArrayDeque<>();
   private int queuedSamples;
   private long nextSeq = 1;
+  /** No snapshot is published until the state has trained more samples than this (see {@link #init}). */
+  private long holdUntilSamples;
 
   /**
    * Every this many queued batches, one copies its result for the store ({@link TrainingState#capture}), and the
@@ -83,11 +85,14 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
 
   /** Where snapshots go. */
   interface SnapshotOutput extends AutoCloseable {
-    /** Prepares to publish; returns the newest version of the model already published (0: none known). */
-    long open();
+    /** Prepares to publish; returns the newest snapshot of the model already published ({@code NONE}: none). */
+    SnapshotVersions.Newest open();
 
     /** Publishes a snapshot, or hands it over to be published; throws if an earlier one failed. */
     void publish(byte[] key, byte[] value, long timestamp);
+
+    /** Throws if a publication failed (called at every tick, so a failure stops the learner promptly). */
+    default void check() {}
 
     @Override
     void close();
@@ -101,8 +106,8 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
   static SnapshotOutput forwarding(ProcessorContext<byte[], byte[]> context, long newestPublishedVersion) {
     return new SnapshotOutput() {
       @Override
-      public long open() {
-        return newestPublishedVersion;
+      public SnapshotVersions.Newest open() {
+        return SnapshotVersions.Newest.version(newestPublishedVersion);
       }
 
       @Override
@@ -149,15 +154,16 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
     }
     this.store = context.getStateStore(LearnerTopology.STATE_STORE);
     output = outputs.apply(context);
-    long newest = output.open(); // the SnapshotPublisher reads it after fencing any earlier publisher
+    // The SnapshotPublisher reads the newest snapshot after fencing any earlier publisher.
+    SnapshotVersions.Newest newest = output.open();
     try {
-      state = TrainingState.load(store, config, newest);
+      state = TrainingState.load(store, config, newest.version());
     } catch (RuntimeException e) {
       output.close(); // a state of another model: the learner stops, without a producer left open
       throw e;
     }
     if (state == null) {
-      state = TrainingState.fresh(config, newest);
+      state = TrainingState.fresh(config, newest.version());
       state.save(store);
       log.info("model {}: new state, run {}, {} parameters, versions continue after {}", config.modelId(),
           state.runId, state.network.parameterCount(), state.lastVersion);
@@ -165,6 +171,15 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
       log.info("model {}: resumed run {} at {} samples, {} batches, {} waiting, snapshot version {}",
           config.modelId(), state.runId, state.samplesTrained, state.batchesTrained, state.pendingCount(),
           state.lastVersion);
+    }
+    // A snapshot of this lineage may have come from a state that was never committed (snapshots go out in
+    // transactions of their own): its batches train again now. Until the state has passed that snapshot's samples,
+    // publishing would serve a model that has seen fewer samples than the one already out.
+    holdUntilSamples = state.runId.equals(newest.runId()) ? newest.samplesSeen() : 0;
+    if (holdUntilSamples > state.samplesTrained) {
+      log.info("model {}: snapshot v{} of run {} has seen {} samples, this state {}: no snapshot until it has"
+          + " trained past them", config.modelId(), newest.version(), state.runId, holdUntilSamples,
+          state.samplesTrained);
     }
     publishProgress();
     queueDepth = TrainingState.queuedBatches(config);
@@ -303,6 +318,7 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
   }
 
   private void tick(long now) {
+    output.check();
     takeAll();
     if (state.pendingCount() > 0 && now - lastArrivalMs >= config.flushIdle().toMillis()) {
       trainInLine(Math.min(state.pendingCount(), config.batchSize()), now);
@@ -325,6 +341,13 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
   }
 
   private void publish(long now) {
+    if (state.samplesTrained <= holdUntilSamples) {
+      // Held (see init): the cadence goes on as if published, so batches keep training in the background.
+      lastSnapshotMs = now;
+      state.batchesAtLastSnapshot = state.batchesTrained;
+      state.saveMeta(store);
+      return;
+    }
     INDArray[] weights = state.publishedWeights(); // the EMA's are computed on each call: once per snapshot
     if (!TrainingState.allFinite(weights)) {
       // Never publish weights a scorer would have to refuse; the state keeps training (or skipping) as it is.

@@ -908,14 +908,33 @@ class LearnerTopologyTest {
         .withLoggingDisabled().withCachingDisabled().build();
     final Trainer trainer;
 
+    /** What the output's {@code open()} says is already published; the next init() sees it. */
+    SnapshotVersions.Newest published = SnapshotVersions.Newest.NONE;
+
     DirectTrainer(Config config) {
       store.init(context.getStateStoreContext(), store);
       context.addStateStore(store);
       context.setCurrentSystemTimeMs(T0.toEpochMilli());
       trainer = new Trainer(config, new LearnerMetrics(new SimpleMeterRegistry()), false, T0::toEpochMilli,
-          c -> Trainer.forwarding(c, 0));
+          c -> new Trainer.SnapshotOutput() {
+            final Trainer.SnapshotOutput forwarding = Trainer.forwarding(c, 0);
+
+            @Override
+            public SnapshotVersions.Newest open() {
+              return published;
+            }
+
+            @Override
+            public void publish(byte[] key, byte[] value, long timestamp) {
+              forwarding.publish(key, value, timestamp);
+            }
+
+            @Override
+            public void close() {}
+          });
       trainer.init(context);
     }
+
 
     void send(int from, int to) {
       for (int n = from; n < to; n++) {
@@ -926,10 +945,18 @@ class LearnerTopologyTest {
       }
     }
 
-    /** Runs the newest punctuation well after the last sample: everything trains and a snapshot goes out. */
-    ModelSnapshot flushAndSnapshot() {
+    private long tickAt = T0.toEpochMilli();
+
+    /** Runs the newest punctuation an hour after the last: everything waiting trains, a snapshot is due. */
+    void tick() {
+      tickAt += HOUR;
       List<MockProcessorContext.CapturedPunctuator> ticks = context.scheduledPunctuators();
-      ticks.get(ticks.size() - 1).getPunctuator().punctuate(T0.toEpochMilli() + HOUR);
+      ticks.get(ticks.size() - 1).getPunctuator().punctuate(tickAt);
+    }
+
+    /** {@link #tick()}, then the snapshot it published. */
+    ModelSnapshot flushAndSnapshot() {
+      tick();
       List<MockProcessorContext.CapturedForward<? extends byte[], ? extends byte[]>> out = context.forwarded();
       assertFalse(out.isEmpty(), "no snapshot after the flush");
       return Codecs.MODEL_SNAPSHOT.decode(out.get(out.size() - 1).record().value());
@@ -958,5 +985,42 @@ class LearnerTopologyTest {
     assertEquals(expected.getSamplesSeen(), afterRevival.getSamplesSeen(), "samples trained");
     assertEquals(expected.getBatchesSeen(), afterRevival.getBatchesSeen(), "batches trained");
     assertSameWeights(expected, afterRevival);
+  }
+
+  @Test
+  void aRestartedLearnerPublishesNothingUntilItHasPassedTheSnapshotAlreadyOutOfItsLineage() {
+    Config config = config(s -> {});
+    DirectTrainer learner = new DirectTrainer(config);
+    learner.trainer.close();
+    String runId = TrainingState.load(learner.store, config, 0).runId;
+    // v5 of this lineage went out from a state that was never committed: it had seen 12 samples
+    learner.published = new SnapshotVersions.Newest(5, runId, 12);
+    learner.trainer.init(learner.context);
+
+    learner.send(0, 12);
+    learner.tick();
+    assertTrue(learner.context.forwarded().isEmpty(), "a snapshot of 12 samples would not be newer than v5's 12");
+
+    learner.send(12, 16);
+    ModelSnapshot next = learner.flushAndSnapshot();
+    learner.trainer.close();
+    assertEquals(6, next.getVersion(), "versions continue after the one out");
+    assertEquals(16, next.getSamplesSeen());
+    assertEquals(runId, next.getRunId());
+  }
+
+  @Test
+  void aLearnerOfAnotherLineageIsNotHeldBackBySamplesOfTheSnapshotOut() {
+    Config config = config(s -> {});
+    DirectTrainer learner = new DirectTrainer(config);
+    learner.trainer.close();
+    learner.published = new SnapshotVersions.Newest(5, "another-run", 1_000_000);
+    learner.trainer.init(learner.context);
+
+    learner.send(0, 8);
+    ModelSnapshot next = learner.flushAndSnapshot();
+    learner.trainer.close();
+    assertEquals(6, next.getVersion());
+    assertEquals(8, next.getSamplesSeen());
   }
 }

@@ -43,18 +43,28 @@ class SnapshotPublisherIT {
   }
 
   @Test
-  void publishesInOrderAndEverySnapshotHandedOverIsVisibleAfterClose() throws Exception {
+  void publishesInOrderAndTheNewestHandedOverIsVisibleAfterClose() throws Exception {
     String topic = RealKafka.uniqueName("publisher-order");
     createTopic(topic);
     LearnerSettings.Config config = config(topic);
-    try (SnapshotPublisher publisher = new SnapshotPublisher(config, topic + "-snapshots")) {
-      assertEquals(0, publisher.open(), "an empty topic has no version yet");
-      for (long v = 1; v <= 3; v++) {
+    SnapshotPublisher publisher = new SnapshotPublisher(config);
+    try (publisher) {
+      assertEquals(SnapshotVersions.Newest.NONE, publisher.open(), "an empty topic has no snapshot yet");
+      for (long v = 1; v <= 20; v++) {
         publisher.publish(KEY, snapshot(config, v, "run"), 1_000 * v);
       }
     }
-    List<ModelSnapshot> all = SnapshotTopic.readAll(kafka.bootstrapServers(), topic);
-    assertEquals(List.of(1L, 2L, 3L), all.stream().map(ModelSnapshot::getVersion).toList());
+    long superseded = publisher.superseded();
+    List<Long> versions = SnapshotTopic.readAll(kafka.bootstrapServers(), topic).stream()
+        .map(ModelSnapshot::getVersion).toList();
+    SnapshotTopic.assertStrictlyIncreasingVersions(SnapshotTopic.readAll(kafka.bootstrapServers(), topic));
+    assertEquals(20L, versions.get(versions.size() - 1), "the newest handed over is out after close: " + versions);
+    assertEquals(20, versions.size() + superseded, "each snapshot published or replaced by a newer one");
+
+    try (SnapshotPublisher next = new SnapshotPublisher(config)) {
+      assertEquals(new SnapshotVersions.Newest(20, "run", 64 * 20), next.open(),
+          "the next publisher learns the newest snapshot's version, lineage and samples");
+    }
   }
 
   @Test
@@ -64,43 +74,47 @@ class SnapshotPublisherIT {
     LearnerSettings.Config config = LearnerIT.config("--bootstrap-servers", kafka.bootstrapServers(),
         "--snapshot-topic", topic, "--model-id", MODEL, "--application-id", "publisher-it",
         "--processing-guarantee", "at_least_once");
-    try (SnapshotPublisher publisher = new SnapshotPublisher(config, topic + "-snapshots")) {
-      assertEquals(0, publisher.open());
+    try (SnapshotPublisher publisher = new SnapshotPublisher(config)) {
+      assertEquals(0, publisher.open().version());
       publisher.publish(KEY, snapshot(config, 1, "run"), 1_000);
     }
     assertEquals(List.of(1L), SnapshotTopic.readAll(kafka.bootstrapServers(), topic).stream()
         .map(ModelSnapshot::getVersion).toList());
-    try (SnapshotPublisher next = new SnapshotPublisher(config, topic + "-snapshots")) {
-      assertEquals(1, next.open(), "the next one continues after it");
+    try (SnapshotPublisher next = new SnapshotPublisher(config)) {
+      assertEquals(1, next.open().version(), "the next one continues after it");
     }
   }
 
   /**
-   * A learner that lost its task but still runs (a zombie) must not publish once the new owner opened: opening
-   * fences it, and the new owner continues after the newest version the zombie got out.
+   * A learner that lost its task but still runs (a zombie), or a learner of another application publishing the same
+   * model, must not publish once the new owner opened: opening fences it, and the new owner continues after the
+   * newest version the other got out.
    */
   @Test
   void openingASecondPublisherFencesTheFirstWhichThenFailsAndPublishesNothing() throws Exception {
     String topic = RealKafka.uniqueName("publisher-fencing");
     createTopic(topic);
     LearnerSettings.Config config = config(topic);
-    String transactionalId = topic + "-snapshots";
-    try (SnapshotPublisher zombie = new SnapshotPublisher(config, transactionalId);
-        SnapshotPublisher owner = new SnapshotPublisher(config, transactionalId)) {
-      assertEquals(0, zombie.open());
+    LearnerSettings.Config otherApplication = LearnerIT.config("--bootstrap-servers", kafka.bootstrapServers(),
+        "--snapshot-topic", topic, "--model-id", MODEL, "--application-id", "another-learner");
+    try (SnapshotPublisher zombie = new SnapshotPublisher(config);
+        SnapshotPublisher owner = new SnapshotPublisher(otherApplication)) {
+      assertEquals(0, zombie.open().version());
       zombie.publish(KEY, snapshot(config, 1, "zombie"), 1_000);
+      SnapshotTopic.awaitSnapshot(kafka.bootstrapServers(), topic, s -> s.getVersion() == 1, Duration.ofSeconds(30),
+          "v1 from the first publisher");
       zombie.publish(KEY, snapshot(config, 2, "zombie"), 2_000);
       SnapshotTopic.awaitSnapshot(kafka.bootstrapServers(), topic, s -> s.getVersion() == 2, Duration.ofSeconds(30),
           "v2 from the first publisher");
 
-      assertEquals(2, owner.open(), "the new owner sees what the zombie got out before it was fenced");
+      assertEquals(2, owner.open().version(), "the new owner sees what the zombie got out before it was fenced");
 
       IllegalStateException refused = null;
       long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
       for (long v = 3; refused == null && System.nanoTime() < deadline; v++) {
         try {
           zombie.publish(KEY, snapshot(config, v, "zombie"), 1_000 * v);
-          Thread.sleep(100);
+          Thread.sleep(100); // paces the attempts; the loop ends on the refusal, whenever it comes
         } catch (IllegalStateException e) {
           refused = e;
         }

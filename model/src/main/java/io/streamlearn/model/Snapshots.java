@@ -30,6 +30,12 @@ public final class Snapshots {
    * network that helps.
    */
   public static final int MAX_LAYERS = 32;
+  /**
+   * The highest version a snapshot may carry: 2^53, exact as a double (JSON, Prometheus) and out of reach of any
+   * learner (a snapshot a second for 285 million years). Anyone who can write the topic can compute a checksum; a
+   * version of {@code Long.MAX_VALUE} would otherwise block every later snapshot and overflow the next version.
+   */
+  public static final long MAX_VERSION = 1L << 53;
 
   private Snapshots() {}
 

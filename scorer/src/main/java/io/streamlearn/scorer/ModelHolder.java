@@ -16,8 +16,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The model in use, swapped atomically: a snapshot is decoded and checked (architecture, checksum, finite weights,
- * a version newer than the one in use) and loaded completely before one reference change makes it current, so a
- * reader sees the old model or the new one, never a mix. Readers take {@link #current()} once per batch or request.
+ * its version and lineage) and loaded completely before one reference change makes it current, so a reader sees the
+ * old model or the new one, never a mix. Readers take {@link #current()} once per batch or request.
+ *
+ * <p>Versions and lineages: a snapshot of the lineage in use ({@code runId}) must be newer and trained on at least
+ * as many samples (after a learner crash, a snapshot from a state that was never committed may be followed by one of
+ * the restored state, which has seen fewer: it is refused, and the learner itself holds its snapshots until it has
+ * passed the one out). A snapshot of another lineage is served whatever its version: the newest record on the topic
+ * is what a restarted scorer would serve (a learner that began a new state, a recreated topic). Versions outside
+ * 1-2^53 are refused.
  *
  * <p>Ready means: the snapshot topic was read to its end once (so the newest snapshot is in use) and a model is
  * loaded. Until then the scorer scores nothing.
@@ -88,9 +95,19 @@ public final class ModelHolder {
       return reject(SnapshotRejection.MODEL_ID_MISMATCH, what + ": the value names model " + snapshot.getModelId()
           + ", the key " + modelId);
     }
+    if (snapshot.getVersion() < 1 || snapshot.getVersion() > Snapshots.MAX_VERSION) {
+      return reject(SnapshotRejection.VERSION_OUT_OF_RANGE, what + ": version outside 1-" + Snapshots.MAX_VERSION);
+    }
     ServingModel inUse = current.get();
-    if (inUse != null && snapshot.getVersion() <= inUse.version()) {
-      return reject(SnapshotRejection.NOT_NEWER, what + ": not newer than v" + inUse.version() + " in use");
+    boolean newLineage = inUse != null && !inUse.runId().equals(snapshot.getRunId());
+    if (inUse != null && !newLineage) {
+      if (snapshot.getVersion() <= inUse.version()) {
+        return reject(SnapshotRejection.NOT_NEWER, what + ": not newer than v" + inUse.version() + " in use");
+      }
+      if (snapshot.getSamplesSeen() < inUse.samplesSeen()) {
+        return reject(SnapshotRejection.FEWER_SAMPLES, what + ": trained on " + snapshot.getSamplesSeen()
+            + " samples, fewer than the " + inUse.samplesSeen() + " of v" + inUse.version() + " in use");
+      }
     }
     float scale = snapshot.getInputScale();
     if (!(scale > 0) || !Float.isFinite(scale)) {
@@ -125,6 +142,12 @@ public final class ModelHolder {
     }
     log.info("model {}: serving v{} from {} ({} weights, {} samples seen, created {})", modelId, model.version(),
         origin, model.weightsKind(), model.samplesSeen(), model.createdAt());
+    if (newLineage) {
+      // A learner that began a new state (a new application id, a state that was never committed, a recreated
+      // topic): the newest record on the topic is what a restarted scorer would serve, so this one serves it too.
+      log.warn("model {}: v{} begins a new lineage (run {} after run {} at v{}, {} samples)", modelId,
+          model.version(), model.runId(), inUse.runId(), inUse.version(), inUse.samplesSeen());
+    }
     return Outcome.APPLIED;
   }
 

@@ -12,6 +12,10 @@ public enum SnapshotRejection {
   CHECKSUM,
   /** A weight or bias is NaN or infinite. */
   NON_FINITE,
-  /** The version is not newer than the one in use. */
-  NOT_NEWER
+  /** Of the lineage (run) in use, and its version is not newer than the one in use. */
+  NOT_NEWER,
+  /** Of the lineage in use, newer, but trained on fewer samples than the model in use: a model never goes back. */
+  FEWER_SAMPLES,
+  /** The version is below 1 or above 2^53 ({@code Snapshots.MAX_VERSION}), which no learner reaches. */
+  VERSION_OUT_OF_RANGE
 }

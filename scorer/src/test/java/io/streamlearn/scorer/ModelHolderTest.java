@@ -257,12 +257,43 @@ class ModelHolderTest {
     holder.offer(snapshot(MODEL, 7, FIRST), "test");
     ServingModel inUse = holder.current().orElseThrow();
 
-    for (long version : new long[] {7, 6, 0, -1}) {
+    for (long version : new long[] {7, 6, 1}) {
       ModelHolder.Outcome outcome = holder.offer(snapshot(MODEL, version, SECOND), "test");
       assertFalse(outcome.applied(), "v" + version + " was applied over v7");
       assertEquals(SnapshotRejection.NOT_NEWER, outcome.rejection(), "v" + version);
       assertSame(inUse, holder.current().orElseThrow());
     }
+  }
+
+  @Test
+  void rejectsANewerVersionOfTheSameLineageTrainedOnFewerSamples() {
+    ModelSnapshot fewer = snapshot(MODEL, 2, SECOND);
+    fewer.setSamplesSeen(999); // v1 in use has seen 1000
+    assertRejectedKeepingTheModel(SnapshotRejection.FEWER_SAMPLES, fewer);
+  }
+
+  @Test
+  void servesANewLineageEvenAtALowerVersionAsARestartedScorerWould() {
+    assertTrue(holder.offer(snapshot(MODEL, 500, FIRST), "test").applied());
+    ModelSnapshot recreated = snapshot(MODEL, 1, SECOND);
+    recreated.setRunId("run-b");
+    recreated.setSamplesSeen(64);
+
+    assertTrue(holder.offer(recreated, "test").applied(), "a new lineage is served whatever its version");
+    assertEquals(1, holder.current().orElseThrow().version());
+    assertEquals("run-b", holder.current().orElseThrow().runId());
+  }
+
+  @Test
+  void rejectsVersionsOutsideOneToTwoToThe53() {
+    for (long version : new long[] {Long.MAX_VALUE, Snapshots.MAX_VERSION + 1, 0, -3}) {
+      newHolder();
+      ModelSnapshot bad = snapshot(MODEL, version, SECOND);
+      bad.setRunId("run-a");
+      assertRejectedKeepingTheModel(SnapshotRejection.VERSION_OUT_OF_RANGE, bad);
+    }
+    newHolder();
+    assertTrue(holder.offer(snapshot(MODEL, Snapshots.MAX_VERSION, FIRST), "test").applied());
   }
 
   @Test
