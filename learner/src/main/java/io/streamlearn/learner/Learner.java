@@ -43,7 +43,7 @@ public final class Learner implements AutoCloseable {
     Map<String, Object> client = new HashMap<>(config.kafka());
     client.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
     int partitions = LearnerMain.prepareTopics(config, client);
-    MetricsEndpoint endpoint = MetricsEndpoint.start("learner", config.metricsPort());
+    MetricsEndpoint endpoint = MetricsEndpoint.start("learner", config.metrics());
     try {
       LearnerMetrics metrics = new LearnerMetrics(endpoint.registry());
       boolean repartition = partitions != 1;

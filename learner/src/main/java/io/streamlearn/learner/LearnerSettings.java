@@ -4,6 +4,8 @@ package io.streamlearn.learner;
 import io.streamlearn.core.config.ConfigException;
 import io.streamlearn.core.config.Configuration;
 import io.streamlearn.core.config.Setting;
+import io.streamlearn.core.http.HttpService;
+import io.streamlearn.core.http.HttpSettings;
 import io.streamlearn.core.kafka.KafkaSettings;
 import io.streamlearn.core.kafka.Topics;
 import io.streamlearn.core.mnist.MnistFiles;
@@ -83,7 +85,7 @@ public final class LearnerSettings {
       SNAPSHOT_TOPIC, DEAD_LETTER_TOPIC, HIDDEN, BATCH_SIZE, LEARNING_RATE, BETA1, BETA2, EPSILON, LR_DECAY_RATE,
       LR_DECAY_STEPS, EMA_DECAY, SEED, INIT, FLUSH_IDLE, SNAPSHOT_EVERY, SNAPSHOT_INTERVAL, PREQUENTIAL_WINDOW,
       PROCESSING_GUARANTEE, STANDBY_REPLICAS, STREAM_THREADS, COMMIT_INTERVAL, PARTITIONS, REPLICATION_FACTOR, STATE_DIR,
-      METRICS_PORT);
+      METRICS_PORT, HttpSettings.HOST, HttpSettings.MAX_CONNECTIONS, HttpSettings.IDLE_TIMEOUT);
 
   /** Input and output sizes fixed by the contract. */
   public static final int INPUTS = 784;
@@ -148,7 +150,7 @@ public final class LearnerSettings {
       int partitions,
       short replicationFactor,
       Path stateDir,
-      int metricsPort,
+      HttpService.Limits metrics,
       Map<String, String> kafka) {
 
     /** The learning rate for optimizer step {@code step} (1-based). */
@@ -170,7 +172,7 @@ public final class LearnerSettings {
         c.get(LR_DECAY_STEPS), c.get(EMA_DECAY), c.get(SEED), c.get(INIT), Duration.ofMillis(c.get(FLUSH_IDLE)),
         c.get(SNAPSHOT_EVERY), Duration.ofMillis(c.get(SNAPSHOT_INTERVAL)), c.get(PREQUENTIAL_WINDOW),
         c.get(PROCESSING_GUARANTEE), c.get(STANDBY_REPLICAS), c.get(STREAM_THREADS), c.get(COMMIT_INTERVAL), c.get(PARTITIONS),
-        c.get(REPLICATION_FACTOR).shortValue(), c.get(STATE_DIR), c.get(METRICS_PORT), c.kafkaProperties());
+        c.get(REPLICATION_FACTOR).shortValue(), c.get(STATE_DIR), HttpSettings.limits(c, METRICS_PORT), c.kafkaProperties());
   }
 
   /** 784, the hidden sizes, 10. */

@@ -98,7 +98,7 @@ class LearnerTopologyTest {
           SIZES.clone(), batchSize, adam, lrDecayRate, 1000L, emaDecay, seed, DenseNetwork.Init.HE,
           Duration.ofMillis(flushIdleMs), snapshotEvery, Duration.ofMillis(snapshotIntervalMs), prequentialWindow,
           "at_least_once", 0, 1, 100L, 1,
-          (short) 1, stateDir, 0, kafka);
+          (short) 1, stateDir, io.streamlearn.core.http.HttpService.Limits.anyPort("metrics-port"), kafka);
     }
   }
 

@@ -31,7 +31,8 @@ class TrainingStateTest {
   private static Config config(int[] sizes, int batchSize, double emaDecay) {
     return new Config("unused:9092", "learner-state-test", "m", "in", "out", "dlq", sizes, batchSize,
         Adam.Settings.defaults(), 1.0, 1000L, emaDecay, 42L, DenseNetwork.Init.HE, Duration.ofMillis(500), 1000,
-        Duration.ofMillis(1000), 100, "at_least_once", 0, 1, 100L, 1, (short) 1, Path.of("unused"), 0, Map.of());
+        Duration.ofMillis(1000), 100, "at_least_once", 0, 1, 100L, 1, (short) 1, Path.of("unused"),
+        io.streamlearn.core.http.HttpService.Limits.anyPort("metrics-port"), Map.of());
   }
 
   private static Config config(double emaDecay) {

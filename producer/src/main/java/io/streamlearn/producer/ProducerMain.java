@@ -66,7 +66,7 @@ public final class ProducerMain {
       err.println("produce: " + e.getMessage());
       return 2;
     }
-    try (MetricsEndpoint metrics = MetricsEndpoint.start("producer", config.metricsPort())) {
+    try (MetricsEndpoint metrics = MetricsEndpoint.start("producer", config.metrics())) {
       ensureTopic(config);
       MnistStreamer streamer = new MnistStreamer(config, data, metrics.registry());
       AtomicBoolean stop = new AtomicBoolean();

@@ -3,6 +3,8 @@ package io.streamlearn.producer;
 import io.streamlearn.core.config.ConfigException;
 import io.streamlearn.core.config.Configuration;
 import io.streamlearn.core.config.Setting;
+import io.streamlearn.core.http.HttpService;
+import io.streamlearn.core.http.HttpSettings;
 import io.streamlearn.core.kafka.KafkaSettings;
 import io.streamlearn.core.kafka.Topics;
 import io.streamlearn.core.mnist.MnistFiles;
@@ -67,7 +69,8 @@ public final class ProducerSettings {
 
   static final List<Setting<?>> ALL = List.of(BOOTSTRAP_SERVERS, MODE, TOPIC, IMAGES, LABELS, DATA_DIR, EPOCHS,
       SEED, SHUFFLE, LIMIT, RATE, NO_LABELS, SOURCE, ID_PREFIX, PARTITIONS, REPLICATION_FACTOR,
-      MIN_INSYNC_REPLICAS, COMPRESSION, METRICS_PORT, PROGRESS);
+      MIN_INSYNC_REPLICAS, COMPRESSION, METRICS_PORT, HttpSettings.HOST, HttpSettings.MAX_CONNECTIONS,
+      HttpSettings.IDLE_TIMEOUT, PROGRESS);
 
   private ProducerSettings() {}
 
@@ -115,7 +118,7 @@ public final class ProducerSettings {
       short replicationFactor,
       int minInsyncReplicas,
       String compression,
-      int metricsPort,
+      HttpService.Limits metrics,
       boolean progress,
       Map<String, String> kafka) {}
 
@@ -144,6 +147,6 @@ public final class ProducerSettings {
     return new Config(c.get(BOOTSTRAP_SERVERS), mode, topic, images, labels, c.get(DATA_DIR), c.get(EPOCHS),
         c.get(SEED), c.get(SHUFFLE), c.get(LIMIT), c.get(RATE), !c.get(NO_LABELS), source, idPrefix,
         c.get(PARTITIONS), c.get(REPLICATION_FACTOR).shortValue(), c.get(MIN_INSYNC_REPLICAS), c.get(COMPRESSION),
-        c.get(METRICS_PORT), c.get(PROGRESS), c.kafkaProperties());
+        HttpSettings.limits(c, METRICS_PORT), c.get(PROGRESS), c.kafkaProperties());
   }
 }

@@ -28,7 +28,8 @@ class ProducerSettingsTest {
     assertEquals("train", c.idPrefix());
     assertEquals("mnist-train", c.source());
     assertEquals("localhost:9092", c.bootstrapServers());
-    assertEquals(9400, c.metricsPort());
+    assertEquals(9400, c.metrics().port());
+    assertEquals("0.0.0.0", c.metrics().host());
     assertEquals("lz4", c.compression());
     assertTrue(c.withLabels());
   }

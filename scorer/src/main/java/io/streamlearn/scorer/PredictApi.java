@@ -6,20 +6,22 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpExchange;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.streamlearn.core.http.HttpService;
 import io.streamlearn.core.metrics.MetricsEndpoint;
 import java.awt.image.BufferedImage;
 import java.awt.image.Raster;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
@@ -41,8 +43,13 @@ import org.slf4j.LoggerFactory;
  *
  * Bad input gets a 4xx with a JSON {@code {"error": ...}} message: 400 malformed or wrongly sized, 404 unknown path,
  * 405 wrong method, 413 too large, 415 unsupported content type. Before the first model, predict answers 503.
+ *
+ * <p>Predictions are computed on a pool of their own ({@code threads}, with a queue of {@value #QUEUE_PER_THREAD}
+ * per thread): when it is full, predict answers 503 at once, and the health, model and metrics endpoints, which
+ * answer on the HTTP server's own threads, are never queued behind predictions.
  */
-final class PredictApi {
+final class PredictApi implements AutoCloseable {
+  static final int QUEUE_PER_THREAD = 16;
   private static final Logger log = LoggerFactory.getLogger(PredictApi.class);
   private static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
   private static final byte[] PNG_MAGIC = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
@@ -54,6 +61,7 @@ final class PredictApi {
   private final ThreadLocal<Classifier> classifiers = ThreadLocal.withInitial(Classifier::new);
   private final MeterRegistry registry;
   private final Map<String, Counter> requests = new ConcurrentHashMap<>();
+  private final ThreadPoolExecutor predictions;
 
   /** A request that gets a 4xx (or 503) answer with this message. */
   static final class ClientError extends Exception {
@@ -66,57 +74,74 @@ final class PredictApi {
     }
   }
 
-  PredictApi(ModelHolder holder, int pixels, int maxRequestBytes, MeterRegistry registry) {
+  /** @param threads the size of the pool that computes predictions */
+  PredictApi(ModelHolder holder, int pixels, int maxRequestBytes, int threads, MeterRegistry registry) {
     this.holder = holder;
     this.pixels = pixels;
     this.side = (int) Math.round(Math.sqrt(pixels));
     this.maxRequestBytes = maxRequestBytes;
     this.registry = registry;
+    AtomicInteger count = new AtomicInteger();
+    this.predictions = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
+        new ArrayBlockingQueue<>(threads * QUEUE_PER_THREAD), r -> {
+          Thread t = new Thread(r, "scorer-predict-" + count.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
   }
 
   void register(MetricsEndpoint endpoint) {
-    endpoint.route("/v1/predict", exchange -> handle(exchange, "predict", "POST", this::predict));
-    endpoint.route("/v1/model", exchange -> handle(exchange, "model", "GET", this::model));
-    endpoint.route("/health/live", exchange -> handle(exchange, "live", "GET", this::live));
-    endpoint.route("/health/ready", exchange -> handle(exchange, "ready", "GET", this::ready));
-    endpoint.route("/", exchange -> handle(exchange, "unknown", null, e -> {
-      throw new ClientError(404, "no such path: " + e.getRequestURI().getPath()
+    HttpService.Answer busy = json(503, JSON.createObjectNode().put("error",
+        "too many predictions at once (" + predictions.getMaximumPoolSize() + " computing, "
+            + predictions.getQueue().remainingCapacity() + " waiting): try again"));
+    endpoint.route("/v1/predict", new HttpService.Route(e -> handle(e, "predict", "POST", this::predict),
+        maxRequestBytes, predictions, busy));
+    endpoint.route("/v1/model", HttpService.Route.inline(e -> handle(e, "model", "GET", this::model)));
+    endpoint.route("/health/live", HttpService.Route.inline(e -> handle(e, "live", "GET", this::live)));
+    endpoint.route("/health/ready", HttpService.Route.inline(e -> handle(e, "ready", "GET", this::ready)));
+    endpoint.fallback(HttpService.Route.inline(e -> handle(e, "unknown", null, x -> {
+      throw new ClientError(404, "no such path: " + x.path()
           + " (try POST /v1/predict, GET /v1/model, /health/live, /health/ready, /metrics)");
-    }));
+    })));
+  }
+
+  @Override
+  public void close() {
+    predictions.shutdownNow();
   }
 
   private interface Endpoint {
-    Response answer(HttpExchange exchange) throws ClientError, IOException;
+    Response answer(HttpService.Exchange exchange) throws ClientError;
   }
 
   private record Response(int status, JsonNode body) {}
 
-  private void handle(HttpExchange exchange, String name, String method, Endpoint endpoint) throws IOException {
-    try (exchange) {
-      Response response;
-      try {
-        String path = exchange.getRequestURI().getPath();
-        if (method != null && !path.equals(exchange.getHttpContext().getPath())) {
-          throw new ClientError(404, "no such path: " + path);
-        }
-        if (method != null && !method.equals(exchange.getRequestMethod())) {
-          exchange.getResponseHeaders().set("Allow", method);
-          throw new ClientError(405, exchange.getRequestMethod() + " is not allowed on " + path + "; use " + method);
-        }
-        response = endpoint.answer(exchange);
-      } catch (ClientError e) {
-        response = new Response(e.status, JSON.createObjectNode().put("error", e.getMessage()));
-      } catch (RuntimeException e) {
-        log.error("HTTP {} {} failed", exchange.getRequestMethod(), exchange.getRequestURI(), e);
-        response = new Response(500, JSON.createObjectNode().put("error", "internal error: " + e));
+  private HttpService.Answer handle(HttpService.Exchange exchange, String name, String method, Endpoint endpoint) {
+    Response response;
+    String allow = null;
+    try {
+      if (method != null && !method.equals(exchange.method())) {
+        allow = method;
+        throw new ClientError(405, exchange.method() + " is not allowed on " + exchange.path() + "; use " + method);
       }
-      byte[] body = JSON.writeValueAsBytes(response.body());
-      exchange.getResponseHeaders().set("Content-Type", "application/json");
-      count(name, response.status()); // before the answer, so a scrape right after it sees the request
-      exchange.sendResponseHeaders(response.status(), body.length);
-      try (OutputStream out = exchange.getResponseBody()) {
-        out.write(body);
-      }
+      response = endpoint.answer(exchange);
+    } catch (ClientError e) {
+      response = new Response(e.status, JSON.createObjectNode().put("error", e.getMessage()));
+    } catch (RuntimeException e) {
+      // The log has the cause; the client gets nothing of it (an exception's message may hold anything).
+      log.error("HTTP {} {} failed", exchange.method(), exchange.path(), e);
+      response = new Response(500, JSON.createObjectNode().put("error", "internal error"));
+    }
+    count(name, response.status()); // before the answer, so a scrape right after it sees the request
+    HttpService.Answer answer = json(response.status(), response.body());
+    return allow == null ? answer : answer.withHeader("Allow", allow);
+  }
+
+  private static HttpService.Answer json(int status, JsonNode body) {
+    try {
+      return HttpService.Answer.of(status, "application/json", JSON.writeValueAsBytes(body));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot write a JSON answer", e);
     }
   }
 
@@ -126,10 +151,9 @@ final class PredictApi {
         .tag("status", Integer.toString(status)).register(registry)).increment();
   }
 
-  private Response predict(HttpExchange exchange) throws ClientError, IOException {
-    byte[] body = readBody(exchange);
-    String type = Optional.ofNullable(exchange.getRequestHeaders().getFirst("Content-Type")).orElse("")
-        .toLowerCase(Locale.ROOT);
+  private Response predict(HttpService.Exchange exchange) throws ClientError {
+    byte[] body = body(exchange);
+    String type = Optional.ofNullable(exchange.header("Content-Type")).orElse("").toLowerCase(Locale.ROOT);
     byte[] image;
     if (type.startsWith("image/png") || (type.isEmpty() || type.startsWith("application/octet-stream"))
         && startsWith(body, PNG_MAGIC)) {
@@ -158,7 +182,7 @@ final class PredictApi {
     return new Response(200, answer);
   }
 
-  private Response model(HttpExchange exchange) throws ClientError {
+  private Response model(HttpService.Exchange exchange) throws ClientError {
     ServingModel model = holder.current().orElseThrow(() -> new ClientError(503,
         "no model loaded yet: the scorer is waiting for the first snapshot of model " + holder.modelId()));
     ObjectNode answer = JSON.createObjectNode();
@@ -181,11 +205,11 @@ final class PredictApi {
     return new Response(200, answer);
   }
 
-  private Response live(HttpExchange exchange) {
+  private Response live(HttpService.Exchange exchange) {
     return new Response(200, JSON.createObjectNode().put("status", "live"));
   }
 
-  private Response ready(HttpExchange exchange) {
+  private Response ready(HttpService.Exchange exchange) {
     if (holder.isReady()) {
       long version = holder.current().map(ServingModel::version).orElse(-1L);
       return new Response(200, JSON.createObjectNode().put("status", "ready").put("modelVersion", version));
@@ -194,29 +218,15 @@ final class PredictApi {
         .put("reason", "waiting for the newest snapshot of model " + holder.modelId()));
   }
 
-  private byte[] readBody(HttpExchange exchange) throws ClientError, IOException {
-    String length = exchange.getRequestHeaders().getFirst("Content-Length");
-    if (length != null) {
-      try {
-        if (Long.parseLong(length.trim()) > maxRequestBytes) {
-          throw new ClientError(413, "request body of " + length + " bytes is over the limit of " + maxRequestBytes
-              + " (key 'max-request-bytes')");
-        }
-      } catch (NumberFormatException e) {
-        throw new ClientError(400, "bad Content-Length '" + length + "'");
-      }
+  private byte[] body(HttpService.Exchange exchange) throws ClientError {
+    if (exchange.bodyTooLarge()) {
+      throw new ClientError(413, "request body is over the limit of " + maxRequestBytes
+          + " bytes (key 'max-request-bytes')");
     }
-    try (InputStream in = exchange.getRequestBody()) {
-      byte[] body = in.readNBytes(maxRequestBytes + 1);
-      if (body.length > maxRequestBytes) {
-        throw new ClientError(413, "request body is over the limit of " + maxRequestBytes
-            + " bytes (key 'max-request-bytes')");
-      }
-      if (body.length == 0) {
-        throw new ClientError(400, "empty request body: send JSON {\"pixels\": [784 values 0-255]} or a PNG");
-      }
-      return body;
+    if (exchange.body().length == 0) {
+      throw new ClientError(400, "empty request body: send JSON {\"pixels\": [784 values 0-255]} or a PNG");
     }
+    return exchange.body();
   }
 
   /** {@code {"pixels": [...]}} or a bare array of 784 numbers, each 0-255 (fractions are rounded). */

@@ -33,6 +33,7 @@ public final class Scorer implements AutoCloseable {
   private final ModelHolder holder;
   private final ScorerMetrics metrics;
   private final SnapshotFollower follower;
+  private PredictApi api;
   private final List<ScoringLoop> loops = new ArrayList<>();
   private final List<Thread> threads = new ArrayList<>();
   private final List<KafkaClientMetrics> clientMetrics = new ArrayList<>();
@@ -44,11 +45,13 @@ public final class Scorer implements AutoCloseable {
     Map<String, Object> client = clientProperties(config);
     prepareTopics(config, client);
     Clock clock = Clock.systemUTC();
-    endpoint = MetricsEndpoint.start("scorer", config.httpPort(), "http-port", config.httpThreads());
+    endpoint = MetricsEndpoint.start("scorer", config.http());
     try {
       metrics = new ScorerMetrics(endpoint.registry(), Codecs.CLASSES, config.accuracyWindow(), clock);
       holder = new ModelHolder(config.modelId(), Codecs.PIXELS, Codecs.CLASSES, clock, metrics);
-      new PredictApi(holder, Codecs.PIXELS, config.maxRequestBytes(), endpoint.registry()).register(endpoint);
+      api = new PredictApi(holder, Codecs.PIXELS, config.maxRequestBytes(), config.httpThreads(),
+          endpoint.registry());
+      api.register(endpoint);
       follower = new SnapshotFollower(client, config.snapshotTopic(), holder);
       bind(new KafkaClientMetrics(follower.consumer()));
       for (int i = 0; i < config.consumers(); i++) {
@@ -62,6 +65,9 @@ public final class Scorer implements AutoCloseable {
       }
     } catch (RuntimeException e) {
       endpoint.close();
+      if (api != null) {
+        api.close();
+      }
       throw e;
     }
   }
@@ -174,6 +180,7 @@ public final class Scorer implements AutoCloseable {
     }
     clientMetrics.forEach(KafkaClientMetrics::close);
     endpoint.close();
+    api.close();
     stopped.countDown();
   }
 }

@@ -1,5 +1,7 @@
 package io.streamlearn.scorer;
 
+import io.streamlearn.core.http.HttpService;
+import io.streamlearn.core.http.HttpSettings;
 import io.streamlearn.core.config.Configuration;
 import io.streamlearn.core.config.Setting;
 import io.streamlearn.core.kafka.KafkaSettings;
@@ -31,7 +33,8 @@ public final class ScorerSettings {
       "Port of the HTTP API (/v1/predict, /v1/model, /health/live, /health/ready) and of /metrics (0 = any free"
           + " port).", 8080, 0, 65535);
   static final Setting<Integer> HTTP_THREADS =
-      Setting.integer("http-threads", "Threads answering HTTP requests.", 4, 1, 256);
+      Setting.integer("http-threads", "Threads computing HTTP predictions (each with a queue of "
+          + PredictApi.QUEUE_PER_THREAD + "; beyond it predict answers 503).", 4, 1, 256);
   static final Setting<Integer> MAX_REQUEST_BYTES = Setting.integer("max-request-bytes",
       "Largest HTTP request body accepted by /v1/predict; larger ones get 413.", 64 * 1024, 1024, 64 * 1024 * 1024);
   static final Setting<Integer> ACCURACY_WINDOW = Setting.integer("accuracy-window",
@@ -42,7 +45,8 @@ public final class ScorerSettings {
       "Replication factor of topics the scorer creates.", 1, 1, Short.MAX_VALUE);
 
   static final List<Setting<?>> ALL = List.of(BOOTSTRAP_SERVERS, MODEL_ID, GROUP_ID, SNAPSHOT_TOPIC, IMAGES_TOPIC,
-      PREDICTIONS_TOPIC, DEAD_LETTER_TOPIC, CONSUMERS, MAX_BATCH, HTTP_PORT, HTTP_THREADS, MAX_REQUEST_BYTES,
+      PREDICTIONS_TOPIC, DEAD_LETTER_TOPIC, CONSUMERS, MAX_BATCH, HTTP_PORT, HttpSettings.HOST, HttpSettings.MAX_CONNECTIONS,
+      HttpSettings.IDLE_TIMEOUT, HTTP_THREADS, MAX_REQUEST_BYTES,
       ACCURACY_WINDOW, PARTITIONS, REPLICATION_FACTOR);
 
   private ScorerSettings() {}
@@ -77,7 +81,7 @@ public final class ScorerSettings {
       String deadLetterTopic,
       int consumers,
       int maxBatch,
-      int httpPort,
+      HttpService.Limits http,
       int httpThreads,
       int maxRequestBytes,
       int accuracyWindow,
@@ -88,7 +92,7 @@ public final class ScorerSettings {
   public static Config resolve(Configuration c) {
     return new Config(c.get(BOOTSTRAP_SERVERS), c.get(MODEL_ID), c.get(GROUP_ID), c.get(SNAPSHOT_TOPIC),
         c.get(IMAGES_TOPIC), c.get(PREDICTIONS_TOPIC), c.get(DEAD_LETTER_TOPIC), c.get(CONSUMERS), c.get(MAX_BATCH),
-        c.get(HTTP_PORT), c.get(HTTP_THREADS), c.get(MAX_REQUEST_BYTES), c.get(ACCURACY_WINDOW), c.get(PARTITIONS),
+        HttpSettings.limits(c, HTTP_PORT), c.get(HTTP_THREADS), c.get(MAX_REQUEST_BYTES), c.get(ACCURACY_WINDOW), c.get(PARTITIONS),
         c.get(REPLICATION_FACTOR).shortValue(), c.kafkaProperties());
   }
 }

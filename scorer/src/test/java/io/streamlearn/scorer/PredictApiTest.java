@@ -66,6 +66,7 @@ class PredictApiTest {
 
   private ModelHolder holder;
   private MetricsEndpoint endpoint;
+  private PredictApi api;
   private HttpClient http;
 
   @BeforeEach
@@ -77,8 +78,9 @@ class PredictApiTest {
       @Override
       public void rejected(SnapshotRejection reason) {}
     });
-    endpoint = MetricsEndpoint.start("scorer", 0, "http-port", 2);
-    new PredictApi(holder, 784, MAX_REQUEST_BYTES, endpoint.registry()).register(endpoint);
+    endpoint = MetricsEndpoint.start("scorer", 0);
+    api = new PredictApi(holder, 784, MAX_REQUEST_BYTES, 2, endpoint.registry());
+    api.register(endpoint);
     http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
         .build();
   }
@@ -86,6 +88,7 @@ class PredictApiTest {
   @AfterEach
   void stopApi() {
     endpoint.close();
+    api.close();
   }
 
   // --- predict
