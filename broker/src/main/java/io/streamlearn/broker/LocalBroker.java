@@ -72,6 +72,15 @@ public final class LocalBroker implements AutoCloseable {
     try {
       Files.createDirectories(logs);
       Path file = dir.resolve("server.properties");
+      // Overrides may hold passwords (listener credentials, keystores): the file is readable by its owner alone,
+      // from its creation on.
+      Files.deleteIfExists(file);
+      try {
+        Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+            java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+      } catch (UnsupportedOperationException noPosix) {
+        Files.createFile(file);
+      }
       try (Writer out = Files.newBufferedWriter(file)) {
         props.store(out, "written by streamlearn broker at each start; use --kafka key=value to change");
       }

@@ -58,6 +58,9 @@ class LocalBrokerIT {
     try (LocalBroker broker = LocalBroker.start(dir, "localhost", freePort(), freePort(),
         Map.of("num.partitions", "4"))) {
       assertTrue(Files.readString(dir.resolve("server.properties")).contains("num.partitions=4"));
+      assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+          Files.getPosixFilePermissions(dir.resolve("server.properties"))),
+          "overrides may hold passwords: only the owner reads the file");
       try (KafkaProducer<String, String> producer = new KafkaProducer<>(
           Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()), new StringSerializer(),
           new StringSerializer())) {

@@ -19,17 +19,25 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 /**
  * What a downstream consumer of the predictions topic sees: the newest prediction per image id, the accuracy of
  * those that carry a label, and the latency from event time to prediction ({@code scoredAt - eventTime}).
+ *
+ * <p>Memory is bounded whatever arrives (with {@code --keep} anyone may send events): at most
+ * {@value #MAX_TRACKED_IDS} distinct image ids are tracked (later new ids are counted, not kept) and latencies are
+ * kept for the last {@value #LATENCY_WINDOW} predictions.
  */
 final class PredictionWatcher implements Runnable, AutoCloseable {
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final String topic;
   private final AtomicBoolean running = new AtomicBoolean(true);
+  static final int MAX_TRACKED_IDS = 100_000;
+  static final int LATENCY_WINDOW = 1 << 16;
   private final Map<String, Boolean> correctById = new HashMap<>();
-  private long[] latencies = new long[1 << 14];
-  private int latencyCount;
+  private final long[] latencies = new long[LATENCY_WINDOW];
+  private long latencyCount;
+  private long untracked;
   private long records;
   private long lastVersion = -1;
   private final Thread thread;
+  private volatile boolean started;
 
   PredictionWatcher(String bootstrapServers, String topic, Map<String, String> kafka) {
     Properties props = new Properties();
@@ -46,6 +54,7 @@ final class PredictionWatcher implements Runnable, AutoCloseable {
   }
 
   void start() {
+    started = true;
     thread.start();
   }
 
@@ -71,18 +80,23 @@ final class PredictionWatcher implements Runnable, AutoCloseable {
     }
   }
 
-  private synchronized void add(Prediction p) {
+  synchronized void add(Prediction p) {
     records++;
     lastVersion = p.getModelVersion();
-    if (p.getLabel() != null) {
+    if (correctById.size() >= MAX_TRACKED_IDS && !correctById.containsKey(p.getImageId())) {
+      untracked++;
+    } else if (p.getLabel() != null) {
       correctById.put(p.getImageId(), p.getLabel() == p.getDigit());
     } else {
       correctById.putIfAbsent(p.getImageId(), null);
     }
-    if (latencyCount == latencies.length) {
-      latencies = Arrays.copyOf(latencies, latencies.length * 2);
-    }
-    latencies[latencyCount++] = p.getScoredAt().toEpochMilli() - p.getEventTime().toEpochMilli();
+    long latency = p.getScoredAt().toEpochMilli() - p.getEventTime().toEpochMilli();
+    latencies[(int) (latencyCount++ % LATENCY_WINDOW)] = latency;
+  }
+
+  /** Predictions of new image ids that came after {@value #MAX_TRACKED_IDS} were tracked. */
+  synchronized long untracked() {
+    return untracked;
   }
 
   /** Distinct image ids predicted. */
@@ -111,13 +125,19 @@ final class PredictionWatcher implements Runnable, AutoCloseable {
     return labelled == 0 ? Double.NaN : correct / (double) labelled;
   }
 
-  /** The q-quantile (0-1) of the latencies of the last {@code lastN} predictions, in ms; NaN when none. */
+  /**
+   * The q-quantile (0-1) of the latencies of the last {@code lastN} predictions (at most the last
+   * {@value #LATENCY_WINDOW}), in ms; NaN when none.
+   */
   synchronized double latencyQuantile(double q, int lastN) {
-    int n = Math.min(lastN, latencyCount);
+    int n = (int) Math.min(lastN, Math.min(latencyCount, LATENCY_WINDOW));
     if (n == 0) {
       return Double.NaN;
     }
-    long[] window = Arrays.copyOfRange(latencies, latencyCount - n, latencyCount);
+    long[] window = new long[n];
+    for (int i = 0; i < n; i++) {
+      window[i] = latencies[(int) ((latencyCount - n + i) % LATENCY_WINDOW)];
+    }
     Arrays.sort(window);
     return window[Math.min(n - 1, (int) Math.ceil(q * n) - 1)];
   }
@@ -125,6 +145,10 @@ final class PredictionWatcher implements Runnable, AutoCloseable {
   @Override
   public void close() {
     running.set(false);
+    if (!started) {
+      consumer.close(Duration.ZERO);
+      return;
+    }
     consumer.wakeup();
     try {
       thread.join(10_000);

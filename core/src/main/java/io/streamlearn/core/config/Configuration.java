@@ -29,11 +29,14 @@ public final class Configuration {
   private final Map<String, Setting<?>> settings;
   private final Map<String, Value> values;
   private final Map<String, Value> kafka;
+  private final Path configFile;
 
-  private Configuration(Map<String, Setting<?>> settings, Map<String, Value> values, Map<String, Value> kafka) {
+  private Configuration(Map<String, Setting<?>> settings, Map<String, Value> values, Map<String, Value> kafka,
+      Path configFile) {
     this.settings = settings;
     this.values = values;
     this.kafka = kafka;
+    this.configFile = configFile;
   }
 
   /**
@@ -93,7 +96,7 @@ public final class Configuration {
       }
       values.put(s.name(), v);
     }
-    Configuration config = new Configuration(byName, values, kafka);
+    Configuration config = new Configuration(byName, values, kafka, configFile);
     for (Setting<?> s : settings) {
       config.find(s); // validate every value now, so a bad one stops the service at start
     }
@@ -122,8 +125,8 @@ public final class Configuration {
     try {
       return setting.parse(v.text());
     } catch (IllegalArgumentException e) {
-      throw new ConfigException(setting.name(), "invalid value '" + v.text() + "' for key '" + setting.name()
-          + "' (from " + v.source() + "): " + e.getMessage());
+      throw new ConfigException(setting.name(), "invalid value '" + (setting.isSecret() ? "****" : v.text())
+          + "' for key '" + setting.name() + "' (from " + v.source() + "): " + e.getMessage());
     }
   }
 
@@ -154,8 +157,38 @@ public final class Configuration {
 
   static boolean isSecretKafkaKey(String key) {
     String k = key.toLowerCase(Locale.ROOT);
-    return k.contains("password") || k.contains("secret") || k.contains("jaas") || k.endsWith(".key")
-        || k.contains("token");
+    return k.contains("password") || k.contains("passphrase") || k.contains("secret") || k.contains("jaas")
+        || k.contains("token") || k.contains("credential") || k.contains("private.key") || k.endsWith(".key")
+        || k.contains(".key.");
+  }
+
+  /**
+   * What an operator should hear at start about where secrets are: a secret given as a flag is readable by every
+   * local user in {@code /proc/<pid>/cmdline}; a config file holding secrets should be readable by its owner alone.
+   */
+  public List<String> secretWarnings() {
+    List<String> warnings = new java.util.ArrayList<>();
+    kafka.forEach((k, v) -> {
+      if (isSecretKafkaKey(k) && v.source().startsWith("flag")) {
+        warnings.add("kafka." + k + " was given on the command line, where every local user can read it"
+            + " (/proc/<pid>/cmdline): put it in a --config file only you can read (chmod 600) or in the environment"
+            + " variable " + KAFKA_ENV_PREFIX + k.toUpperCase(Locale.ROOT).replace('.', '_'));
+      }
+    });
+    boolean fileHasSecrets = configFile != null && kafka.entrySet().stream()
+        .anyMatch(e -> isSecretKafkaKey(e.getKey()) && e.getValue().source().startsWith("file"));
+    if (fileHasSecrets) {
+      try {
+        java.util.Set<java.nio.file.attribute.PosixFilePermission> perms = Files.getPosixFilePermissions(configFile);
+        if (perms.stream().anyMatch(p -> p.name().startsWith("GROUP") || p.name().startsWith("OTHERS"))) {
+          warnings.add("config file " + configFile + " holds secrets and is readable by others ("
+              + java.nio.file.attribute.PosixFilePermissions.toString(perms) + "): chmod 600 " + configFile);
+        }
+      } catch (UnsupportedOperationException | java.io.IOException e) {
+        // no POSIX permissions here: nothing to check
+      }
+    }
+    return warnings;
   }
 
   private static Properties readFile(Path file) {

@@ -72,7 +72,9 @@ public final class ServiceCommand {
         System.exit(0);
       }
       C config = resolve.apply(parsed.get());
-      org.slf4j.LoggerFactory.getLogger(ServiceCommand.class).info("{} config: {}", tag, parsed.get().describe());
+      org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ServiceCommand.class);
+      log.info("{} config: {}", tag, parsed.get().describe());
+      parsed.get().secretWarnings().forEach(w -> log.warn("{}: {}", tag, w));
       return config;
     } catch (ConfigException e) {
       System.err.println(tag + ": " + e.getMessage());

@@ -436,6 +436,34 @@ class ConfigurationTest {
   }
 
   @Test
+  void describeMasksAPrivateKeyPassphrase() {
+    Configuration config = parse(Map.of(), "--kafka", "sasl.oauthbearer.assertion.private.key.passphrase=pp-42");
+    assertFalse(config.describe().contains("pp-42"), config.describe());
+  }
+
+  @Test
+  void aSecretOnTheCommandLineIsWarnedAboutNamingTheSaferPlaces() {
+    Configuration config = parse(Map.of(), "--kafka", "sasl.jaas.config=x", "--kafka", "acks=all");
+    List<String> warnings = config.secretWarnings();
+    assertEquals(1, warnings.size(), warnings.toString());
+    assertTrue(warnings.get(0).contains("kafka.sasl.jaas.config") && warnings.get(0).contains("/proc")
+        && warnings.get(0).contains("STREAMLEARN_KAFKA_SASL_JAAS_CONFIG"), warnings.get(0));
+    assertFalse(warnings.get(0).contains("=x"), "the warning never holds the value");
+  }
+
+  @Test
+  void aConfigFileWithSecretsReadableByOthersIsWarnedAboutAndAPrivateOneIsNot() throws IOException {
+    Path file = file("kafka.ssl.keystore.password=pw");
+    Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+    List<String> warnings = parse(Map.of(), "--config", file.toString()).secretWarnings();
+    assertEquals(1, warnings.size(), warnings.toString());
+    assertTrue(warnings.get(0).contains("chmod 600"), warnings.get(0));
+
+    Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    assertEquals(List.of(), parse(Map.of(), "--config", file.toString()).secretWarnings());
+  }
+
+  @Test
   void describeMasksSecretSettings() {
     Configuration config = parse(Map.of("STREAMLEARN_PASSWORD", "hunter2"));
 
