@@ -59,7 +59,8 @@ final class SnapshotPublisher implements Trainer.SnapshotOutput {
   SnapshotPublisher(Config config) {
     this(config, transactionalId(config.snapshotTopic(), config.modelId()),
         props -> new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer()),
-        props -> SnapshotVersions.newest(props, config.snapshotTopic(), config.modelId(), Duration.ofSeconds(60)));
+        props -> SnapshotVersions.newest(props, config.snapshotTopic(), config.modelId(), config.sizes(),
+            Duration.ofSeconds(60)));
   }
 
   /** With the producer and the newest-snapshot lookup given (tests). */

@@ -3,6 +3,7 @@ package io.streamlearn.learner;
 import io.streamlearn.contract.ModelSnapshot;
 import io.streamlearn.core.avro.Codecs;
 import io.streamlearn.core.avro.InvalidPayloadException;
+import io.streamlearn.model.InvalidSnapshotException;
 import io.streamlearn.model.Snapshots;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,8 +40,13 @@ final class SnapshotVersions {
     }
   }
 
-  /** The snapshot of {@code modelId} with the highest version, or {@link Newest#NONE}. */
-  static Newest newest(Map<String, Object> clientProperties, String topic, String modelId, Duration timeout) {
+  /**
+   * The highest version of {@code modelId} on the topic (so versions continue after it whatever it is), with the
+   * lineage and samples of that snapshot only when it is a valid network of {@code sizes} (a record anyone wrote
+   * with a made-up lineage must not hold a learner back); {@link Newest#NONE} when there is none.
+   */
+  static Newest newest(Map<String, Object> clientProperties, String topic, String modelId, int[] sizes,
+      Duration timeout) {
     Map<String, Object> props = new HashMap<>(clientProperties);
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -66,8 +72,10 @@ final class SnapshotVersions {
           if (modelId.equals(r.key())) {
             try {
               ModelSnapshot s = Codecs.MODEL_SNAPSHOT.decode(r.value());
-              if (s.getVersion() > newest.version() && s.getVersion() <= Snapshots.MAX_VERSION) {
-                newest = new Newest(s.getVersion(), s.getRunId(), s.getSamplesSeen());
+              if (modelId.equals(s.getModelId()) && s.getVersion() > newest.version()
+                  && s.getVersion() <= Snapshots.MAX_VERSION) {
+                newest = valid(s, sizes) ? new Newest(s.getVersion(), s.getRunId(), s.getSamplesSeen())
+                    : Newest.version(s.getVersion());
               }
             } catch (InvalidPayloadException e) {
               // not ours to judge here: the scorer rejects it; versions come from valid snapshots
@@ -77,5 +85,14 @@ final class SnapshotVersions {
       }
     }
     return newest;
+  }
+
+  private static boolean valid(ModelSnapshot snapshot, int[] sizes) {
+    try {
+      Snapshots.toNetwork(snapshot, sizes);
+      return true;
+    } catch (InvalidSnapshotException e) {
+      return false;
+    }
   }
 }

@@ -88,49 +88,102 @@ public final class ModelHolder {
     return offer(snapshot, origin);
   }
 
-  /** As {@link #offer(byte[], String)}, for a decoded snapshot. */
-  public Outcome offer(ModelSnapshot snapshot, String origin) {
-    String what = origin + " (" + snapshot.getModelId() + " v" + snapshot.getVersion() + ")";
+  /**
+   * Checks a snapshot record without applying it: everything {@link #offer} checks that does not depend on the
+   * model in use (it decodes, names this model, has a version in range, is a valid network). A rejection is logged
+   * and counted as by {@code offer}. The snapshot follower checks each record while it catches up and offers only the
+   * newest that passes, so poison at the end of the topic cannot keep a restarted scorer from its model.
+   */
+  public Optional<ModelSnapshot> check(byte[] value, String origin) {
+    ModelSnapshot snapshot;
+    try {
+      snapshot = Codecs.MODEL_SNAPSHOT.decode(value);
+    } catch (InvalidPayloadException e) {
+      reject(SnapshotRejection.UNDECODABLE, origin + ": " + e.getMessage());
+      return Optional.empty();
+    }
+    boolean valid = load(snapshot, origin + " (" + snapshot.getModelId() + " v" + snapshot.getVersion() + ")")
+        .network() != null;
+    return valid ? Optional.of(snapshot) : Optional.empty();
+  }
+
+  /**
+   * The lineage rule, the one place it is written: whether a snapshot may replace {@code current} (null: nothing in
+   * use, so it may). Another lineage may, whatever its version; the same lineage only with a newer version trained on
+   * at least as many samples. Null when it may, else why not.
+   */
+  static SnapshotRejection lineageRule(ModelSnapshot candidate, String currentRun, long currentVersion,
+      long currentSamples) {
+    if (currentRun == null || !currentRun.equals(candidate.getRunId())) {
+      return null;
+    }
+    if (candidate.getVersion() <= currentVersion) {
+      return SnapshotRejection.NOT_NEWER;
+    }
+    return candidate.getSamplesSeen() < currentSamples ? SnapshotRejection.FEWER_SAMPLES : null;
+  }
+
+  /** A snapshot loaded into a network, or why not (already counted). */
+  private record Loaded(DenseNetwork network, Outcome rejection) {}
+
+  /** The checks that do not depend on the model in use, and the load. */
+  private Loaded load(ModelSnapshot snapshot, String what) {
     if (!modelId.equals(snapshot.getModelId())) {
-      return reject(SnapshotRejection.MODEL_ID_MISMATCH, what + ": the value names model " + snapshot.getModelId()
-          + ", the key " + modelId);
+      return new Loaded(null, reject(SnapshotRejection.MODEL_ID_MISMATCH, what + ": the value names model "
+          + snapshot.getModelId() + ", the key " + modelId));
     }
     if (snapshot.getVersion() < 1 || snapshot.getVersion() > Snapshots.MAX_VERSION) {
-      return reject(SnapshotRejection.VERSION_OUT_OF_RANGE, what + ": version outside 1-" + Snapshots.MAX_VERSION);
-    }
-    ServingModel inUse = current.get();
-    boolean newLineage = inUse != null && !inUse.runId().equals(snapshot.getRunId());
-    if (inUse != null && !newLineage) {
-      if (snapshot.getVersion() <= inUse.version()) {
-        return reject(SnapshotRejection.NOT_NEWER, what + ": not newer than v" + inUse.version() + " in use");
-      }
-      if (snapshot.getSamplesSeen() < inUse.samplesSeen()) {
-        return reject(SnapshotRejection.FEWER_SAMPLES, what + ": trained on " + snapshot.getSamplesSeen()
-            + " samples, fewer than the " + inUse.samplesSeen() + " of v" + inUse.version() + " in use");
-      }
+      return new Loaded(null, reject(SnapshotRejection.VERSION_OUT_OF_RANGE, what + ": version outside 1-"
+          + Snapshots.MAX_VERSION));
     }
     float scale = snapshot.getInputScale();
     if (!(scale > 0) || !Float.isFinite(scale)) {
-      return reject(SnapshotRejection.ARCHITECTURE, what + ": inputScale " + scale + " is not a positive number");
+      return new Loaded(null, reject(SnapshotRejection.ARCHITECTURE, what + ": inputScale " + scale
+          + " is not a positive number"));
     }
     if (snapshot.getLayers().isEmpty() || snapshot.getLayers().get(0).getInputs() != inputs) {
-      return reject(SnapshotRejection.ARCHITECTURE, what + ": the first layer does not take " + inputs + " inputs");
+      return new Loaded(null, reject(SnapshotRejection.ARCHITECTURE, what + ": the first layer does not take "
+          + inputs + " inputs"));
     }
     DenseNetwork network;
     try {
       network = Snapshots.toNetwork(snapshot, null);
     } catch (InvalidSnapshotException e) {
-      return reject(SnapshotRejection.valueOf(e.reason().name()), what + ": " + e.getMessage());
+      return new Loaded(null, reject(SnapshotRejection.valueOf(e.reason().name()), what + ": " + e.getMessage()));
     } catch (RuntimeException e) {
       // A snapshot the checks above let through but that cannot be loaded must not stop the follower: on a
       // compacted topic it would stop every restart too.
       log.error("model {}: cannot load snapshot {}", modelId, what, e);
-      return reject(SnapshotRejection.ARCHITECTURE, what + ": cannot be loaded: " + e);
+      return new Loaded(null, reject(SnapshotRejection.ARCHITECTURE, what + ": cannot be loaded: " + e));
     }
     if (network.inputs() != inputs || network.outputs() != outputs) {
-      return reject(SnapshotRejection.ARCHITECTURE, what + ": " + network.inputs() + " inputs and "
-          + network.outputs() + " outputs, expected " + inputs + " and " + outputs);
+      return new Loaded(null, reject(SnapshotRejection.ARCHITECTURE, what + ": " + network.inputs()
+          + " inputs and " + network.outputs() + " outputs, expected " + inputs + " and " + outputs));
     }
+    return new Loaded(network, null);
+  }
+
+  /** As {@link #offer(byte[], String)}, for a decoded snapshot. */
+  public Outcome offer(ModelSnapshot snapshot, String origin) {
+    String what = origin + " (" + snapshot.getModelId() + " v" + snapshot.getVersion() + ")";
+    ServingModel inUse = current.get();
+    boolean newLineage = inUse != null && !inUse.runId().equals(snapshot.getRunId());
+    boolean named = modelId.equals(snapshot.getModelId()) && snapshot.getVersion() >= 1
+        && snapshot.getVersion() <= Snapshots.MAX_VERSION; // else load() refuses it, with its own reason
+    SnapshotRejection lineage = inUse == null || !named ? null
+        : lineageRule(snapshot, inUse.runId(), inUse.version(), inUse.samplesSeen());
+    if (lineage == SnapshotRejection.NOT_NEWER) {
+      return reject(lineage, what + ": not newer than v" + inUse.version() + " in use");
+    }
+    if (lineage == SnapshotRejection.FEWER_SAMPLES) {
+      return reject(lineage, what + ": trained on " + snapshot.getSamplesSeen() + " samples, fewer than the "
+          + inUse.samplesSeen() + " of v" + inUse.version() + " in use");
+    }
+    Loaded loaded = load(snapshot, what); // the cheap lineage rules first: an old snapshot is never loaded
+    if (loaded.network() == null) {
+      return loaded.rejection();
+    }
+    DenseNetwork network = loaded.network();
     ServingModel model = ServingModel.of(snapshot, network, clock.instant());
     // Only the snapshot follower offers, so compare-and-set cannot lose to another writer; it guards the rule anyway.
     if (!current.compareAndSet(inUse, model)) {

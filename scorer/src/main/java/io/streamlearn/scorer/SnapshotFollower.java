@@ -1,15 +1,15 @@
 package io.streamlearn.scorer;
 
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.nio.charset.StandardCharsets;
+import io.streamlearn.contract.ModelSnapshot;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -24,14 +24,16 @@ import org.slf4j.LoggerFactory;
 /**
  * Follows the compacted snapshot topic: reads it from the beginning with {@code isolation.level=read_committed}
  * (snapshots of an aborted learner transaction are never seen), with no consumer group, so every scorer instance
- * reads every snapshot whatever its group. It reads up to the end offsets found at start, offers the newest snapshot
- * found (or, if that one is rejected, the one before, among the last few) and then tells the {@link ModelHolder} it
- * has caught up, so the scorer begins with the newest snapshot; later snapshots are offered as they arrive. Records keyed by other model ids are skipped; tombstones are ignored.
+ * reads every snapshot whatever its group. It reads up to the end offsets found at start, checking each snapshot of
+ * its model as it comes ({@link ModelHolder#check}) and keeping only the newest that passes (and that the lineage
+ * rule lets replace the one kept before, as a running scorer would), offers that one and then
+ * tells the {@link ModelHolder} it has caught up, so the scorer begins with the newest valid snapshot however many bad
+ * records follow it; later snapshots are offered as they arrive. Records keyed by other model ids are skipped;
+ * tombstones are ignored.
  */
 final class SnapshotFollower implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(SnapshotFollower.class);
   private static final Duration POLL = Duration.ofMillis(100);
-  private static final int CATCH_UP_CANDIDATES = 4;
 
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final String topic;
@@ -74,20 +76,25 @@ final class SnapshotFollower implements Runnable {
       Map<TopicPartition, Long> end = new HashMap<>(consumer.endOffsets(partitions));
       log.info("reading snapshots of model {} from {} up to offsets {}", holder.modelId(), topic, end);
       boolean caughtUp = false;
-      // While catching up, only the newest few snapshots are kept: the part of the topic not yet compacted may hold
-      // many, and only the newest that passes its checks matters.
-      Deque<ConsumerRecord<byte[], byte[]>> candidates = new ArrayDeque<>();
+      // While catching up, only the newest snapshot that passes its checks is kept: the part of the topic not yet
+      // compacted may hold many, and bad records may follow the last good one.
+      ConsumerRecord<byte[], byte[]> newestValid = null;
+      ModelSnapshot newestValidSnapshot = null;
       while (running.get()) {
         ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL);
         for (ConsumerRecord<byte[], byte[]> record : records) {
           if (record.value() != null && java.util.Arrays.equals(record.key(), modelKey)) {
             if (caughtUp) {
               offer(record);
-            } else {
-              candidates.addLast(record);
-              if (candidates.size() > CATCH_UP_CANDIDATES) {
-                candidates.removeFirst();
-              }
+              continue;
+            }
+            // The rule a running scorer applies as each arrives, so a restarted one ends where a running one is.
+            Optional<ModelSnapshot> valid = holder.check(record.value(), origin(record));
+            if (valid.isPresent() && (newestValidSnapshot == null || ModelHolder.lineageRule(valid.get(),
+                newestValidSnapshot.getRunId(), newestValidSnapshot.getVersion(),
+                newestValidSnapshot.getSamplesSeen()) == null)) {
+              newestValid = record;
+              newestValidSnapshot = valid.get();
             }
           }
         }
@@ -95,11 +102,11 @@ final class SnapshotFollower implements Runnable {
           end.entrySet().removeIf(e -> consumer.position(e.getKey()) >= e.getValue());
           if (end.isEmpty()) {
             caughtUp = true;
-            // Newest first; an older one only when every newer one was rejected.
-            while (!candidates.isEmpty() && !offer(candidates.removeLast()).applied()) {
-              // rejected (logged and counted): try the one before
+            if (newestValid != null) {
+              offer(newestValid);
+              newestValid = null;
+              newestValidSnapshot = null;
             }
-            candidates.clear();
             holder.caughtUp();
             log.info("caught up with {}: {}", topic, holder.current()
                 .map(m -> "serving v" + m.version()).orElse("no snapshot of model " + holder.modelId() + " yet"));
@@ -116,7 +123,11 @@ final class SnapshotFollower implements Runnable {
   }
 
   private ModelHolder.Outcome offer(ConsumerRecord<byte[], byte[]> record) {
-    return holder.offer(record.value(), record.topic() + "/" + record.partition() + "@" + record.offset());
+    return holder.offer(record.value(), origin(record));
+  }
+
+  private static String origin(ConsumerRecord<byte[], byte[]> record) {
+    return record.topic() + "/" + record.partition() + "@" + record.offset();
   }
 
   /** Waits for the snapshot topic to exist (the learner creates it); null when stopped first. */

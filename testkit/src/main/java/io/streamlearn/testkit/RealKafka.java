@@ -195,6 +195,41 @@ public final class RealKafka implements BeforeAllCallback, BeforeEachCallback, A
   }
 
   /**
+   * Every committed record of {@code topic} up to its end offsets when called (read_committed: up to the last
+   * stable offset), in partition then offset order; an empty list when the topic does not exist.
+   */
+  public List<ConsumerRecord<byte[], byte[]>> readToEnd(String topic) {
+    Map<String, Object> props = clientProperties();
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
+    props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
+    List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      if (!consumer.listTopics(Duration.ofSeconds(30)).containsKey(topic)) {
+        return records;
+      }
+      List<TopicPartition> partitions = new ArrayList<>();
+      for (PartitionInfo p : consumer.partitionsFor(topic, Duration.ofSeconds(30))) {
+        partitions.add(new TopicPartition(topic, p.partition()));
+      }
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      Map<TopicPartition, Long> end = consumer.endOffsets(partitions, Duration.ofSeconds(30));
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
+        if (System.nanoTime() > deadline) {
+          throw new AssertionError("could not read " + topic + " to its end offsets " + end + " within 60 s");
+        }
+        consumer.poll(Duration.ofMillis(200)).forEach(records::add);
+      }
+    }
+    records.sort(java.util.Comparator.<ConsumerRecord<byte[], byte[]>>comparingInt(ConsumerRecord::partition)
+        .thenComparingLong(ConsumerRecord::offset));
+    return records;
+  }
+
+  /**
    * Reads a topic from the beginning until {@code expected} records have arrived; fails with a message if they do
    * not arrive within {@code timeout}. Returns exactly what was read (more than expected if more arrived).
    */
