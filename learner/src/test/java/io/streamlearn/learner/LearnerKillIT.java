@@ -9,7 +9,6 @@ import io.streamlearn.testkit.RealKafka;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -28,18 +27,6 @@ class LearnerKillIT {
   @RegisterExtension static final RealKafka kafka = new RealKafka();
   private static final int SAMPLES = 30_000;
 
-  private Process startLearner(List<String> args, Path log) throws Exception {
-    List<String> command = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:G1HeapRegionSize=8m",
-        "-Dstreamlearn.data.dir=" + System.getProperty("streamlearn.data.dir", "data"),
-        "-cp", System.getProperty("java.class.path"), LearnerMain.class.getName()));
-    command.addAll(args);
-    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-    builder.environment().put("OMP_NUM_THREADS", "1");
-    return builder.start();
-  }
-
   @Test
   void resumesFromCommittedStateAfterSigkillWithEverySampleTrainedOnce(@TempDir Path dir) throws Exception {
     String train = RealKafka.uniqueName("train");
@@ -55,7 +42,7 @@ class LearnerKillIT {
     // The producer streams at a steady rate while the learner is killed and restarted.
     CompletableFuture<Void> producing = CompletableFuture.runAsync(() -> LearnerIT.produceTo(kafka.bootstrapServers(), train, "--limit",
         Integer.toString(SAMPLES), "--rate", "4000"));
-    Process first = startLearner(args, log);
+    LearnerProcess first = LearnerProcess.start(args, log);
     try {
       killAndRestart(first, args, log, applicationId, snapshots, producing);
     } finally {
@@ -65,7 +52,7 @@ class LearnerKillIT {
     }
   }
 
-  private void killAndRestart(Process first, List<String> args, Path log, String applicationId, String snapshots,
+  private void killAndRestart(LearnerProcess first, List<String> args, Path log, String applicationId, String snapshots,
       CompletableFuture<Void> producing) throws Exception {
     ModelSnapshot beforeKill;
     // The trainer's input: its committed offset moves only with a committed Kafka Streams transaction, which carries
@@ -82,20 +69,17 @@ class LearnerKillIT {
       Await.until(() -> kafka.committedOffsets(applicationId).getOrDefault(trainerInput, 0L) > 0,
           Duration.ofMinutes(2), "a committed learner state (offset of " + trainerInput + " above 0) before the kill");
     } finally {
-      first.destroyForcibly(); // SIGKILL: no shutdown hook, no clean close
-      assertTrue(first.waitFor(30, TimeUnit.SECONDS), "the first learner did not die");
+      first.kill(); // SIGKILL: no shutdown hook, no clean close
     }
     assertTrue(beforeKill.getSamplesSeen() < SAMPLES, "the kill must come mid-stream");
 
-    Process second = startLearner(args, log);
-    try {
+    try (LearnerProcess second = LearnerProcess.start(args, log)) {
       producing.get(3, TimeUnit.MINUTES);
       ModelSnapshot last = SnapshotTopic.awaitSnapshot(kafka.bootstrapServers(), snapshots,
           s -> s.getSamplesSeen() >= SAMPLES, Duration.ofMinutes(3), "covering every produced sample");
       // Stop the learner (its close publishes what was handed over) before reading every snapshot: a replay that
       // trained anything twice would show in a snapshot after the one awaited, and none can come after the exit.
-      second.destroy();
-      assertTrue(second.waitFor(2, TimeUnit.MINUTES), "the restarted learner did not stop on SIGTERM");
+      second.stop();
       List<ModelSnapshot> all = SnapshotTopic.readAll(kafka.bootstrapServers(), snapshots);
       ModelSnapshot newest = all.get(all.size() - 1);
       System.out.printf("[LearnerKillIT] killed at v%d (%d samples); final v%d with %d samples, %d snapshots%n",
@@ -105,12 +89,6 @@ class LearnerKillIT {
       assertEquals(last.getRunId(), beforeKill.getRunId(), "the restarted learner continues the same lineage");
       SnapshotTopic.assertStrictlyIncreasingVersions(all);
       assertTrue(newest.getVersion() > beforeKill.getVersion());
-    } finally {
-      second.destroy();
-      second.waitFor(60, TimeUnit.SECONDS);
-      if (second.isAlive()) {
-        second.destroyForcibly();
-      }
     }
   }
 }
