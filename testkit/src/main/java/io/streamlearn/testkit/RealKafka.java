@@ -194,12 +194,19 @@ public final class RealKafka implements BeforeAllCallback, BeforeEachCallback, A
     }, Duration.ofSeconds(30), "every partition of " + topic + " served by its leader");
   }
 
+  /** {@link #readToEnd(String, String)} on this broker. */
+  public List<ConsumerRecord<byte[], byte[]>> readToEnd(String topic) {
+    return readToEnd(bootstrapServers(), topic);
+  }
+
   /**
    * Every committed record of {@code topic} up to its end offsets when called (read_committed: up to the last
-   * stable offset), in partition then offset order; an empty list when the topic does not exist.
+   * stable offset), in partition then offset order; an empty list when the topic does not exist. For any broker,
+   * this kit's or one a test runs itself.
    */
-  public List<ConsumerRecord<byte[], byte[]>> readToEnd(String topic) {
-    Map<String, Object> props = clientProperties();
+  public static List<ConsumerRecord<byte[], byte[]>> readToEnd(String bootstrapServers, String topic) {
+    Map<String, Object> props = new HashMap<>();
+    props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
     props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
