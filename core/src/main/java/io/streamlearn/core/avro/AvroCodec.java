@@ -6,11 +6,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
 import org.apache.avro.Schema;
@@ -44,7 +42,8 @@ public final class AvroCodec<T extends SpecificRecord> {
   private final BinaryMessageEncoder<T> encoder;
   private final BinaryMessageDecoder<T> decoder;
   private final Consumer<T> validator;
-  private final Map<Long, Schema> writers;
+  /** The current and every released writer schema, each with its bounds check; a handful, so a list. */
+  private final List<PayloadBounds> writers;
 
   /** A codec that reads every released version found on the class path. */
   public static <T extends SpecificRecord> AvroCodec<T> of(Class<T> type, Consumer<T> validator) {
@@ -63,9 +62,12 @@ public final class AvroCodec<T extends SpecificRecord> {
     for (Schema older : releasedVersions) {
       decoder.addSchema(older);
     }
-    List<Schema> all = new ArrayList<>(releasedVersions);
-    all.add(schema);
-    this.writers = PayloadBounds.byFingerprint(all);
+    List<PayloadBounds> all = new ArrayList<>();
+    all.add(new PayloadBounds(schema, MAX_STRING_BYTES));
+    for (Schema older : releasedVersions) {
+      all.add(new PayloadBounds(older, MAX_STRING_BYTES));
+    }
+    this.writers = List.copyOf(all);
   }
 
   public Class<T> type() {
@@ -111,14 +113,14 @@ public final class AvroCodec<T extends SpecificRecord> {
       throw new InvalidPayloadException(
           PayloadError.TRUNCATED, payload.length + " bytes: shorter than the 10-byte single-object header");
     }
-    Schema writer = writers.get(ByteBuffer.wrap(payload, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong());
+    PayloadBounds writer = writer(payload);
     if (writer == null) {
       throw new InvalidPayloadException(PayloadError.UNKNOWN_SCHEMA,
           "schema fingerprint " + fingerprintHex(payload) + " is no released version of " + type.getSimpleName());
     }
     // Before Avro allocates anything a length in the body declares, check every such length against the bytes
     // present (and that the record ends where the payload does).
-    PayloadBounds.check(writer, payload, 10, MAX_STRING_BYTES);
+    writer.check(payload, 10);
     T record;
     ByteArrayInputStream in = new ByteArrayInputStream(payload);
     try {
@@ -138,6 +140,20 @@ public final class AvroCodec<T extends SpecificRecord> {
     }
     validator.accept(record);
     return record;
+  }
+
+  /** The writer whose fingerprint the header carries (little-endian, bytes 2-9), or null. */
+  private PayloadBounds writer(byte[] payload) {
+    long fingerprint = 0;
+    for (int i = 9; i >= 2; i--) {
+      fingerprint = (fingerprint << 8) | (payload[i] & 0xFF);
+    }
+    for (PayloadBounds w : writers) {
+      if (w.fingerprint() == fingerprint) {
+        return w;
+      }
+    }
+    return null;
   }
 
   private static boolean hasCause(Throwable e, Class<? extends Throwable> cause) {

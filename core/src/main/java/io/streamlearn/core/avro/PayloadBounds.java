@@ -1,10 +1,12 @@
 package io.streamlearn.core.avro;
 
-import java.util.HashMap;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.avro.Schema;
+import org.apache.avro.SchemaNormalization;
 
 /**
  * Walks an Avro binary body with its writer schema before Avro reads it, and refuses any length the body declares
@@ -13,9 +15,11 @@ import org.apache.avro.Schema;
  * ({@code org.apache.avro.limits.*.maxLength}) are JVM-global and default to about that count; after this walk,
  * every string, bytes and array Avro allocates is bounded by the payload's own size.
  *
- * <p>The walk reads lengths, counts and union or enum indexes and skips the rest (no copy, no allocation), so it
- * costs a small fraction of the decode it guards. It also enforces one limit of our own: strings (ids and names in
- * our contract) of at most {@code maxStringBytes} UTF-8 bytes, so that no id can make an output outgrow a record.
+ * <p>The walk reads lengths, counts and union or enum indexes and skips the rest; on a valid payload it allocates
+ * nothing (the fewest bytes each type encodes in are worked out once, here), so it costs a small fraction of the
+ * decode it guards. It also enforces one limit of our own: strings (ids and names in our contract) of at most
+ * {@code maxStringBytes} UTF-8 bytes, so that no id can make an output outgrow a record. One instance per writer
+ * schema; immutable and thread-safe.
  */
 final class PayloadBounds {
   /** Items of an array or map whose items encode in zero bytes (nulls, empty records): a limit of our own. */
@@ -24,106 +28,150 @@ final class PayloadBounds {
   private static final int MAX_DEPTH = 64;
 
   private final Schema writer;
+  private final long fingerprint;
   private final int maxStringBytes;
   private final Map<Schema, Integer> minBytes = new IdentityHashMap<>();
-  private byte[] buf;
-  private int pos;
-  private int end;
 
-  private PayloadBounds(Schema writer, int maxStringBytes) {
+  PayloadBounds(Schema writer, int maxStringBytes) {
     this.writer = writer;
+    this.fingerprint = SchemaNormalization.parsingFingerprint64(writer);
     this.maxStringBytes = maxStringBytes;
+    minBytes(writer);
   }
 
-  /** The schemas by the CRC-64-AVRO fingerprint of their parsing canonical form, as single-object headers carry. */
-  static Map<Long, Schema> byFingerprint(List<Schema> schemas) {
-    Map<Long, Schema> map = new HashMap<>();
-    for (Schema s : schemas) {
-      map.put(org.apache.avro.SchemaNormalization.parsingFingerprint64(s), s);
+  Schema writer() {
+    return writer;
+  }
+
+  /** The CRC-64-AVRO fingerprint of the writer schema's parsing canonical form, as single-object headers carry. */
+  long fingerprint() {
+    return fingerprint;
+  }
+
+  /** Why a walk stopped, and (filled in while unwinding, so a valid walk builds no text) where. */
+  private static final class Refused extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    final PayloadError reason;
+    final transient Deque<String> path = new ArrayDeque<>();
+
+    Refused(PayloadError reason, String detail) {
+      super(detail, null, false, false);
+      this.reason = reason;
     }
-    return map;
   }
 
   /**
-   * Checks {@code payload[offset..]} as one record of {@code writer}, ending exactly at the payload's end.
+   * Checks {@code payload[offset..]} as one record of the writer schema, ending exactly at the payload's end.
    *
    * @throws InvalidPayloadException TRUNCATED when a declared length runs past the end, MALFORMED for a bad varint,
    *     index or trailing bytes, STRING_TOO_LONG for a string over the limit
    */
-  static void check(Schema writer, byte[] payload, int offset, int maxStringBytes) {
-    PayloadBounds walk = new PayloadBounds(writer, maxStringBytes);
-    walk.buf = payload;
-    walk.pos = offset;
-    walk.end = payload.length;
-    walk.value(writer, writer.getName(), 0);
-    if (walk.pos != walk.end) {
+  void check(byte[] payload, int offset) {
+    int end;
+    try {
+      end = value(writer, payload, offset, payload.length, 0);
+    } catch (Refused e) {
+      e.path.addFirst(writer.getName());
+      throw new InvalidPayloadException(e.reason, String.join("", e.path) + " " + e.getMessage());
+    }
+    if (end != payload.length) {
       throw new InvalidPayloadException(PayloadError.MALFORMED,
-          (walk.end - walk.pos) + " bytes after the end of the " + writer.getName() + " record");
+          (payload.length - end) + " bytes after the end of the " + writer.getName() + " record");
     }
   }
 
-  private void value(Schema schema, String path, int depth) {
+  /** Walks one value of {@code schema} at {@code pos}; returns the position after it. */
+  private int value(Schema schema, byte[] b, int pos, int end, int depth) {
     if (depth > MAX_DEPTH) {
-      throw new InvalidPayloadException(PayloadError.MALFORMED, path + " nests deeper than " + MAX_DEPTH);
+      throw new Refused(PayloadError.MALFORMED, "nests deeper than " + MAX_DEPTH);
     }
     switch (schema.getType()) {
-      case NULL -> { }
-      case BOOLEAN -> skip(1, path);
-      case INT -> varint(5, path);
-      case LONG -> varint(10, path);
-      case FLOAT -> skip(4, path);
-      case DOUBLE -> skip(8, path);
-      case FIXED -> skip(schema.getFixedSize(), path);
-      case ENUM -> index(schema.getEnumSymbols().size(), path);
-      case STRING -> {
-        int length = length(path);
+      case NULL:
+        return pos;
+      case BOOLEAN:
+        return skip(pos, 1, end);
+      case INT:
+        return varintEnd(b, pos, end, 5);
+      case LONG:
+        return varintEnd(b, pos, end, 10);
+      case FLOAT:
+        return skip(pos, 4, end);
+      case DOUBLE:
+        return skip(pos, 8, end);
+      case FIXED:
+        return skip(pos, schema.getFixedSize(), end);
+      case ENUM: {
+        index(b, pos, end, schema.getEnumSymbols().size());
+        return varintEnd(b, pos, end, 10);
+      }
+      case STRING: {
+        long length = length(b, pos, end);
         if (length > maxStringBytes) {
-          throw new InvalidPayloadException(PayloadError.STRING_TOO_LONG,
-              path + " is " + length + " bytes long, over the limit of " + maxStringBytes + " UTF-8 bytes");
+          throw new Refused(PayloadError.STRING_TOO_LONG, "is " + length + " bytes long, over the limit of "
+              + maxStringBytes + " UTF-8 bytes");
         }
-        pos += length;
+        return (int) (varintEnd(b, pos, end, 10) + length);
       }
-      case BYTES -> skip(length(path), path);
-      case UNION -> {
+      case BYTES:
+        return (int) (varintEnd(b, pos, end, 10) + length(b, pos, end));
+      case UNION: {
         List<Schema> branches = schema.getTypes();
-        value(branches.get(index(branches.size(), path)), path, depth + 1);
+        int index = index(b, pos, end, branches.size());
+        return value(branches.get(index), b, varintEnd(b, pos, end, 10), end, depth + 1);
       }
-      case RECORD -> {
-        for (Schema.Field field : schema.getFields()) {
-          value(field.schema(), path + "." + field.name(), depth + 1);
+      case RECORD: {
+        List<Schema.Field> fields = schema.getFields();
+        for (int f = 0; f < fields.size(); f++) { // indexed: no iterator on the per-record path
+          try {
+            pos = value(fields.get(f).schema(), b, pos, end, depth + 1);
+          } catch (Refused e) {
+            e.path.addFirst("." + fields.get(f).name());
+            throw e;
+          }
         }
+        return pos;
       }
-      case ARRAY -> blocks(schema.getElementType(), false, path, depth);
-      case MAP -> blocks(schema.getValueType(), true, path, depth);
-      default -> throw new IllegalStateException("unknown Avro type " + schema.getType() + " in " + writer.getName());
+      case ARRAY:
+        return blocks(schema.getElementType(), false, b, pos, end, depth);
+      case MAP:
+        return blocks(schema.getValueType(), true, b, pos, end, depth);
+      default:
+        throw new IllegalStateException("unknown Avro type " + schema.getType() + " in " + writer.getName());
     }
   }
 
   /** Array or map blocks: a count (negative: then a byte size follows), the items, until a count of 0. */
-  private void blocks(Schema item, boolean map, String path, int depth) {
-    int itemBytes = minBytes(item) + (map ? 1 : 0);
+  private int blocks(Schema item, boolean map, byte[] b, int pos, int end, int depth) {
+    int itemBytes = minBytes.get(item) + (map ? 1 : 0);
     long items = 0;
     while (true) {
-      long count = varint(10, path);
+      long count = varint(b, pos, end, 10);
+      pos = varintEnd(b, pos, end, 10);
       if (count == 0) {
-        return;
+        return pos;
       }
       if (count < 0) {
         count = -count;
-        long size = varint(10, path);
-        if (size < 0 || size > end - pos) {
-          throw truncated(path + " declares a block of " + size + " bytes");
+        long size = varint(b, pos, end, 10);
+        if (size < 0 || size > end - varintEnd(b, pos, end, 10)) {
+          throw truncated("declares a block of " + size + " bytes", pos, end);
         }
+        pos = varintEnd(b, pos, end, 10);
       }
       items += count;
       if (count < 0 || (itemBytes == 0 ? items > MAX_ZERO_BYTE_ITEMS : count > (end - pos) / itemBytes)) {
-        throw truncated(path + " declares " + count + " items, more than its remaining bytes can hold");
+        throw truncated("declares " + count + " items, more than its remaining bytes can hold", pos, end);
       }
       for (long i = 0; i < count; i++) {
-        if (map) {
-          skip(length(path + "[key]"), path);
+        try {
+          if (map) {
+            pos = (int) (varintEnd(b, pos, end, 10) + length(b, pos, end));
+          }
+          pos = value(item, b, pos, end, depth + 1);
+        } catch (Refused e) {
+          e.path.addFirst("[" + (items - count + i) + "]");
+          throw e;
         }
-        value(item, path + "[]", depth + 1);
       }
     }
   }
@@ -154,58 +202,79 @@ final class PayloadBounds {
         }
         yield 1 + least;
       }
-      default -> 1; // boolean, int, long, enum, string, bytes, array, map: at least one byte
+      case ARRAY -> {
+        minBytes(schema.getElementType());
+        yield 1;
+      }
+      case MAP -> {
+        minBytes(schema.getValueType());
+        yield 1;
+      }
+      default -> 1; // boolean, int, long, enum, string, bytes: at least one byte
     };
     minBytes.put(schema, bytes);
     return bytes;
   }
 
-  private int length(String path) {
-    long length = varint(10, path);
+  /** A declared length at {@code pos}, checked against the bytes after it. */
+  private static long length(byte[] b, int pos, int end) {
+    long length = varint(b, pos, end, 10);
     if (length < 0) {
-      throw new InvalidPayloadException(PayloadError.MALFORMED, path + " declares a negative length " + length);
+      throw new Refused(PayloadError.MALFORMED, "declares a negative length " + length);
     }
-    if (length > end - pos) {
-      throw truncated(path + " declares " + length + " bytes");
+    int after = varintEnd(b, pos, end, 10);
+    if (length > end - after) {
+      throw truncated("declares " + length + " bytes", after, end);
     }
-    return (int) length;
+    return length;
   }
 
-  private int index(int size, String path) {
-    long index = varint(10, path);
+  private static int index(byte[] b, int pos, int end, int size) {
+    long index = varint(b, pos, end, 10);
     if (index < 0 || index >= size) {
-      throw new InvalidPayloadException(PayloadError.MALFORMED,
-          path + " has index " + index + ", expected 0-" + (size - 1));
+      throw new Refused(PayloadError.MALFORMED, "has index " + index + ", expected 0-" + (size - 1));
     }
     return (int) index;
   }
 
-  private void skip(int bytes, String path) {
+  private static int skip(int pos, int bytes, int end) {
     if (bytes > end - pos) {
-      throw truncated(path + " needs " + bytes + " bytes");
+      throw truncated("needs " + bytes + " bytes", pos, end);
     }
-    pos += bytes;
+    return pos + bytes;
   }
 
-  /** A zig-zag varint of at most {@code maxBytes} bytes (5 for int, 10 for long), decoded. */
-  private long varint(int maxBytes, String path) {
+  /** The zig-zag varint at {@code pos} (at most {@code maxBytes} bytes: 5 for int, 10 for long), decoded. */
+  private static long varint(byte[] b, int pos, int end, int maxBytes) {
     long raw = 0;
     for (int i = 0; i < maxBytes; i++) {
-      if (pos >= end) {
-        throw truncated(path + " ends inside a number");
+      if (pos + i >= end) {
+        throw truncated("ends inside a number", pos + i, end);
       }
-      int b = buf[pos++] & 0xFF;
-      raw |= (long) (b & 0x7F) << (7 * i);
-      if ((b & 0x80) == 0) {
+      int v = b[pos + i] & 0xFF;
+      raw |= (long) (v & 0x7F) << (7 * i);
+      if ((v & 0x80) == 0) {
         return (raw >>> 1) ^ -(raw & 1);
       }
     }
-    throw new InvalidPayloadException(PayloadError.MALFORMED, path + " holds a number longer than " + maxBytes
-        + " bytes");
+    throw new Refused(PayloadError.MALFORMED, "holds a number longer than " + maxBytes + " bytes");
   }
 
-  private InvalidPayloadException truncated(String what) {
-    return new InvalidPayloadException(PayloadError.TRUNCATED, what + " at byte " + pos + " of a "
-        + end + "-byte payload: only " + (end - pos) + " remain");
+  /** The position after the varint at {@code pos}, checked as {@link #varint} checks it. */
+  private static int varintEnd(byte[] b, int pos, int end, int maxBytes) {
+    for (int i = 0; i < maxBytes; i++) {
+      if (pos + i >= end) {
+        throw truncated("ends inside a number", pos + i, end);
+      }
+      if ((b[pos + i] & 0x80) == 0) {
+        return pos + i + 1;
+      }
+    }
+    throw new Refused(PayloadError.MALFORMED, "holds a number longer than " + maxBytes + " bytes");
+  }
+
+  private static Refused truncated(String what, int pos, int end) {
+    return new Refused(PayloadError.TRUNCATED, what + " at byte " + pos + " of a " + end + "-byte payload: only "
+        + (end - pos) + " remain");
   }
 }
