@@ -2,13 +2,17 @@ package io.streamlearn.learner;
 
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.core.instrument.Tags;
+import io.streamlearn.core.http.HttpService;
+import io.streamlearn.core.kafka.GroupLag;
 import io.streamlearn.core.metrics.MetricsEndpoint;
+import java.util.List;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.streams.processor.StateRestoreListener;
 import io.streamlearn.learner.LearnerSettings.Config;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import org.apache.kafka.common.Metric;
-import org.apache.kafka.common.MetricName;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -24,18 +28,25 @@ import org.slf4j.LoggerFactory;
  */
 public final class Learner implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Learner.class);
+  /** How often the learner's lag is measured from the broker. */
+  static final Duration LAG_PERIOD = Duration.ofSeconds(5);
 
   private final MetricsEndpoint endpoint;
   private final KafkaStreams streams;
   private final KafkaStreamsMetrics streamsMetrics;
+  private final GroupLag lag;
+  private final LearnerMetrics metrics;
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final AtomicInteger exitCode = new AtomicInteger();
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  private Learner(MetricsEndpoint endpoint, KafkaStreams streams, KafkaStreamsMetrics streamsMetrics) {
+  private Learner(MetricsEndpoint endpoint, KafkaStreams streams, KafkaStreamsMetrics streamsMetrics, GroupLag lag,
+      LearnerMetrics metrics) {
     this.endpoint = endpoint;
     this.streams = streams;
     this.streamsMetrics = streamsMetrics;
+    this.lag = lag;
+    this.metrics = metrics;
   }
 
   /** Prepares the topics and starts training. */
@@ -43,7 +54,8 @@ public final class Learner implements AutoCloseable {
     Map<String, Object> client = new HashMap<>(config.kafka());
     client.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
     int partitions = LearnerMain.prepareTopics(config, client);
-    MetricsEndpoint endpoint = MetricsEndpoint.start("learner", config.metrics());
+    MetricsEndpoint endpoint = MetricsEndpoint.start("learner", config.metrics(), Tags.of("model", config.modelId()));
+    GroupLag lag = null;
     try {
       LearnerMetrics metrics = new LearnerMetrics(endpoint.registry());
       boolean repartition = partitions != 1;
@@ -55,10 +67,22 @@ public final class Learner implements AutoCloseable {
           LearnerTopology.streamsProperties(config, partitions));
       KafkaStreamsMetrics streamsMetrics = new KafkaStreamsMetrics(streams);
       streamsMetrics.bindTo(endpoint.registry());
-      Gauge.builder("streamlearn.learner.input.lag", streams, s -> inputLag(s, config.trainingTopic()))
-          .description("Records on the training topic not yet consumed (sum over its partitions)")
+      List<String> inputs = repartition
+          ? List.of(config.trainingTopic(), repartitionTopic(config.applicationId()))
+          : List.of(config.trainingTopic());
+      lag = GroupLag.start(client, config.applicationId(), () -> inputs, LAG_PERIOD, endpoint.registry(),
+          "streamlearn.learner.input.lag", "Records waiting for the learner, as the broker sees it: end offsets minus"
+              + " the group's committed offsets over every topic it reads, the repartition topic included (NaN"
+              + " while it cannot be measured)");
+      Learner learner = new Learner(endpoint, streams, streamsMetrics, lag, metrics);
+      Gauge.builder("streamlearn.learner.running", learner, l -> l.streams.state() == KafkaStreams.State.RUNNING ? 1 : 0)
+          .description("1 while the Kafka Streams application is RUNNING, else 0").register(endpoint.registry());
+      Gauge.builder("streamlearn.learner.ready", learner, l -> l.isReady() ? 1 : 0)
+          .description("1 while /health/ready answers 200: RUNNING and the snapshot publisher healthy")
           .register(endpoint.registry());
-      Learner learner = new Learner(endpoint, streams, streamsMetrics);
+      endpoint.route("/health/live", HttpService.Route.inline(e -> learner.health(e, learner.isLive(), "live")));
+      endpoint.route("/health/ready", HttpService.Route.inline(e -> learner.health(e, learner.isReady(), "ready")));
+      streams.setGlobalStateRestoreListener(new RestoreCounter(metrics));
       streams.setUncaughtExceptionHandler(e -> {
         log.error("learner failed", e);
         learner.exitCode.set(1);
@@ -74,8 +98,59 @@ public final class Learner implements AutoCloseable {
       return learner;
     } catch (RuntimeException e) {
       // e.g. a Kafka Streams property that does not parse: nothing may keep the process alive after this
+      if (lag != null) {
+        lag.close();
+      }
       endpoint.close();
       throw e;
+    }
+  }
+
+  /** The repartition topic Kafka Streams creates for {@link LearnerTopology#REPARTITION}. */
+  static String repartitionTopic(String applicationId) {
+    return applicationId + "-" + LearnerTopology.REPARTITION + "-repartition";
+  }
+
+  /**
+   * Live: the application has not stopped or failed (an orchestrator restarts the process otherwise). Ready: it is
+   * RUNNING and no snapshot publication failed. An instance that holds only standby tasks, or none, is RUNNING too:
+   * ready means "a healthy member of the group", not "the one training".
+   */
+  boolean isLive() {
+    KafkaStreams.State state = streams.state();
+    return state != KafkaStreams.State.ERROR && state != KafkaStreams.State.NOT_RUNNING
+        && state != KafkaStreams.State.PENDING_ERROR && state != KafkaStreams.State.PENDING_SHUTDOWN;
+  }
+
+  boolean isReady() {
+    return streams.state() == KafkaStreams.State.RUNNING && metrics.publisherHealthy();
+  }
+
+  private HttpService.Answer health(HttpService.Exchange exchange, boolean ok, String what) {
+    if (!"GET".equals(exchange.method()) && !"HEAD".equals(exchange.method())) {
+      return HttpService.Answer.text(405, "use GET").withHeader("Allow", "GET");
+    }
+    String body = "{\"status\":\"" + (ok ? what : "not " + what) + "\",\"state\":\"" + streams.state()
+        + "\",\"snapshotPublisher\":\"" + (metrics.publisherHealthy() ? "healthy" : "failed") + "\"}";
+    return HttpService.Answer.of(ok ? 200 : 503, "application/json",
+        body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  /** Counts records replayed into the state store, for the dashboard's state-restore panel. */
+  private record RestoreCounter(LearnerMetrics metrics) implements StateRestoreListener {
+    @Override
+    public void onRestoreStart(TopicPartition partition, String store, long startOffset, long endOffset) {
+      log.info("restoring store {} from {} offsets {} to {}", store, partition, startOffset, endOffset);
+    }
+
+    @Override
+    public void onBatchRestored(TopicPartition partition, String store, long batchEndOffset, long restored) {
+      metrics.restored(restored);
+    }
+
+    @Override
+    public void onRestoreEnd(TopicPartition partition, String store, long totalRestored) {
+      log.info("restored store {} from {}: {} records", store, partition, totalRestored);
     }
   }
 
@@ -108,24 +183,12 @@ public final class Learner implements AutoCloseable {
     if (closed.compareAndSet(false, true)) {
       streams.close(Duration.ofSeconds(60));
       streamsMetrics.close();
+      lag.close();
       endpoint.close();
       stopped.countDown();
     }
   }
 
-  /** Sum of the main consumer's records-lag over the training topic's partitions (0 before assignment). */
-  static double inputLag(KafkaStreams streams, String topic) {
-    double lag = 0;
-    for (Map.Entry<MetricName, ? extends Metric> e : streams.metrics().entrySet()) {
-      MetricName name = e.getKey();
-      if (name.name().equals("records-lag") && topic.equals(name.tags().get("topic"))) {
-        Object value = e.getValue().metricValue();
-        if (value instanceof Double d && !d.isNaN()) {
-          lag += d;
-        }
-      }
-    }
-    return lag;
-  }
+
 
 }

@@ -28,6 +28,9 @@ final class LearnerMetrics {
   private volatile double cumulativeAccuracy = Double.NaN;
   private volatile double version = Double.NaN;
   private volatile double samplesTotal = Double.NaN;
+  private final Counter publicationFailures;
+  private final Counter restored;
+  private volatile boolean publisherFailed;
 
   LearnerMetrics(MeterRegistry registry) {
     samples = Counter.builder("streamlearn.learner.samples").description("Samples trained on (this process)")
@@ -50,6 +53,11 @@ final class LearnerMetrics {
         .register(registry);
     snapshotsRefused = Counter.builder("streamlearn.learner.snapshots.refused")
         .description("Snapshots not published because the weights were not finite").register(registry);
+    publicationFailures = Counter.builder("streamlearn.learner.snapshot.publication.failures")
+        .description("Snapshot publications that failed (the learner stops and is not ready)").register(registry);
+    restored = Counter.builder("streamlearn.learner.state.restored")
+        .description("Changelog records replayed into the learner's state store (restores after a move or a lost"
+            + " state directory)").register(registry);
     snapshotSize = DistributionSummary.builder("streamlearn.learner.snapshot.size").baseUnit("bytes")
         .description("Encoded size of published snapshots").register(registry);
     Gauge.builder("streamlearn.learner.prequential.accuracy", this, m -> m.rollingAccuracy)
@@ -87,6 +95,20 @@ final class LearnerMetrics {
 
   void snapshotRefused() {
     snapshotsRefused.increment();
+  }
+
+  void snapshotPublicationFailed() {
+    publisherFailed = true;
+    publicationFailures.increment();
+  }
+
+  /** False once a snapshot publication failed in this process. */
+  boolean publisherHealthy() {
+    return !publisherFailed;
+  }
+
+  void restored(long records) {
+    restored.increment(records);
   }
 
   void snapshot(long version, int bytes) {

@@ -50,7 +50,7 @@ public final class LearnerTopology {
    */
   public static Topology build(Config config, LearnerMetrics metrics, boolean repartition) {
     return build(config, metrics, repartition, System::currentTimeMillis,
-        context -> new SnapshotPublisher(config));
+        context -> new SnapshotPublisher(config).onFailure(metrics::snapshotPublicationFailed));
   }
 
   /**

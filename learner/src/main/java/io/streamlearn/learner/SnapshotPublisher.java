@@ -50,6 +50,7 @@ final class SnapshotPublisher implements Trainer.SnapshotOutput {
   private boolean closing;
   private long superseded;
   private volatile RuntimeException failure;
+  private Runnable onFailure = () -> {};
 
   /** The id every learner publishing {@code modelId} to {@code snapshotTopic} shares, so each fences the others. */
   static String transactionalId(String snapshotTopic, String modelId) {
@@ -74,6 +75,12 @@ final class SnapshotPublisher implements Trainer.SnapshotOutput {
     this.newest = newest;
     this.client = new HashMap<>(config.kafka());
     client.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+  }
+
+  /** Also tells {@code listener} when a publication fails (the learner's readiness and its failure counter). */
+  SnapshotPublisher onFailure(Runnable listener) {
+    this.onFailure = listener;
+    return this;
   }
 
   @Override
@@ -169,6 +176,7 @@ final class SnapshotPublisher implements Trainer.SnapshotOutput {
       failure = e instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
       log.error("model {}: publishing a snapshot to {} failed", config.modelId(), config.snapshotTopic(), e);
     }
+    onFailure.run();
     return false;
   }
 

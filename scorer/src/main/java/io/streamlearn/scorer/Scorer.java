@@ -2,6 +2,8 @@ package io.streamlearn.scorer;
 
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.streamlearn.core.avro.Codecs;
+import io.micrometer.core.instrument.Tags;
+import io.streamlearn.core.kafka.GroupLag;
 import io.streamlearn.core.kafka.TopicAdmin;
 import io.streamlearn.core.kafka.TopicAdmin.TopicSpec;
 import io.streamlearn.core.metrics.MetricsEndpoint;
@@ -28,6 +30,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Scorer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Scorer.class);
+  /** How often the consumer group's lag is measured from the broker. */
+  static final java.time.Duration LAG_PERIOD = java.time.Duration.ofSeconds(5);
 
   private final MetricsEndpoint endpoint;
   private final ModelHolder holder;
@@ -40,12 +44,13 @@ public final class Scorer implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicInteger exitCode = new AtomicInteger();
   private final CountDownLatch stopped = new CountDownLatch(1);
+  private GroupLag lag;
 
   private Scorer(Config config) {
     Map<String, Object> client = clientProperties(config);
     prepareTopics(config, client);
     Clock clock = Clock.systemUTC();
-    endpoint = MetricsEndpoint.start("scorer", config.http());
+    endpoint = MetricsEndpoint.start("scorer", config.http(), Tags.of("model", config.modelId()));
     try {
       metrics = new ScorerMetrics(endpoint.registry(), Codecs.CLASSES, config.accuracyWindow(), clock);
       holder = new ModelHolder(config.modelId(), Codecs.PIXELS, Codecs.CLASSES, clock, metrics);
@@ -63,7 +68,14 @@ public final class Scorer implements AutoCloseable {
         bind(new KafkaClientMetrics(loop.consumer()));
         bind(new KafkaClientMetrics(loop.producer()));
       }
+      lag = GroupLag.start(client, config.groupId(), () -> List.of(config.imagesTopic()), LAG_PERIOD,
+          endpoint.registry(), "streamlearn.scorer.input.lag",
+          "Events on the images topic not yet scored, as the broker sees it: end offsets minus the group's committed"
+              + " offsets (NaN while it cannot be measured)");
     } catch (RuntimeException e) {
+      if (lag != null) {
+        lag.close();
+      }
       endpoint.close();
       if (api != null) {
         api.close();
@@ -179,6 +191,7 @@ public final class Scorer implements AutoCloseable {
       }
     }
     clientMetrics.forEach(KafkaClientMetrics::close);
+    lag.close();
     endpoint.close();
     api.close();
     stopped.countDown();

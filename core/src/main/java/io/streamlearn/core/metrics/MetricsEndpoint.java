@@ -45,8 +45,17 @@ public final class MetricsEndpoint implements AutoCloseable {
    * @throws io.streamlearn.core.config.ConfigException naming the port's key when the port cannot be bound
    */
   public static MetricsEndpoint start(String service, HttpService.Limits limits) {
+    return start(service, limits, io.micrometer.core.instrument.Tags.empty());
+  }
+
+  /**
+   * As {@link #start(String, HttpService.Limits)}, with more tags on every meter (the learner and the scorer tag
+   * theirs {@code model=<model id>}, which the alert rules and dashboards group by).
+   */
+  public static MetricsEndpoint start(String service, HttpService.Limits limits,
+      io.micrometer.core.instrument.Tags tags) {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    registry.config().commonTags("service", service);
+    registry.config().commonTags(io.micrometer.core.instrument.Tags.of("service", service).and(tags));
     new ClassLoaderMetrics().bindTo(registry);
     new JvmMemoryMetrics().bindTo(registry);
     JvmGcMetrics gc = new JvmGcMetrics();
