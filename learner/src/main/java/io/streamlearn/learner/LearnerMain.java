@@ -50,6 +50,19 @@ public final class LearnerMain {
   }
 
   /**
+   * The snapshot topic's configs: compacted (the newest snapshot per model stays), room for two snapshots of the
+   * configured network per message, small segments so compaction keeps up. deploy/ creates the topic with these.
+   */
+  public static Map<String, String> snapshotTopicConfigs(Config config) {
+    return Map.of(
+        "cleanup.policy", "compact",
+        "max.message.bytes", Integer.toString(Math.max(1024 * 1024, 2 * Snapshots.encodedSizeBound(config.sizes()))),
+        "segment.bytes", Integer.toString(16 * 1024 * 1024),
+        "segment.ms", "60000",
+        "min.cleanable.dirty.ratio", "0.1");
+  }
+
+  /**
    * Creates missing topics; refuses a snapshot topic whose message limit is smaller than a snapshot. Returns the
    * training topic's partition count.
    */
@@ -59,12 +72,8 @@ public final class LearnerMain {
       int partitions = TopicAdmin.ensure(admin, new TopicSpec(config.trainingTopic(), config.partitions(),
           config.replicationFactor(), Map.of()));
       TopicAdmin.ensure(admin, new TopicSpec(config.deadLetterTopic(), 1, config.replicationFactor(), Map.of()));
-      TopicAdmin.ensure(admin, new TopicSpec(config.snapshotTopic(), 1, config.replicationFactor(), Map.of(
-          "cleanup.policy", "compact",
-          "max.message.bytes", Integer.toString(Math.max(1024 * 1024, 2 * snapshotBytes)),
-          "segment.bytes", Integer.toString(16 * 1024 * 1024),
-          "segment.ms", "60000",
-          "min.cleanable.dirty.ratio", "0.1")));
+      TopicAdmin.ensure(admin, new TopicSpec(config.snapshotTopic(), 1, config.replicationFactor(),
+          snapshotTopicConfigs(config)));
       org.apache.kafka.clients.admin.Config topicConfig = admin.describeConfigs(List.of(
               new ConfigResource(ConfigResource.Type.TOPIC, config.snapshotTopic())))
           .all().get(30, TimeUnit.SECONDS).values().iterator().next();

@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
 public final class ProducerMain {
   private static final Logger log = LoggerFactory.getLogger(ProducerMain.class);
 
-  static final ServiceCommand COMMAND = new ServiceCommand("streamlearn produce",
+  public static final ServiceCommand COMMAND = new ServiceCommand("streamlearn produce",
       "Streams MNIST (or your IDX files) to Kafka: the training set as TrainingSample records (--mode train) or"
           + " the test set as ImageEvent records (--mode events).",
       ProducerSettings.ALL);
