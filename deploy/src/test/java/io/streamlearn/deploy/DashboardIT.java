@@ -118,7 +118,13 @@ class DashboardIT {
         "STREAMLEARN_LIMIT", "600", "STREAMLEARN_RATE", "60"));
     predictOverHttp();
 
-    // Faults: one undecodable record on each input, one snapshot the scorer must refuse.
+    // Faults: one undecodable record on each input, one snapshot the scorer must refuse; first Prometheus must hold
+    // the counters at 0, so that the increase is seen.
+    Await.until(() -> {
+      end = System.currentTimeMillis() / 1000;
+      return hasData("streamlearn_learner_dead_letters_total") && hasData("streamlearn_scorer_dead_letters_total")
+          && hasData("streamlearn_scorer_snapshots_rejected_total");
+    }, TIMEOUT, "Prometheus has not scraped the dead-letter and rejection counters");
     try (KafkaProducer<byte[], byte[]> raw = new KafkaProducer<>(Map.<String, Object>of(
         "bootstrap.servers", kafka.bootstrapServers()), new ByteArraySerializer(), new ByteArraySerializer())) {
       byte[] junk = "not an avro record".getBytes(StandardCharsets.UTF_8);

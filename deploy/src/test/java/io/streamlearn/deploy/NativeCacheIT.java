@@ -65,15 +65,22 @@ class NativeCacheIT {
       Files.copy(jar, lib.resolve(jar.getFileName()));
     }
     Path cache = work.resolve("javacpp");
+    // The image's layout: its scripts in a bin folder every user can read (a clone may sit in a private folder).
+    Path bin = Files.createDirectories(work.resolve("bin"));
+    for (String script : List.of("entrypoint.sh", "healthcheck.sh", "prepare-native-cache.sh")) {
+      Files.copy(DOCKER.resolve(script), bin.resolve(script));
+      Files.setPosixFilePermissions(bin.resolve(script), PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
 
     // The image's build step, as root.
-    Tools.Run prepared = Tools.run(List.of(DOCKER.resolve("prepare-native-cache.sh").toString(), lib.toString(),
-        cache.toString()));
+    Tools.Run prepared = Tools.run(List.of(bin.resolve("prepare-native-cache.sh").toString(), lib.toString(),
+        cache.toString(), Integer.toString(NOBODY)));
     assertEquals(0, prepared.exitCode(), "prepare-native-cache.sh:\n" + prepared.output());
     List<String> before = listing(cache);
     assertTrue(before.stream().anyMatch(f -> f.contains("libnd4jcpu")), "no libnd4jcpu in the cache: " + before);
     try (Stream<Path> files = Files.walk(cache)) {
-      List<Path> writable = files.filter(p -> {
+      // Only the top directory is the service group's (JavaCPP uses a cache it may write); nothing inside is.
+      List<Path> writable = files.filter(p -> !p.equals(cache)).filter(p -> {
         try {
           String perms = PosixFilePermissions.toString(Files.getPosixFilePermissions(p));
           return perms.charAt(4) == 'w' || perms.charAt(7) == 'w';
@@ -89,13 +96,20 @@ class NativeCacheIT {
     Files.setPosixFilePermissions(work.resolve("state"), PosixFilePermissions.fromString("rwxrwxrwx"));
     int port = freePort();
     List<String> command = List.of(setpriv, "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups",
-        DOCKER.resolve("entrypoint.sh").toString(), "io.streamlearn.learner.LearnerMain");
+        bin.resolve("entrypoint.sh").toString(), "io.streamlearn.learner.LearnerMain");
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
         .redirectOutput(work.resolve("learner.log").toFile());
     Map<String, String> env = builder.environment();
     env.clear();
     env.put("PATH", System.getenv("PATH"));
-    env.put("HOME", "/nonexistent");
+    // Where JavaCPP would unpack everything again if it ignored the cache: both must stay empty.
+    Path home = Files.createDirectories(work.resolve("home"));
+    Path tmp = Files.createDirectories(work.resolve("tmp"));
+    for (Path dir : List.of(home, tmp)) {
+      Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
+    }
+    env.put("HOME", home.toString());
+    env.put("JAVA_OPTS", "-Djava.io.tmpdir=" + tmp + " -Duser.home=" + home);
     env.put("JAVA_HOME", System.getProperty("java.home"));
     env.put("STREAMLEARN_LIB_DIR", lib.toString());
     env.put("JAVACPP_CACHE_DIR", cache.toString());
@@ -110,7 +124,7 @@ class NativeCacheIT {
 
     List<String> probes = probePaths();
     assertTrue(probes.contains("/health/ready") && probes.contains("/health/live"), "StatefulSet probes: " + probes);
-    Path healthcheck = DOCKER.resolve("healthcheck.sh");
+    Path healthcheck = bin.resolve("healthcheck.sh");
     for (String probe : probes) {
       Await.until(() -> learnerAlive() && Tools.run(List.of(healthcheck.toString(), Integer.toString(port), probe))
               .exitCode() == 0,
@@ -131,6 +145,12 @@ class NativeCacheIT {
     Await.until(() -> learnerAlive() && samplesTrained(port) >= 256, Duration.ofMinutes(2),
         () -> "the learner did not train the 256 samples; log:\n" + log());
     assertEquals(before, listing(cache), "the learner changed the read-only native cache");
+    for (Path dir : List.of(home, tmp)) {
+      try (Stream<Path> files = Files.walk(dir)) {
+        List<String> javacpp = files.map(Path::toString).filter(f -> f.contains(".javacpp")).toList();
+        assertEquals(List.of(), javacpp, "JavaCPP ignored the prepared cache and unpacked into " + dir);
+      }
+    }
 
     learner.destroy(); // SIGTERM, as docker stop and Kubernetes send
     assertTrue(learner.waitFor(90, TimeUnit.SECONDS), "the learner did not stop within 90 s of SIGTERM");

@@ -13,13 +13,15 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class NativeLibraries {
   private NativeLibraries() {}
 
-  public static void main(String[] args) {
+  public static void main(String[] args) throws java.io.IOException {
     INDArray a = Nd4j.ones(DataType.FLOAT, 2, 3);
     INDArray product = a.mmul(a.transpose()); // (2,3) x (3,2) -> (2,2): loads BLAS as training does
     if (product.getFloat(0, 0) != 3f) {
       throw new IllegalStateException("ND4J computed " + product.getFloat(0, 0) + " for a 3-term dot product of ones");
     }
+    // The cache JavaCPP really used: it falls back to ~/.javacpp/cache or the temp folder when the one asked for is
+    // not writable.
     System.out.println("ND4J backend " + Nd4j.getBackend().getClass().getSimpleName() + " loaded; native cache "
-        + System.getProperty("org.bytedeco.javacpp.cachedir", System.getProperty("user.home") + "/.javacpp/cache"));
+        + org.bytedeco.javacpp.Loader.getCacheDir());
   }
 }
