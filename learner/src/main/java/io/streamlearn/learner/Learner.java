@@ -56,6 +56,10 @@ public final class Learner implements AutoCloseable {
     int partitions = LearnerMain.prepareTopics(config, client);
     MetricsEndpoint endpoint = MetricsEndpoint.start("learner", config.metrics(), Tags.of("model", config.modelId()));
     GroupLag lag = null;
+    // The probes answer from the moment the port opens: 503 "starting" until the application exists.
+    java.util.concurrent.atomic.AtomicReference<Learner> started = new java.util.concurrent.atomic.AtomicReference<>();
+    endpoint.route("/health/live", HttpService.Route.inline(e -> health(e, started.get(), "live")));
+    endpoint.route("/health/ready", HttpService.Route.inline(e -> health(e, started.get(), "ready")));
     try {
       LearnerMetrics metrics = new LearnerMetrics(endpoint.registry());
       boolean repartition = partitions != 1;
@@ -80,8 +84,6 @@ public final class Learner implements AutoCloseable {
       Gauge.builder("streamlearn.learner.ready", learner, l -> l.isReady() ? 1 : 0)
           .description("1 while /health/ready answers 200: RUNNING and the snapshot publisher healthy")
           .register(endpoint.registry());
-      endpoint.route("/health/live", HttpService.Route.inline(e -> learner.health(e, learner.isLive(), "live")));
-      endpoint.route("/health/ready", HttpService.Route.inline(e -> learner.health(e, learner.isReady(), "ready")));
       streams.setGlobalStateRestoreListener(new RestoreCounter(metrics));
       streams.setUncaughtExceptionHandler(e -> {
         log.error("learner failed", e);
@@ -95,6 +97,7 @@ public final class Learner implements AutoCloseable {
         }
       });
       streams.start();
+      started.set(learner);
       return learner;
     } catch (RuntimeException e) {
       // e.g. a Kafka Streams property that does not parse: nothing may keep the process alive after this
@@ -126,12 +129,14 @@ public final class Learner implements AutoCloseable {
     return streams.state() == KafkaStreams.State.RUNNING && metrics.publisherHealthy();
   }
 
-  private HttpService.Answer health(HttpService.Exchange exchange, boolean ok, String what) {
+  private static HttpService.Answer health(HttpService.Exchange exchange, Learner learner, String what) {
     if (!"GET".equals(exchange.method()) && !"HEAD".equals(exchange.method())) {
       return HttpService.Answer.text(405, "use GET").withHeader("Allow", "GET");
     }
-    String body = "{\"status\":\"" + (ok ? what : "not " + what) + "\",\"state\":\"" + streams.state()
-        + "\",\"snapshotPublisher\":\"" + (metrics.publisherHealthy() ? "healthy" : "failed") + "\"}";
+    boolean ok = learner != null && (what.equals("live") ? learner.isLive() : learner.isReady());
+    String body = learner == null ? "{\"status\":\"starting\"}"
+        : "{\"status\":\"" + (ok ? what : "not " + what) + "\",\"state\":\"" + learner.streams.state()
+            + "\",\"snapshotPublisher\":\"" + (learner.metrics.publisherHealthy() ? "healthy" : "failed") + "\"}";
     return HttpService.Answer.of(ok ? 200 : 503, "application/json",
         body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
