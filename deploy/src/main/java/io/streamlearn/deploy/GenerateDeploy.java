@@ -51,16 +51,9 @@ public final class GenerateDeploy {
 
   static String prometheusRule(Path root) {
     JsonNode rules = read(root.resolve(RULES), YAML);
-    ObjectNode resource = YAML.createObjectNode();
-    resource.put("apiVersion", "monitoring.coreos.com/v1");
-    resource.put("kind", "PrometheusRule");
-    ObjectNode metadata = resource.putObject("metadata");
-    metadata.put("name", "streamlearn");
-    metadata.put("namespace", NAMESPACE);
-    ObjectNode labels = metadata.putObject("labels");
-    labels.put("app.kubernetes.io/part-of", "streamlearn");
     // The Prometheus operator loads PrometheusRules its ruleSelector matches (kube-prometheus-stack: release=<name>).
-    labels.put("release", "prometheus");
+    ObjectNode resource = resource("monitoring.coreos.com/v1", "PrometheusRule", "streamlearn", "release",
+        "prometheus");
     resource.putObject("spec").set("groups", rules.get("groups"));
     return header(RULES) + write(resource);
   }
@@ -69,22 +62,28 @@ public final class GenerateDeploy {
     String dashboard;
     try {
       dashboard = Files.readString(root.resolve(DASHBOARD), StandardCharsets.UTF_8);
+      new ObjectMapper().readTree(dashboard); // refuse to package a dashboard that is not JSON
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + DASHBOARD, e);
     }
-    read(root.resolve(DASHBOARD), new ObjectMapper()); // refuse to package a dashboard that is not JSON
+    // Grafana's sidecar (grafana and kube-prometheus-stack charts) loads ConfigMaps with this label.
+    ObjectNode resource = resource("v1", "ConfigMap", "streamlearn-grafana-dashboard", "grafana_dashboard", "1");
+    resource.putObject("data").put("streamlearn.json", dashboard);
+    return header(DASHBOARD) + write(resource);
+  }
+
+  /** A resource's head: apiVersion, kind, and metadata with our namespace, our part-of label and one label more. */
+  private static ObjectNode resource(String apiVersion, String kind, String name, String label, String value) {
     ObjectNode resource = YAML.createObjectNode();
-    resource.put("apiVersion", "v1");
-    resource.put("kind", "ConfigMap");
+    resource.put("apiVersion", apiVersion);
+    resource.put("kind", kind);
     ObjectNode metadata = resource.putObject("metadata");
-    metadata.put("name", "streamlearn-grafana-dashboard");
+    metadata.put("name", name);
     metadata.put("namespace", NAMESPACE);
     ObjectNode labels = metadata.putObject("labels");
     labels.put("app.kubernetes.io/part-of", "streamlearn");
-    // Grafana's sidecar (grafana and kube-prometheus-stack charts) loads ConfigMaps with this label.
-    labels.put("grafana_dashboard", "1");
-    resource.putObject("data").put("streamlearn.json", dashboard);
-    return header(DASHBOARD) + write(resource);
+    labels.put(label, value);
+    return resource;
   }
 
   private static String header(String source) {

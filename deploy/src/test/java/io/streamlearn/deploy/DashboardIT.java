@@ -22,7 +22,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -95,7 +94,7 @@ class DashboardIT {
     work = Files.createTempDirectory("dashboard-it");
     JsonNode compose = YAML.readTree(COMPOSE.toFile());
     for (String service : List.of("learner", "scorer", "producer-train", "producer-events")) {
-      ports.put(service, freePort());
+      ports.put(service, Tools.freePort());
     }
     startPrometheus(binary);
     start = System.currentTimeMillis() / 1000;
@@ -336,13 +335,6 @@ class DashboardIT {
     }
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      s.setReuseAddress(true);
-      return s.getLocalPort();
-    }
-  }
-
   // --- Prometheus ---
 
   /** deploy/prometheus/prometheus.yml with each compose host:port target replaced by this run's address. */
@@ -364,7 +356,7 @@ class DashboardIT {
     }
     Path file = work.resolve("prometheus.yml");
     YAML.writeValue(file.toFile(), config);
-    prometheusPort = freePort();
+    prometheusPort = Tools.freePort();
     prometheus = new ProcessBuilder(binary, "--config.file=" + file, "--storage.tsdb.path=" + work.resolve("tsdb"),
         "--web.listen-address=127.0.0.1:" + prometheusPort, "--log.level=warn")
         .redirectErrorStream(true).redirectOutput(work.resolve("prometheus.log").toFile()).start();

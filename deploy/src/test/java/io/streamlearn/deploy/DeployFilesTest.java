@@ -421,25 +421,23 @@ class DeployFilesTest {
   }
 
   private static Map<String, String> configMap(String name) throws IOException {
-    for (Path file : k8sFiles()) {
-      for (JsonNode doc : documents(file)) {
-        if (doc.path("kind").asText().equals("ConfigMap") && doc.path("metadata").path("name").asText().equals(name)) {
-          return YAML.treeToValue(doc, ConfigMap.class).getData();
-        }
-      }
-    }
-    throw new AssertionError("no ConfigMap " + name + " in deploy/k8s");
+    return find("ConfigMap", name, ConfigMap.class).getData();
   }
 
   private static Map<String, String> secret(String name) throws IOException {
+    return find("Secret", name, Secret.class).getStringData();
+  }
+
+  /** The resource of that kind and name in deploy/k8s, loaded into its model. */
+  private static <T> T find(String kind, String name, Class<T> type) throws IOException {
     for (Path file : k8sFiles()) {
       for (JsonNode doc : documents(file)) {
-        if (doc.path("kind").asText().equals("Secret") && doc.path("metadata").path("name").asText().equals(name)) {
-          return YAML.treeToValue(doc, Secret.class).getStringData();
+        if (doc.path("kind").asText().equals(kind) && doc.path("metadata").path("name").asText().equals(name)) {
+          return YAML.treeToValue(doc, type);
         }
       }
     }
-    throw new AssertionError("no Secret " + name + " in deploy/k8s");
+    throw new AssertionError("no " + kind + " " + name + " in deploy/k8s");
   }
 
   private static List<Path> k8sFiles() throws IOException {

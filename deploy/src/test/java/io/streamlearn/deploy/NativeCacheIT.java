@@ -12,7 +12,6 @@ import io.streamlearn.testkit.Await;
 import io.streamlearn.testkit.RealKafka;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -94,7 +93,7 @@ class NativeCacheIT {
     // The service, as nobody, through the image's entrypoint.
     Path state = Files.createDirectories(work.resolve("state"));
     Files.setPosixFilePermissions(work.resolve("state"), PosixFilePermissions.fromString("rwxrwxrwx"));
-    int port = freePort();
+    int port = Tools.freePort();
     List<String> command = List.of(setpriv, "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups",
         bin.resolve("entrypoint.sh").toString(), "io.streamlearn.learner.LearnerMain");
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
@@ -255,12 +254,6 @@ class NativeCacheIT {
           throw new IllegalStateException(e);
         }
       }).sorted().toList();
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
     }
   }
 }

@@ -39,6 +39,13 @@ final class Tools {
     return null;
   }
 
+  /** A port free now (for a service the test starts next and a scrape config that must name it first). */
+  static int freePort() throws IOException {
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+
   record Run(int exitCode, String output) {}
 
   /** Runs a command in the repository root; returns its exit code and its output (stdout and stderr). */
