@@ -16,10 +16,10 @@ import org.apache.avro.specific.SpecificData;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /**
- * What the bounds check before every decode costs: the contract's codec (the check, then Avro's decoder, then the
- * contract's validation) beside Avro's own {@code BinaryMessageDecoder} alone, on the same payloads, alternating
- * rounds in one run. Prints the median ns per record of each and their ratio. Usage:
- * {@code ./streamlearn benchmark-decode [rounds]}.
+ * What the bounds check before every decode costs: the contract's codec (the check, then Avro's
+ * decoder, then the contract's validation) beside Avro's own {@code BinaryMessageDecoder} alone, on
+ * the same payloads, alternating rounds in one run. Prints the median ns per record of each and
+ * their ratio. Usage: {@code ./streamlearn benchmark-decode [rounds]}.
  */
 public final class DecodeBenchmark {
   private DecodeBenchmark() {}
@@ -31,18 +31,31 @@ public final class DecodeBenchmark {
     for (int i = 0; i < samples.length; i++) {
       byte[] pixels = new byte[784];
       random.nextBytes(pixels);
-      samples[i] = Codecs.TRAINING_SAMPLE.encode(TrainingSample.newBuilder().setSampleId("train-" + i)
-          .setLabel(i % 10).setPixels(ByteBuffer.wrap(pixels)).setSource("bench").setEventTime(Instant.now())
-          .build());
+      samples[i] =
+          Codecs.TRAINING_SAMPLE.encode(
+              TrainingSample.newBuilder()
+                  .setSampleId("train-" + i)
+                  .setLabel(i % 10)
+                  .setPixels(ByteBuffer.wrap(pixels))
+                  .setSource("bench")
+                  .setEventTime(Instant.now())
+                  .build());
     }
     DenseNetwork network = DenseNetwork.initialized(new int[] {784, 100, 10}, DataType.FLOAT, 1);
-    byte[] snapshot = Codecs.MODEL_SNAPSHOT.encode(Snapshots.build(new Snapshots.Header("mnist", 1, Instant.now(),
-        "run", WeightsKind.RAW, 64, 1, null, null), network.sizes(), network.parameters()));
+    byte[] snapshot =
+        Codecs.MODEL_SNAPSHOT.encode(
+            Snapshots.build(
+                new Snapshots.Header(
+                    "mnist", 1, Instant.now(), "run", WeightsKind.RAW, 64, 1, null, null),
+                network.sizes(),
+                network.parameters()));
 
-    BinaryMessageDecoder<TrainingSample> avroSamples = new BinaryMessageDecoder<>(
-        SpecificData.getForClass(TrainingSample.class), TrainingSample.getClassSchema());
-    BinaryMessageDecoder<ModelSnapshot> avroSnapshots = new BinaryMessageDecoder<>(
-        SpecificData.getForClass(ModelSnapshot.class), ModelSnapshot.getClassSchema());
+    BinaryMessageDecoder<TrainingSample> avroSamples =
+        new BinaryMessageDecoder<>(
+            SpecificData.getForClass(TrainingSample.class), TrainingSample.getClassSchema());
+    BinaryMessageDecoder<ModelSnapshot> avroSnapshots =
+        new BinaryMessageDecoder<>(
+            SpecificData.getForClass(ModelSnapshot.class), ModelSnapshot.getClassSchema());
     double[][] ns = new double[4][rounds];
     long sink = 0;
     for (int r = -2; r < rounds; r++) { // two warm-up rounds
@@ -75,13 +88,17 @@ public final class DecodeBenchmark {
       }
     }
     System.out.println();
-    System.out.printf("| record (median of %d rounds) | codec: bounds check + Avro + validation (ns) | Avro alone (ns)"
-        + " | ratio |%n", rounds);
+    System.out.printf(
+        "| record (median of %d rounds) | codec: bounds check + Avro + validation (ns) | Avro alone (ns)"
+            + " | ratio |%n",
+        rounds);
     System.out.println("|---|---:|---:|---:|");
-    System.out.printf("| TrainingSample, %d bytes | %.0f | %.0f | %.2f |%n", samples[0].length, median(ns[0]),
-        median(ns[1]), median(ns[0]) / median(ns[1]));
-    System.out.printf("| ModelSnapshot 784-100-10, %d bytes | %.0f | %.0f | %.2f |%n", snapshot.length,
-        median(ns[2]), median(ns[3]), median(ns[2]) / median(ns[3]));
+    System.out.printf(
+        "| TrainingSample, %d bytes | %.0f | %.0f | %.2f |%n",
+        samples[0].length, median(ns[0]), median(ns[1]), median(ns[0]) / median(ns[1]));
+    System.out.printf(
+        "| ModelSnapshot 784-100-10, %d bytes | %.0f | %.0f | %.2f |%n",
+        snapshot.length, median(ns[2]), median(ns[3]), median(ns[2]) / median(ns[3]));
     System.out.println("(checksum " + sink + ")");
   }
 

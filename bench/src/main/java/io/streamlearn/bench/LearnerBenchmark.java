@@ -2,6 +2,7 @@ package io.streamlearn.bench;
 
 import io.streamlearn.broker.LocalBroker;
 import io.streamlearn.contract.ModelSnapshot;
+import io.streamlearn.core.FileTrees;
 import io.streamlearn.core.avro.Codecs;
 import io.streamlearn.core.mnist.MnistDataset;
 import io.streamlearn.core.mnist.MnistFetcher;
@@ -15,8 +16,6 @@ import io.streamlearn.model.Evaluation;
 import io.streamlearn.model.Snapshots;
 import io.streamlearn.model.TrainingLoop;
 import io.streamlearn.producer.ProducerMain;
-import java.io.IOException;
-import io.streamlearn.core.FileTrees;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -29,7 +28,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -50,19 +48,23 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /**
- * {@code ./streamlearn benchmark [epochs] [e2e]}: the learner's speed and accuracy, side by side in one run on this machine.
+ * {@code ./streamlearn benchmark [epochs] [e2e]}: the learner's speed and accuracy, side by side in
+ * one run on this machine.
  *
  * <ol>
- *   <li>the bare training loop ({@link TrainingLoop}: the learner's network, Adam and batching code over in-memory
- *       batches), samples/s;
- *   <li>the GEMM-only ceiling: the five matrix products of a 784-100-10 step at batch 64, nothing else;
+ *   <li>the bare training loop ({@link TrainingLoop}: the learner's network, Adam and batching code
+ *       over in-memory batches), samples/s;
+ *   <li>the GEMM-only ceiling: the five matrix products of a 784-100-10 step at batch 64, nothing
+ *       else;
  *   <li>DL4J's MultiLayerNetwork with the same architecture and Adam settings on the same batches;
- *   <li>the learner end to end on a real local broker: samples/s consumed and trained from a topic pre-filled with
- *       5 epochs of MNIST, with 1 and with 3 partitions; test accuracy of the final snapshot after 1 and 5 epochs;
- *       the time to restore the state from its changelog after 5 epochs.
+ *   <li>the learner end to end on a real local broker: samples/s consumed and trained from a topic
+ *       pre-filled with 5 epochs of MNIST, with 1 and with 3 partitions; test accuracy of the final
+ *       snapshot after 1 and 5 epochs; the time to restore the state from its changelog after 5
+ *       epochs.
  * </ol>
  *
- * The learner runs with its defaults, changed by {@code STREAMLEARN_<KEY>} environment variables as usual.
+ * The learner runs with its defaults, changed by {@code STREAMLEARN_<KEY>} environment variables as
+ * usual.
  */
 public final class LearnerBenchmark {
   private static final int BATCH = 64;
@@ -86,23 +88,36 @@ public final class LearnerBenchmark {
     rows.add(row("DL4J MultiLayerNetwork.fit", dl4j, String.format("%.2f", dl4j / bare)));
 
     Path dir = Files.createTempDirectory("streamlearn-bench");
-    try (LocalBroker broker = LocalBroker.start(dir.resolve("kafka"), "localhost", 0, 0,
-        Map.of())) {
+    try (LocalBroker broker =
+        LocalBroker.start(dir.resolve("kafka"), "localhost", 0, 0, Map.of())) {
       String bootstrap = broker.bootstrapServers();
       EndToEnd one = endToEnd(bootstrap, dir, "p1", 1, epochs, train, test, true);
       if (args.length > 1 && args[1].equals("p1")) {
         return;
       }
       EndToEnd three = endToEnd(bootstrap, dir, "p3", 3, epochs, train, test, false);
-      // The bare loop drifts within a run: the end-to-end ratios divide by the median of every bare epoch measured.
+      // The bare loop drifts within a run: the end-to-end ratios divide by the median of every bare
+      // epoch measured.
       double bareAll = median(BARE_EPOCHS.stream().mapToDouble(Double::doubleValue).toArray());
-      rows.add(row("bare training loop, median of all " + BARE_EPOCHS.size() + " epochs in this run", bareAll,
-          "1.00"));
-      rows.add(row("learner end to end, 1 partition, " + epochs + " epochs", one.samplesPerSecond,
-          String.format("%.2f (paired: %.2f)", one.samplesPerSecond / bareAll, one.ratioToBare)));
-      rows.add(row("learner end to end, 3 partitions, " + epochs + " epochs", three.samplesPerSecond,
-          String.format("%.2f (paired: %.2f)", three.samplesPerSecond / bareAll, three.ratioToBare)));
-      EndToEnd single = endToEndOnly ? one : endToEnd(bootstrap, dir, "e1", 3, 1, train, test, false);
+      rows.add(
+          row(
+              "bare training loop, median of all " + BARE_EPOCHS.size() + " epochs in this run",
+              bareAll,
+              "1.00"));
+      rows.add(
+          row(
+              "learner end to end, 1 partition, " + epochs + " epochs",
+              one.samplesPerSecond,
+              String.format(
+                  "%.2f (paired: %.2f)", one.samplesPerSecond / bareAll, one.ratioToBare)));
+      rows.add(
+          row(
+              "learner end to end, 3 partitions, " + epochs + " epochs",
+              three.samplesPerSecond,
+              String.format(
+                  "%.2f (paired: %.2f)", three.samplesPerSecond / bareAll, three.ratioToBare)));
+      EndToEnd single =
+          endToEndOnly ? one : endToEnd(bootstrap, dir, "e1", 3, 1, train, test, false);
 
       System.out.println();
       System.out.println("| what | samples/s | ratio to bare loop |");
@@ -116,17 +131,23 @@ public final class LearnerBenchmark {
       if (!endToEndOnly) {
         System.out.printf("| after 1 epoch (3 partitions) | %.2f%% |%n", 100 * single.testAccuracy);
       }
-      System.out.printf("| after %d epochs (1 partition) | %.2f%% |%n", epochs, 100 * one.testAccuracy);
-      System.out.printf("| after %d epochs (3 partitions) | %.2f%% |%n", epochs, 100 * three.testAccuracy);
-      System.out.printf("%nstate restore from the changelog after %d epochs (local state deleted): %.1f s%n",
+      System.out.printf(
+          "| after %d epochs (1 partition) | %.2f%% |%n", epochs, 100 * one.testAccuracy);
+      System.out.printf(
+          "| after %d epochs (3 partitions) | %.2f%% |%n", epochs, 100 * three.testAccuracy);
+      System.out.printf(
+          "%nstate restore from the changelog after %d epochs (local state deleted): %.1f s%n",
           epochs, one.restoreSeconds);
-      System.out.printf("end-to-end rate = the learner's samples counter from 10%% of the stream to its last full"
-          + " batch / time (the half batch after it waits --flush-idle by design), median of 3 learners; wall time of the first incl. start-up and the final snapshot: %.1f s"
-          + " (1 partition), %.1f s (3 partitions)%n", one.wallSeconds, three.wallSeconds);
-      System.out.println("ratio = rate / the median of every bare-loop epoch measured in this run (at the start and"
-          + " before each learner); GEMM and DL4J are divided by the bare loop at the start, measured beside them;"
-          + " paired ratio = median over the 3 learners of (its rate / the bare loop's rate over one epoch measured"
-          + " just before it, in the same JVM)");
+      System.out.printf(
+          "end-to-end rate = the learner's samples counter from 10%% of the stream to its last full"
+              + " batch / time (the half batch after it waits --flush-idle by design), median of 3 learners; wall time of the first incl. start-up and the final snapshot: %.1f s"
+              + " (1 partition), %.1f s (3 partitions)%n",
+          one.wallSeconds, three.wallSeconds);
+      System.out.println(
+          "ratio = rate / the median of every bare-loop epoch measured in this run (at the start and"
+              + " before each learner); GEMM and DL4J are divided by the bare loop at the start, measured beside them;"
+              + " paired ratio = median over the 3 learners of (its rate / the bare loop's rate over one epoch measured"
+              + " just before it, in the same JVM)");
     } finally {
       FileTrees.delete(dir);
     }
@@ -139,13 +160,18 @@ public final class LearnerBenchmark {
   /** Every bare-loop epoch measured in this run, samples/s. */
   private static final List<Double> BARE_EPOCHS = new ArrayList<>();
 
-  /** Median samples/s over epochs of the bare loop with the learner's defaults (each recorded in BARE_EPOCHS). */
+  /**
+   * Median samples/s over epochs of the bare loop with the learner's defaults (each recorded in
+   * BARE_EPOCHS).
+   */
   static double bareLoop(MnistDataset train, int epochs) {
     LearnerSettings.Config defaults = defaults();
     DenseNetwork network = DenseNetwork.initialized(SIZES, DataType.FLOAT, 42, defaults.init());
     Adam adam = new Adam(defaults.adam(), network.parameters());
-    io.streamlearn.model.WeightAverage average = defaults.emaDecay() > 0
-        ? new io.streamlearn.model.WeightAverage(defaults.emaDecay(), network.parameters()) : null;
+    io.streamlearn.model.WeightAverage average =
+        defaults.emaDecay() > 0
+            ? new io.streamlearn.model.WeightAverage(defaults.emaDecay(), network.parameters())
+            : null;
     TrainingLoop loop = new TrainingLoop(network, adam, average, defaults::learningRate, BATCH);
     SplittableRandom random = new SplittableRandom(1);
     loop.epoch(train, 10_000, random); // warm-up
@@ -187,21 +213,40 @@ public final class LearnerBenchmark {
     return median(rates);
   }
 
-  /** DL4J with the same architecture, initialisation family and Adam settings on the same batches. */
+  /**
+   * DL4J with the same architecture, initialisation family and Adam settings on the same batches.
+   */
   static double dl4j(MnistDataset train, int epochs) {
     LearnerSettings.Config defaults = defaults();
-    MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
-        .seed(42)
-        .dataType(DataType.FLOAT)
-        .updater(new org.nd4j.linalg.learning.config.Adam(defaults.adam().learningRate(), defaults.adam().beta1(),
-            defaults.adam().beta2(), defaults.adam().epsilon()))
-        .list()
-        .layer(new DenseLayer.Builder().nIn(784).nOut(100).activation(Activation.RELU)
-            .weightInit(defaults.init() == DenseNetwork.Init.HE ? WeightInit.RELU : WeightInit.XAVIER_UNIFORM)
-            .build())
-        .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(100).nOut(10)
-            .activation(Activation.SOFTMAX).weightInit(WeightInit.XAVIER_UNIFORM).build())
-        .build();
+    MultiLayerConfiguration conf =
+        new NeuralNetConfiguration.Builder()
+            .seed(42)
+            .dataType(DataType.FLOAT)
+            .updater(
+                new org.nd4j.linalg.learning.config.Adam(
+                    defaults.adam().learningRate(),
+                    defaults.adam().beta1(),
+                    defaults.adam().beta2(),
+                    defaults.adam().epsilon()))
+            .list()
+            .layer(
+                new DenseLayer.Builder()
+                    .nIn(784)
+                    .nOut(100)
+                    .activation(Activation.RELU)
+                    .weightInit(
+                        defaults.init() == DenseNetwork.Init.HE
+                            ? WeightInit.RELU
+                            : WeightInit.XAVIER_UNIFORM)
+                    .build())
+            .layer(
+                new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
+                    .nIn(100)
+                    .nOut(10)
+                    .activation(Activation.SOFTMAX)
+                    .weightInit(WeightInit.XAVIER_UNIFORM)
+                    .build())
+            .build();
     MultiLayerNetwork network = new MultiLayerNetwork(conf);
     network.init();
     List<DataSet> batches = new ArrayList<>();
@@ -232,23 +277,53 @@ public final class LearnerBenchmark {
 
   /**
    * @param samplesPerSecond median end-to-end rate of the runs
-   * @param ratioToBare median over the runs of (end-to-end rate / bare-loop rate measured just before that run)
+   * @param ratioToBare median over the runs of (end-to-end rate / bare-loop rate measured just
+   *     before that run)
    */
-  record EndToEnd(double samplesPerSecond, double ratioToBare, double wallSeconds, double testAccuracy,
+  record EndToEnd(
+      double samplesPerSecond,
+      double ratioToBare,
+      double wallSeconds,
+      double testAccuracy,
       double restoreSeconds) {}
 
-  static EndToEnd endToEnd(String bootstrap, Path dir, String name, int partitions, int epochs, MnistDataset train,
-      MnistDataset test, boolean measureRestore) throws Exception {
+  static EndToEnd endToEnd(
+      String bootstrap,
+      Path dir,
+      String name,
+      int partitions,
+      int epochs,
+      MnistDataset train,
+      MnistDataset test,
+      boolean measureRestore)
+      throws Exception {
     String topic = "bench-train-" + name;
     PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
-    int rc = ProducerMain.run(new String[] {"--bootstrap-servers", bootstrap, "--topic", topic, "--partitions",
-        Integer.toString(partitions), "--epochs", Integer.toString(epochs), "--metrics-port", "0",
-        "--no-progress"}, Map.of(), quiet, System.err, false);
+    int rc =
+        ProducerMain.run(
+            new String[] {
+              "--bootstrap-servers",
+              bootstrap,
+              "--topic",
+              topic,
+              "--partitions",
+              Integer.toString(partitions),
+              "--epochs",
+              Integer.toString(epochs),
+              "--metrics-port",
+              "0",
+              "--no-progress"
+            },
+            Map.of(),
+            quiet,
+            System.err,
+            false);
     if (rc != 0) {
       throw new IllegalStateException("producer failed: " + rc);
     }
     long expected = 60_000L * epochs;
-    // Three learners, one after the other, each a new application on the same pre-filled topic: the median rate.
+    // Three learners, one after the other, each a new application on the same pre-filled topic: the
+    // median rate.
     double[] rates = new double[3];
     double[] ratios = new double[rates.length];
     double accuracy = Double.NaN;
@@ -256,17 +331,27 @@ public final class LearnerBenchmark {
     LearnerSettings.Config first = null;
     for (int run = 0; run < rates.length; run++) {
       String snapshots = "bench-snapshots-" + name + "-" + run;
-      LearnerSettings.Config config = config(bootstrap, "bench-learner-" + name + "-" + run, topic, snapshots,
-          dir.resolve("state-" + name + "-" + run));
-      // The bare loop again right before each run: on a shared machine the speed drifts between runs, and the
-      // ratio of two figures taken under the same conditions says more than the ratio of two taken minutes apart.
+      LearnerSettings.Config config =
+          config(
+              bootstrap,
+              "bench-learner-" + name + "-" + run,
+              topic,
+              snapshots,
+              dir.resolve("state-" + name + "-" + run));
+      // The bare loop again right before each run: on a shared machine the speed drifts between
+      // runs, and the
+      // ratio of two figures taken under the same conditions says more than the ratio of two taken
+      // minutes apart.
       double bare = bareLoop(train, 1);
       long start = System.nanoTime();
       ModelSnapshot last;
       try (Learner learner = Learner.start(config)) {
-        // Rate over the samples from 10% of the stream to its last full batch, read off the learner's own counter
-        // every 10 ms: start-up and JIT warm-up stay out, and the end is when that batch trained, not when it was
-        // published. The half batch after it (300,000 = 4,687.5 batches of 64) trains only after --flush-idle
+        // Rate over the samples from 10% of the stream to its last full batch, read off the
+        // learner's own counter
+        // every 10 ms: start-up and JIT warm-up stay out, and the end is when that batch trained,
+        // not when it was
+        // published. The half batch after it (300,000 = 4,687.5 batches of 64) trains only after
+        // --flush-idle
         // (500 ms) without a new sample: a wait by design, not a cost of throughput, printed apart.
         long fullBatches = expected - expected % config.batchSize();
         long tenPercentAt = 0;
@@ -278,42 +363,68 @@ public final class LearnerBenchmark {
             cpuAtTenPercent = ThreadCpu.snapshot();
           }
           if (System.nanoTime() > deadline) {
-            throw new IllegalStateException("the learner did not train " + expected + " samples in 15 minutes");
+            throw new IllegalStateException(
+                "the learner did not train " + expected + " samples in 15 minutes");
           }
           Thread.sleep(10);
         }
         long lastFullAt = System.nanoTime();
         rates[run] = (fullBatches - expected / 10) / ((lastFullAt - tenPercentAt) / 1e9);
-        if (Boolean.getBoolean("bench.ratios")) { // the stream thread's time split, the consumer's fetches
+        if (Boolean.getBoolean(
+            "bench.ratios")) { // the stream thread's time split, the consumer's fetches
           learner.registry().getMeters().stream()
-              .filter(m -> m.getId().getName().matches("kafka\\.(stream\\.thread\\.(.*ratio|commit\\.latency\\.avg|poll\\.latency\\.avg|poll\\.records\\.avg)|consumer\\.fetch\\.manager\\.(fetch\\.latency\\.(avg|max)|records\\.per\\.request\\.avg|fetch\\.size\\.avg|fetch\\.rate|fetch\\.throttle\\.time\\.avg)|consumer\\.(time\\.between\\.poll\\.avg|poll\\.idle\\.ratio\\.avg))"))
-              .forEach(m -> System.err.println("[benchmark]   " + m.getId().getName() + " "
-                  + m.measure().iterator().next().getValue()));
+              .filter(
+                  m ->
+                      m.getId()
+                          .getName()
+                          .matches(
+                              "kafka\\.(stream\\.thread\\.(.*ratio|commit\\.latency\\.avg|poll\\.latency\\.avg|poll\\.records\\.avg)|consumer\\.fetch\\.manager\\.(fetch\\.latency\\.(avg|max)|records\\.per\\.request\\.avg|fetch\\.size\\.avg|fetch\\.rate|fetch\\.throttle\\.time\\.avg)|consumer\\.(time\\.between\\.poll\\.avg|poll\\.idle\\.ratio\\.avg))"))
+              .forEach(
+                  m ->
+                      System.err.println(
+                          "[benchmark]   "
+                              + m.getId().getName()
+                              + " "
+                              + m.measure().iterator().next().getValue()));
         }
-        System.err.printf("[benchmark] %s run %d, CPU share of the busiest threads from 10%% to the last full batch: %s%n", name,
-            run + 1, ThreadCpu.busiest(cpuAtTenPercent, ThreadCpu.snapshot(), System.nanoTime() - tenPercentAt, 6));
+        System.err.printf(
+            "[benchmark] %s run %d, CPU share of the busiest threads from 10%% to the last full batch: %s%n",
+            name,
+            run + 1,
+            ThreadCpu.busiest(
+                cpuAtTenPercent, ThreadCpu.snapshot(), System.nanoTime() - tenPercentAt, 6));
         while (learner.samplesTrained() < expected && System.nanoTime() < deadline) {
           Thread.sleep(10);
         }
         if (expected > fullBatches) {
-          System.err.printf("[benchmark] %s run %d: the last %d samples trained %d ms after the last full batch"
-              + " (--flush-idle %d ms)%n", name, run + 1, expected - fullBatches,
-              (System.nanoTime() - lastFullAt) / 1_000_000, config.flushIdle().toMillis());
+          System.err.printf(
+              "[benchmark] %s run %d: the last %d samples trained %d ms after the last full batch"
+                  + " (--flush-idle %d ms)%n",
+              name,
+              run + 1,
+              expected - fullBatches,
+              (System.nanoTime() - lastFullAt) / 1_000_000,
+              config.flushIdle().toMillis());
         }
         last = await(bootstrap, snapshots, expected, Duration.ofMinutes(2));
       }
       if (run == 0) {
         first = config;
         wall = (System.nanoTime() - start) / 1e9;
-        accuracy = Evaluation.accuracy(Snapshots.toNetwork(last, SIZES), test, last.getInputScale());
+        accuracy =
+            Evaluation.accuracy(Snapshots.toNetwork(last, SIZES), test, last.getInputScale());
       }
       ratios[run] = rates[run] / bare;
-      System.err.printf("[benchmark] %s run %d: %d samples, %.0f samples/s; bare loop just before: %.0f samples/s;"
-          + " ratio %.2f%n", name, run + 1, last.getSamplesSeen(), rates[run], bare, ratios[run]);
+      System.err.printf(
+          "[benchmark] %s run %d: %d samples, %.0f samples/s; bare loop just before: %.0f samples/s;"
+              + " ratio %.2f%n",
+          name, run + 1, last.getSamplesSeen(), rates[run], bare, ratios[run]);
     }
     double rate = median(rates);
-    System.err.printf("[benchmark] %s: median %.0f samples/s, median ratio to the bare loop %.2f, test accuracy"
-        + " %.4f%n", name, rate, median(ratios), accuracy);
+    System.err.printf(
+        "[benchmark] %s: median %.0f samples/s, median ratio to the bare loop %.2f, test accuracy"
+            + " %.4f%n",
+        name, rate, median(ratios), accuracy);
 
     double restore = Double.NaN;
     if (measureRestore) {
@@ -333,14 +444,30 @@ public final class LearnerBenchmark {
     return config("localhost:9092", "x", "t", "s", Path.of("unused"));
   }
 
-  static LearnerSettings.Config config(String bootstrap, String appId, String topic, String snapshots, Path state) {
-    String[] args = {"--bootstrap-servers", bootstrap, "--application-id", appId, "--training-topic", topic,
-        "--snapshot-topic", snapshots, "--state-dir", state.toString(), "--metrics-port", "0"};
+  static LearnerSettings.Config config(
+      String bootstrap, String appId, String topic, String snapshots, Path state) {
+    String[] args = {
+      "--bootstrap-servers",
+      bootstrap,
+      "--application-id",
+      appId,
+      "--training-topic",
+      topic,
+      "--snapshot-topic",
+      snapshots,
+      "--state-dir",
+      state.toString(),
+      "--metrics-port",
+      "0"
+    };
     return LearnerSettings.resolve(
-        LearnerMain.COMMAND.parse(args, System.getenv(), new PrintWriter(new StringWriter())).orElseThrow());
+        LearnerMain.COMMAND
+            .parse(args, System.getenv(), new PrintWriter(new StringWriter()))
+            .orElseThrow());
   }
 
-  static ModelSnapshot await(String bootstrap, String topic, long samples, Duration timeout) throws Exception {
+  static ModelSnapshot await(String bootstrap, String topic, long samples, Duration timeout)
+      throws Exception {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       List<ModelSnapshot> all = readAll(bootstrap, topic);
@@ -349,15 +476,23 @@ public final class LearnerBenchmark {
       }
       Thread.sleep(250);
     }
-    throw new IllegalStateException("no snapshot with " + samples + " samples on " + topic + " in " + timeout);
+    throw new IllegalStateException(
+        "no snapshot with " + samples + " samples on " + topic + " in " + timeout);
   }
 
   static List<ModelSnapshot> readAll(String bootstrap, String topic) {
     List<ModelSnapshot> out = new ArrayList<>();
-    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
-        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap, ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
-        ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false),
-        new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(
+            Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                bootstrap,
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                "read_committed",
+                ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG,
+                false),
+            new ByteArrayDeserializer(),
+            new ByteArrayDeserializer())) {
       TopicPartition tp = new TopicPartition(topic, 0);
       consumer.assign(List.of(tp));
       consumer.seekToBeginning(List.of(tp));

@@ -31,12 +31,13 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
- * Repeats the benchmark's pre-fill of a new multi-partition topic, on an in-process broker with the CPU kept busy,
- * two ways side by side: (a) what the producer did before: create the topic, wait until metadata shows it, then send
- * with the producer's settings; (b) {@code ./streamlearn produce} as it is now, which creates the topic and waits
- * until every partition's leader serves it. (a) can lose its first batch per partition to KAFKA-15591
- * (OUT_OF_ORDER_SEQUENCE_NUMBER until the batch expires); (b) must never lose one. Prints, per way, the runs that
- * lost records and the records lost. Usage: {@code ./streamlearn benchmark-prefill [runs] [records] [partitions]}.
+ * Repeats the benchmark's pre-fill of a new multi-partition topic, on an in-process broker with the
+ * CPU kept busy, two ways side by side: (a) what the producer did before: create the topic, wait
+ * until metadata shows it, then send with the producer's settings; (b) {@code ./streamlearn
+ * produce} as it is now, which creates the topic and waits until every partition's leader serves
+ * it. (a) can lose its first batch per partition to KAFKA-15591 (OUT_OF_ORDER_SEQUENCE_NUMBER until
+ * the batch expires); (b) must never lose one. Prints, per way, the runs that lost records and the
+ * records lost. Usage: {@code ./streamlearn benchmark-prefill [runs] [records] [partitions]}.
  */
 public final class PrefillLoop {
   private PrefillLoop() {}
@@ -57,17 +58,38 @@ public final class PrefillLoop {
         Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
       String bootstrap = broker.bootstrapServers();
       for (int run = 1; run <= runs; run++) {
-        long before = metadataOnly(admin, bootstrap, "prefill-a-" + run, partitions, records, train);
+        long before =
+            metadataOnly(admin, bootstrap, "prefill-a-" + run, partitions, records, train);
         long start = System.nanoTime();
         String topic = "prefill-b-" + run;
-        int rc = ProducerMain.run(new String[] {"--bootstrap-servers", bootstrap, "--topic", topic, "--partitions",
-            Integer.toString(partitions), "--limit", Integer.toString(records), "--metrics-port", "0",
-            "--no-progress", "--kafka", "delivery.timeout.ms=20000", "--kafka", "request.timeout.ms=10000"},
-            Map.of(), new PrintStream(OutputStream.nullOutputStream()), System.err, false);
+        int rc =
+            ProducerMain.run(
+                new String[] {
+                  "--bootstrap-servers",
+                  bootstrap,
+                  "--topic",
+                  topic,
+                  "--partitions",
+                  Integer.toString(partitions),
+                  "--limit",
+                  Integer.toString(records),
+                  "--metrics-port",
+                  "0",
+                  "--no-progress",
+                  "--kafka",
+                  "delivery.timeout.ms=20000",
+                  "--kafka",
+                  "request.timeout.ms=10000"
+                },
+                Map.of(),
+                new PrintStream(OutputStream.nullOutputStream()),
+                System.err,
+                false);
         seconds.add((System.nanoTime() - start) / 1e9);
         long now = records - onTopic(admin, topic, partitions);
-        System.out.printf("run %d: (a) metadata only lost %d, (b) produce lost %d (exit code %d)%n", run, before,
-            now, rc);
+        System.out.printf(
+            "run %d: (a) metadata only lost %d, (b) produce lost %d (exit code %d)%n",
+            run, before, now, rc);
         lost[0] += before;
         lost[1] += now;
         losingRuns[0] += before > 0 ? 1 : 0;
@@ -78,24 +100,37 @@ public final class PrefillLoop {
     }
     seconds.sort(null);
     System.out.println();
-    System.out.printf("| pre-fill of a new %d-partition topic, %d records, %d runs | runs losing records "
-        + "| records lost |%n", partitions, records, runs);
+    System.out.printf(
+        "| pre-fill of a new %d-partition topic, %d records, %d runs | runs losing records "
+            + "| records lost |%n",
+        partitions, records, runs);
     System.out.println("|---|---:|---:|");
-    System.out.printf("| (a) send once metadata shows the topic (before) | %d | %d |%n", losingRuns[0], lost[0]);
-    System.out.printf("| (b) ./streamlearn produce (waits until every partition is served; median %.2f s) "
-        + "| %d | %d |%n", seconds.get(seconds.size() / 2), losingRuns[1], lost[1]);
+    System.out.printf(
+        "| (a) send once metadata shows the topic (before) | %d | %d |%n", losingRuns[0], lost[0]);
+    System.out.printf(
+        "| (b) ./streamlearn produce (waits until every partition is served; median %.2f s) "
+            + "| %d | %d |%n",
+        seconds.get(seconds.size() / 2), losingRuns[1], lost[1]);
   }
 
-  /** Way (a): create, wait for metadata only, send with the producer's settings; the records not acknowledged. */
-  private static long metadataOnly(Admin admin, String bootstrap, String topic, int partitions, int records,
-      MnistDataset train) throws Exception {
-    admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get(30, TimeUnit.SECONDS);
+  /**
+   * Way (a): create, wait for metadata only, send with the producer's settings; the records not
+   * acknowledged.
+   */
+  private static long metadataOnly(
+      Admin admin, String bootstrap, String topic, int partitions, int records, MnistDataset train)
+      throws Exception {
+    admin
+        .createTopics(List.of(new NewTopic(topic, partitions, (short) 1)))
+        .all()
+        .get(30, TimeUnit.SECONDS);
     while (!admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(topic)) {
       Thread.sleep(20);
     }
     Map<String, Object> props = new HashMap<>();
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true); // the producer's settings (MnistStreamer)
+    props.put(
+        ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true); // the producer's settings (MnistStreamer)
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
     props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
@@ -108,15 +143,23 @@ public final class PrefillLoop {
         new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {
       for (int i = 0; i < records; i++) {
         int row = i % train.size();
-        byte[] value = Codecs.TRAINING_SAMPLE.encode(TrainingSample.newBuilder().setSampleId("train-" + row)
-            .setLabel(train.label(row)).setPixels(ByteBuffer.wrap(train.pixels(row))).setSource("prefill")
-            .setEventTime(Instant.now()).build());
-        producer.send(new ProducerRecord<>(topic, "train-" + row, value), (m, e) -> {
-          if (e != null) {
-            failed.incrementAndGet();
-            first.compareAndSet(null, e.toString());
-          }
-        });
+        byte[] value =
+            Codecs.TRAINING_SAMPLE.encode(
+                TrainingSample.newBuilder()
+                    .setSampleId("train-" + row)
+                    .setLabel(train.label(row))
+                    .setPixels(ByteBuffer.wrap(train.pixels(row)))
+                    .setSource("prefill")
+                    .setEventTime(Instant.now())
+                    .build());
+        producer.send(
+            new ProducerRecord<>(topic, "train-" + row, value),
+            (m, e) -> {
+              if (e != null) {
+                failed.incrementAndGet();
+                first.compareAndSet(null, e.toString());
+              }
+            });
       }
       producer.flush();
     }
@@ -132,7 +175,8 @@ public final class PrefillLoop {
       latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
     }
     return admin.listOffsets(latest).all().get(30, TimeUnit.SECONDS).values().stream()
-        .mapToLong(info -> info.offset()).sum();
+        .mapToLong(info -> info.offset())
+        .sum();
   }
 
   private static void spin() {

@@ -8,15 +8,19 @@ import java.util.Map;
 import java.util.stream.Collectors;
 
 /**
- * CPU time per live thread of this JVM, to say where a measured interval's CPU went (JFR's samples cover only a few
- * threads per period, so shares cannot be read off their counts). Threads of the same name are summed.
+ * CPU time per live thread of this JVM, to say where a measured interval's CPU went (JFR's samples
+ * cover only a few threads per period, so shares cannot be read off their counts). Threads of the
+ * same name are summed.
  */
 final class ThreadCpu {
   private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
   private ThreadCpu() {}
 
-  /** CPU nanoseconds so far by thread name (digits and ids folded so the same role in two learners differs). */
+  /**
+   * CPU nanoseconds so far by thread name (digits and ids folded so the same role in two learners
+   * differs).
+   */
   static Map<String, Long> snapshot() {
     Map<String, Long> cpu = new HashMap<>();
     for (ThreadInfo info : THREADS.getThreadInfo(THREADS.getAllThreadIds())) {
@@ -31,8 +35,12 @@ final class ThreadCpu {
     return cpu;
   }
 
-  /** The {@code top} threads by CPU between two snapshots, each as a share of the wall time between them. */
-  static String busiest(Map<String, Long> before, Map<String, Long> after, long wallNanos, int top) {
+  /**
+   * The {@code top} threads by CPU between two snapshots, each as a share of the wall time between
+   * them.
+   */
+  static String busiest(
+      Map<String, Long> before, Map<String, Long> after, long wallNanos, int top) {
     Map<String, Long> used = new HashMap<>();
     after.forEach((name, nanos) -> used.put(name, nanos - before.getOrDefault(name, 0L)));
     long total = used.values().stream().mapToLong(Long::longValue).sum();
@@ -40,7 +48,10 @@ final class ThreadCpu {
         + used.entrySet().stream()
             .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
             .limit(top)
-            .map(e -> String.format("%s %.2f", shorten(e.getKey()), (double) e.getValue() / wallNanos))
+            .map(
+                e ->
+                    String.format(
+                        "%s %.2f", shorten(e.getKey()), (double) e.getValue() / wallNanos))
             .collect(Collectors.joining(", "));
   }
 

@@ -19,10 +19,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A real single-node Kafka broker in KRaft mode (broker and controller in one process), run from the
- * {@code org.apache.kafka:kafka_2.13} artifacts. Its data lives in {@code <dir>/logs}; the storage is formatted with a
- * fresh cluster id on first start only, so topics and offsets survive restarts. {@code <dir>/server.properties} is
- * rewritten at each start from the ports and the overrides.
+ * A real single-node Kafka broker in KRaft mode (broker and controller in one process), run from
+ * the {@code org.apache.kafka:kafka_2.13} artifacts. Its data lives in {@code <dir>/logs}; the
+ * storage is formatted with a fresh cluster id on first start only, so topics and offsets survive
+ * restarts. {@code <dir>/server.properties} is rewritten at each start from the ports and the
+ * overrides.
  */
 public final class LocalBroker implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LocalBroker.class);
@@ -46,8 +47,10 @@ public final class LocalBroker implements AutoCloseable {
    * @param controllerPort the KRaft controller port (0 = a free one)
    * @param overrides broker properties that replace the defaults below
    */
-  public static LocalBroker start(Path dir, String host, int port, int controllerPort, Map<String, String> overrides) {
-    // The advertised listener must name the real port, so 0 is resolved here rather than by the socket.
+  public static LocalBroker start(
+      Path dir, String host, int port, int controllerPort, Map<String, String> overrides) {
+    // The advertised listener must name the real port, so 0 is resolved here rather than by the
+    // socket.
     port = port == 0 ? freePort() : port;
     controllerPort = controllerPort == 0 ? freePort() : controllerPort;
     Path logs = dir.resolve("logs");
@@ -55,7 +58,9 @@ public final class LocalBroker implements AutoCloseable {
     props.setProperty("process.roles", "broker,controller");
     props.setProperty("node.id", "1");
     props.setProperty("controller.quorum.voters", "1@" + host + ":" + controllerPort);
-    props.setProperty("listeners", "PLAINTEXT://" + host + ":" + port + ",CONTROLLER://" + host + ":" + controllerPort);
+    props.setProperty(
+        "listeners",
+        "PLAINTEXT://" + host + ":" + port + ",CONTROLLER://" + host + ":" + controllerPort);
     props.setProperty("advertised.listeners", "PLAINTEXT://" + host + ":" + port);
     props.setProperty("controller.listener.names", "CONTROLLER");
     props.setProperty("inter.broker.listener.name", "PLAINTEXT");
@@ -72,17 +77,21 @@ public final class LocalBroker implements AutoCloseable {
     try {
       Files.createDirectories(logs);
       Path file = dir.resolve("server.properties");
-      // Overrides may hold passwords (listener credentials, keystores): the file is readable by its owner alone,
+      // Overrides may hold passwords (listener credentials, keystores): the file is readable by its
+      // owner alone,
       // from its creation on.
       Files.deleteIfExists(file);
       try {
-        Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-            java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+        Files.createFile(
+            file,
+            java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
       } catch (UnsupportedOperationException noPosix) {
         Files.createFile(file);
       }
       try (Writer out = Files.newBufferedWriter(file)) {
-        props.store(out, "written by streamlearn broker at each start; use --kafka key=value to change");
+        props.store(
+            out, "written by streamlearn broker at each start; use --kafka key=value to change");
       }
       if (!Files.exists(logs.resolve("meta.properties"))) {
         format(file);
@@ -110,8 +119,9 @@ public final class LocalBroker implements AutoCloseable {
     ByteArrayOutputStream output = new ByteArrayOutputStream();
     int rc;
     try (PrintStream print = new PrintStream(output, true, StandardCharsets.UTF_8)) {
-      rc = StorageTool.execute(
-          new String[] {"format", "-t", clusterId, "-c", propertiesFile.toString()}, print);
+      rc =
+          StorageTool.execute(
+              new String[] {"format", "-t", clusterId, "-c", propertiesFile.toString()}, print);
     }
     String text = output.toString(StandardCharsets.UTF_8).strip();
     if (rc != 0) {

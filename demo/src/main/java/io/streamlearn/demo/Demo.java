@@ -15,7 +15,6 @@ import io.streamlearn.scorer.Scorer;
 import io.streamlearn.scorer.ScorerMain;
 import io.streamlearn.scorer.ScorerSettings;
 import io.streamlearn.scorer.ServingModel;
-import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -31,15 +30,24 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /**
- * The whole pipeline in one process, on a real Kafka broker: starts the embedded broker (or uses the one given),
- * the learner and the scorer; streams the MNIST training set ({@code epochs} times) into the training topic; once
- * the scorer serves the snapshot of the last trained sample, streams the 10,000 test images as live image events;
- * waits for their predictions; prints a status line every second and a summary at the end.
+ * The whole pipeline in one process, on a real Kafka broker: starts the embedded broker (or uses
+ * the one given), the learner and the scorer; streams the MNIST training set ({@code epochs} times)
+ * into the training topic; once the scorer serves the snapshot of the last trained sample, streams
+ * the 10,000 test images as live image events; waits for their predictions; prints a status line
+ * every second and a summary at the end.
  */
 final class Demo implements AutoCloseable {
   /** What the demo was asked to do. */
-  record Options(int epochs, boolean keep, String bootstrapServers, int brokerPort, int httpPort,
-      int learnerMetricsPort, double eventRate, Path workDir, Map<String, String> kafka) {
+  record Options(
+      int epochs,
+      boolean keep,
+      String bootstrapServers,
+      int brokerPort,
+      int httpPort,
+      int learnerMetricsPort,
+      double eventRate,
+      Path workDir,
+      Map<String, String> kafka) {
 
     /** The Kafka client properties as {@code --kafka key=value} arguments for a service. */
     String[] withKafka(String... args) {
@@ -50,9 +58,20 @@ final class Demo implements AutoCloseable {
   }
 
   /** What the demo measured; topics say where to look for yourself. */
-  record Summary(long samplesTrained, double trainingSeconds, double prequentialAccuracy, long snapshotVersion,
-      int imagesPredicted, long predictionRecords, double testAccuracy, double latencyP50Ms, double latencyP99Ms,
-      String trainingTopic, String imagesTopic, String predictionsTopic, String snapshotTopic) {}
+  record Summary(
+      long samplesTrained,
+      double trainingSeconds,
+      double prequentialAccuracy,
+      long snapshotVersion,
+      int imagesPredicted,
+      long predictionRecords,
+      double testAccuracy,
+      double latencyP50Ms,
+      double latencyP99Ms,
+      String trainingTopic,
+      String imagesTopic,
+      String predictionsTopic,
+      String snapshotTopic) {}
 
   private static final Duration TRAINING_TIMEOUT = Duration.ofMinutes(60);
   private static final Duration SCORING_TIMEOUT = Duration.ofMinutes(5);
@@ -60,11 +79,13 @@ final class Demo implements AutoCloseable {
   private final Options options;
   private final PrintStream out;
   private final List<AutoCloseable> running = new ArrayList<>();
-  private final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "demo-status");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ScheduledExecutorService ticker =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "demo-status");
+            t.setDaemon(true);
+            return t;
+          });
   private volatile String phase = "starting";
   private Learner learner;
   private Scorer scorer;
@@ -85,7 +106,8 @@ final class Demo implements AutoCloseable {
 
     String bootstrap = options.bootstrapServers();
     boolean embedded = bootstrap == null || bootstrap.isBlank();
-    // On an embedded broker the topics have their usual names (so other commands can join with their defaults);
+    // On an embedded broker the topics have their usual names (so other commands can join with
+    // their defaults);
     // on a broker given by the user each run gets topics of its own.
     String prefix = embedded ? "" : "demo-" + Long.toString(System.currentTimeMillis(), 36) + "-";
     String training = prefix + Topics.TRAINING.name();
@@ -95,85 +117,165 @@ final class Demo implements AutoCloseable {
     String deadLetters = prefix + Topics.DEAD_LETTERS.name();
     if (embedded) {
       phase = "starting the broker";
-      LocalBroker broker = LocalBroker.start(options.workDir().resolve("kafka"), "localhost", options.brokerPort(),
-          0, Map.of());
+      LocalBroker broker =
+          LocalBroker.start(
+              options.workDir().resolve("kafka"), "localhost", options.brokerPort(), 0, Map.of());
       running.add(broker);
       bootstrap = broker.bootstrapServers();
     }
 
     phase = "starting the learner";
-    learner = Learner.start(LearnerSettings.resolve(LearnerMain.COMMAND.parse(options.withKafka(
-        "--bootstrap-servers", bootstrap, "--application-id", prefix + "streamlearn-learner",
-        "--training-topic", training, "--snapshot-topic", snapshots, "--dead-letter-topic", deadLetters,
-        "--partitions", "1", "--state-dir", options.workDir().resolve("learner-state").toString(),
-        "--metrics-port", Integer.toString(options.learnerMetricsPort())), Map.of(), quietWriter()).orElseThrow()));
+    learner =
+        Learner.start(
+            LearnerSettings.resolve(
+                LearnerMain.COMMAND
+                    .parse(
+                        options.withKafka(
+                            "--bootstrap-servers",
+                            bootstrap,
+                            "--application-id",
+                            prefix + "streamlearn-learner",
+                            "--training-topic",
+                            training,
+                            "--snapshot-topic",
+                            snapshots,
+                            "--dead-letter-topic",
+                            deadLetters,
+                            "--partitions",
+                            "1",
+                            "--state-dir",
+                            options.workDir().resolve("learner-state").toString(),
+                            "--metrics-port",
+                            Integer.toString(options.learnerMetricsPort())),
+                        Map.of(),
+                        quietWriter())
+                    .orElseThrow()));
     running.add(0, learner);
 
     phase = "starting the scorer";
-    scorer = Scorer.start(ScorerSettings.resolve(ScorerMain.COMMAND.parse(options.withKafka(
-        "--bootstrap-servers", bootstrap, "--group-id", prefix + "streamlearn-scorer",
-        "--snapshot-topic", snapshots, "--images-topic", images, "--predictions-topic", predictions,
-        "--dead-letter-topic", deadLetters, "--http-port", Integer.toString(options.httpPort())),
-        Map.of(), quietWriter()).orElseThrow()));
+    scorer =
+        Scorer.start(
+            ScorerSettings.resolve(
+                ScorerMain.COMMAND
+                    .parse(
+                        options.withKafka(
+                            "--bootstrap-servers",
+                            bootstrap,
+                            "--group-id",
+                            prefix + "streamlearn-scorer",
+                            "--snapshot-topic",
+                            snapshots,
+                            "--images-topic",
+                            images,
+                            "--predictions-topic",
+                            predictions,
+                            "--dead-letter-topic",
+                            deadLetters,
+                            "--http-port",
+                            Integer.toString(options.httpPort())),
+                        Map.of(),
+                        quietWriter())
+                    .orElseThrow()));
     running.add(0, scorer);
     watcher = new PredictionWatcher(bootstrap, predictions, options.kafka());
     watcher.start();
     running.add(0, watcher);
 
-    out.printf("broker %s%s | learner metrics http://localhost:%d/metrics | scorer http://localhost:%d"
-            + " (/v1/predict, /v1/model, /metrics)%n", bootstrap, embedded ? " (embedded)" : "",
-        learner.metricsPort(), scorer.httpPort());
+    out.printf(
+        "broker %s%s | learner metrics http://localhost:%d/metrics | scorer http://localhost:%d"
+            + " (/v1/predict, /v1/model, /metrics)%n",
+        bootstrap, embedded ? " (embedded)" : "", learner.metricsPort(), scorer.httpPort());
     ticker.scheduleAtFixedRate(this::status, 1, 1, TimeUnit.SECONDS);
 
     long expectedSamples = (long) trainSize * options.epochs();
     phase = "streaming the training set";
     long start = System.nanoTime();
-    produce(bootstrap, options, "--mode", "train", "--topic", training, "--epochs", Integer.toString(options.epochs()),
-        "--partitions", "1");
+    produce(
+        bootstrap,
+        options,
+        "--mode",
+        "train",
+        "--topic",
+        training,
+        "--epochs",
+        Integer.toString(options.epochs()),
+        "--partitions",
+        "1");
     phase = "training";
-    await(() -> learner.samplesTrained() >= expectedSamples, TRAINING_TIMEOUT,
+    await(
+        () -> learner.samplesTrained() >= expectedSamples,
+        TRAINING_TIMEOUT,
         "the learner to train " + expectedSamples + " samples");
     double trainingSeconds = (System.nanoTime() - start) / 1e9;
     phase = "waiting for the final snapshot";
-    await(() -> scorer.model().map(m -> m.samplesSeen() >= expectedSamples).orElse(false), Duration.ofSeconds(60),
+    await(
+        () -> scorer.model().map(m -> m.samplesSeen() >= expectedSamples).orElse(false),
+        Duration.ofSeconds(60),
         "the scorer to serve the snapshot of all " + expectedSamples + " samples");
 
     phase = "streaming the test set as live events";
-    produce(bootstrap, options, "--mode", "events", "--topic", images, "--rate", Double.toString(options.eventRate()));
+    produce(
+        bootstrap,
+        options,
+        "--mode",
+        "events",
+        "--topic",
+        images,
+        "--rate",
+        Double.toString(options.eventRate()));
     phase = "scoring";
-    await(() -> watcher.images() >= testSize, SCORING_TIMEOUT,
+    await(
+        () -> watcher.images() >= testSize,
+        SCORING_TIMEOUT,
         "predictions for all " + testSize + " test images on " + predictions);
     phase = "done";
     ticker.shutdownNow();
     status();
 
     ServingModel model = scorer.model().orElseThrow();
-    return new Summary((long) learner.samplesTrained(), trainingSeconds, gauge(learner.registry(),
-        "streamlearn.learner.prequential.accuracy"), model.version(), watcher.images(), watcher.records(),
-        watcher.accuracy(), watcher.latencyQuantile(0.5, Integer.MAX_VALUE),
-        watcher.latencyQuantile(0.99, Integer.MAX_VALUE), training, images, predictions, snapshots);
+    return new Summary(
+        (long) learner.samplesTrained(),
+        trainingSeconds,
+        gauge(learner.registry(), "streamlearn.learner.prequential.accuracy"),
+        model.version(),
+        watcher.images(),
+        watcher.records(),
+        watcher.accuracy(),
+        watcher.latencyQuantile(0.5, Integer.MAX_VALUE),
+        watcher.latencyQuantile(0.99, Integer.MAX_VALUE),
+        training,
+        images,
+        predictions,
+        snapshots);
   }
 
   void printSummary(Summary s) {
     out.println();
     out.println("| streamlearn demo | |");
     out.println("|---|---:|");
-    out.printf("| samples trained (%d epoch%s) | %,d |%n", options.epochs(), options.epochs() == 1 ? "" : "s",
-        s.samplesTrained());
-    out.printf("| training time, from the first sample produced to the last trained | %.1f s |%n",
+    out.printf(
+        "| samples trained (%d epoch%s) | %,d |%n",
+        options.epochs(), options.epochs() == 1 ? "" : "s", s.samplesTrained());
+    out.printf(
+        "| training time, from the first sample produced to the last trained | %.1f s |%n",
         s.trainingSeconds());
     out.printf("| training rate | %,.0f samples/s |%n", s.samplesTrained() / s.trainingSeconds());
-    out.printf("| learner's prequential accuracy (rolling) | %.2f%% |%n", 100 * s.prequentialAccuracy());
+    out.printf(
+        "| learner's prequential accuracy (rolling) | %.2f%% |%n", 100 * s.prequentialAccuracy());
     out.printf("| snapshot version served | v%d |%n", s.snapshotVersion());
-    out.printf("| test images predicted (distinct ids / prediction records) | %,d / %,d |%n", s.imagesPredicted(),
-        s.predictionRecords());
+    out.printf(
+        "| test images predicted (distinct ids / prediction records) | %,d / %,d |%n",
+        s.imagesPredicted(), s.predictionRecords());
     out.printf("| scorer's accuracy on the test images | %.2f%% |%n", 100 * s.testAccuracy());
-    out.printf("| latency, event time to prediction, p50 / p99 | %.0f / %.0f ms |%n", s.latencyP50Ms(),
-        s.latencyP99Ms());
+    out.printf(
+        "| latency, event time to prediction, p50 / p99 | %.0f / %.0f ms |%n",
+        s.latencyP50Ms(), s.latencyP99Ms());
     out.println();
-    out.printf("topics: %s -> learner -> %s -> scorer; %s -> scorer -> %s%n", s.trainingTopic(), s.snapshotTopic(),
-        s.imagesTopic(), s.predictionsTopic());
-    out.printf("metrics: learner http://localhost:%d/metrics, scorer http://localhost:%d/metrics%n",
+    out.printf(
+        "topics: %s -> learner -> %s -> scorer; %s -> scorer -> %s%n",
+        s.trainingTopic(), s.snapshotTopic(), s.imagesTopic(), s.predictionsTopic());
+    out.printf(
+        "metrics: learner http://localhost:%d/metrics, scorer http://localhost:%d/metrics%n",
         learner.metricsPort(), scorer.httpPort());
   }
 
@@ -187,10 +289,18 @@ final class Demo implements AutoCloseable {
       double prequential = gauge(learner.registry(), "streamlearn.learner.prequential.accuracy");
       double version = gauge(learner.registry(), "streamlearn.learner.snapshot.version");
       String serving = scorer.model().map(m -> "v" + m.version()).orElse("-");
-      out.printf("[%s] trained %,d (%,.0f samples/s) | prequential %s | snapshot %s | scorer %s, live accuracy %s"
-              + " | predicted %,d | p99 %s%n", phase, samples, rate, percent(prequential),
-          Double.isNaN(version) ? "-" : "v" + (long) version, serving, percent(scorer.liveAccuracy()),
-          watcher.images(), millis(watcher.latencyQuantile(0.99, 2000)));
+      out.printf(
+          "[%s] trained %,d (%,.0f samples/s) | prequential %s | snapshot %s | scorer %s, live accuracy %s"
+              + " | predicted %,d | p99 %s%n",
+          phase,
+          samples,
+          rate,
+          percent(prequential),
+          Double.isNaN(version) ? "-" : "v" + (long) version,
+          serving,
+          percent(scorer.liveAccuracy()),
+          watcher.images(),
+          millis(watcher.latencyQuantile(0.99, 2000)));
     } catch (RuntimeException e) {
       out.println("[status] " + e);
     }
@@ -199,7 +309,8 @@ final class Demo implements AutoCloseable {
   /** Blocks until Ctrl-C (the shutdown hook closes the demo). */
   void keepRunning() throws InterruptedException {
     phase = "running (--keep)";
-    out.println("still running (--keep): produce more with ./streamlearn produce; Ctrl-C stops everything");
+    out.println(
+        "still running (--keep): produce more with ./streamlearn produce; Ctrl-C stops everything");
     ticker.shutdownNow();
     ScheduledExecutorService slow = Executors.newSingleThreadScheduledExecutor();
     slow.scheduleAtFixedRate(this::status, 10, 10, TimeUnit.SECONDS);
@@ -220,28 +331,36 @@ final class Demo implements AutoCloseable {
   }
 
   private static void produce(String bootstrap, Options options, String... args) {
-    List<String> all = new ArrayList<>(List.of(options.withKafka("--bootstrap-servers", bootstrap,
-        "--metrics-port", "0", "--no-progress")));
+    List<String> all =
+        new ArrayList<>(
+            List.of(
+                options.withKafka(
+                    "--bootstrap-servers", bootstrap, "--metrics-port", "0", "--no-progress")));
     all.addAll(List.of(args));
     StringWriter errors = new StringWriter();
     PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
-    PrintStream err = new PrintStream(new OutputStream() {
-      @Override
-      public void write(int b) {
-        errors.write(b);
-      }
-    }, true);
+    PrintStream err =
+        new PrintStream(
+            new OutputStream() {
+              @Override
+              public void write(int b) {
+                errors.write(b);
+              }
+            },
+            true);
     int code = ProducerMain.run(all.toArray(String[]::new), Map.of(), quiet, err, false);
     if (code != 0) {
       throw new IllegalStateException("the producer failed (exit " + code + "): " + errors);
     }
   }
 
-  private static void await(BooleanSupplier condition, Duration timeout, String what) throws InterruptedException {
+  private static void await(BooleanSupplier condition, Duration timeout, String what)
+      throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("timed out after " + timeout.toSeconds() + " s waiting for " + what);
+        throw new IllegalStateException(
+            "timed out after " + timeout.toSeconds() + " s waiting for " + what);
       }
       Thread.sleep(50);
     }

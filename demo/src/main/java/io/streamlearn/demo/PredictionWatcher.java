@@ -17,12 +17,13 @@ import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
- * What a downstream consumer of the predictions topic sees: the newest prediction per image id, the accuracy of
- * those that carry a label, and the latency from event time to prediction ({@code scoredAt - eventTime}).
+ * What a downstream consumer of the predictions topic sees: the newest prediction per image id, the
+ * accuracy of those that carry a label, and the latency from event time to prediction ({@code
+ * scoredAt - eventTime}).
  *
  * <p>Memory is bounded whatever arrives (with {@code --keep} anyone may send events): at most
- * {@value #MAX_TRACKED_IDS} distinct image ids are tracked (later new ids are counted, not kept) and latencies are
- * kept for the last {@value #LATENCY_WINDOW} predictions.
+ * {@value #MAX_TRACKED_IDS} distinct image ids are tracked (later new ids are counted, not kept)
+ * and latencies are kept for the last {@value #LATENCY_WINDOW} predictions.
  */
 final class PredictionWatcher implements Runnable, AutoCloseable {
   private final KafkaConsumer<byte[], byte[]> consumer;
@@ -47,7 +48,8 @@ final class PredictionWatcher implements Runnable, AutoCloseable {
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.GROUP_ID_CONFIG, "streamlearn-demo-watcher-" + System.nanoTime());
-    this.consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    this.consumer =
+        new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     this.topic = topic;
     this.thread = new Thread(this, "demo-prediction-watcher");
     thread.setDaemon(true);

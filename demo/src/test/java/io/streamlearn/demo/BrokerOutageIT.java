@@ -34,55 +34,99 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The broker stopped for 20 s mid-stream and started again on the same data, ports and folder, while the producer
- * streams training samples and events: every service reconnects by itself, nothing is lost (every sample trained
- * once, every event predicted), and what the health endpoints and metrics said during the outage is recorded and
- * asserted. Not tagged real-kafka: it runs its own broker, which it has to stop ({@link LocalBroker}).
+ * The broker stopped for 20 s mid-stream and started again on the same data, ports and folder,
+ * while the producer streams training samples and events: every service reconnects by itself,
+ * nothing is lost (every sample trained once, every event predicted), and what the health endpoints
+ * and metrics said during the outage is recorded and asserted. Not tagged real-kafka: it runs its
+ * own broker, which it has to stop ({@link LocalBroker}).
  */
 class BrokerOutageIT {
   private static final int SAMPLES = 60_000;
   private static final int EVENTS = 10_000;
   private static final Duration OUTAGE = Duration.ofSeconds(20);
   private static final Duration WAIT = Duration.ofMinutes(5);
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   @Test
-  void everyServiceReconnectsAfterATwentySecondOutageAndNothingIsLost(@TempDir Path dir) throws Exception {
+  void everyServiceReconnectsAfterATwentySecondOutageAndNothingIsLost(@TempDir Path dir)
+      throws Exception {
     int port = freePort();
     int controllerPort = freePort();
     int scorerPort = freePort();
     int learnerPort = freePort();
     String bootstrap = "localhost:" + port;
-    LocalBroker broker = LocalBroker.start(dir.resolve("kafka"), "localhost", port, controllerPort, Map.of());
+    LocalBroker broker =
+        LocalBroker.start(dir.resolve("kafka"), "localhost", port, controllerPort, Map.of());
     Learner learner = null;
     Scorer scorer = null;
     try {
-      learner = Learner.start(LearnerSettings.resolve(LearnerMain.COMMAND.parse(new String[] {
-          "--bootstrap-servers", bootstrap, "--training-topic", "outage.train", "--snapshot-topic",
-          "outage.snapshots", "--dead-letter-topic", "outage.dlq", "--state-dir", dir.resolve("state").toString(),
-          "--metrics-port", Integer.toString(learnerPort), "--snapshot-interval", "300"}, Map.of(), quiet())
-          .orElseThrow()));
-      scorer = Scorer.start(ScorerSettings.resolve(ScorerMain.COMMAND.parse(new String[] {
-          "--bootstrap-servers", bootstrap, "--snapshot-topic", "outage.snapshots", "--images-topic",
-          "outage.images", "--predictions-topic", "outage.predictions", "--dead-letter-topic", "outage.dlq",
-          "--http-port", Integer.toString(scorerPort)}, Map.of(), quiet()).orElseThrow()));
+      learner =
+          Learner.start(
+              LearnerSettings.resolve(
+                  LearnerMain.COMMAND
+                      .parse(
+                          new String[] {
+                            "--bootstrap-servers",
+                            bootstrap,
+                            "--training-topic",
+                            "outage.train",
+                            "--snapshot-topic",
+                            "outage.snapshots",
+                            "--dead-letter-topic",
+                            "outage.dlq",
+                            "--state-dir",
+                            dir.resolve("state").toString(),
+                            "--metrics-port",
+                            Integer.toString(learnerPort),
+                            "--snapshot-interval",
+                            "300"
+                          },
+                          Map.of(),
+                          quiet())
+                      .orElseThrow()));
+      scorer =
+          Scorer.start(
+              ScorerSettings.resolve(
+                  ScorerMain.COMMAND
+                      .parse(
+                          new String[] {
+                            "--bootstrap-servers",
+                            bootstrap,
+                            "--snapshot-topic",
+                            "outage.snapshots",
+                            "--images-topic",
+                            "outage.images",
+                            "--predictions-topic",
+                            "outage.predictions",
+                            "--dead-letter-topic",
+                            "outage.dlq",
+                            "--http-port",
+                            Integer.toString(scorerPort)
+                          },
+                          Map.of(),
+                          quiet())
+                      .orElseThrow()));
       Learner training = learner;
-      // The producers retry through the outage (delivery.timeout.ms, 120 s by default, outlasts it).
-      CompletableFuture<Integer> samples = CompletableFuture.supplyAsync(() -> produce(bootstrap, "--topic",
-          "outage.train", "--rate", "2000"));
-      Await.until(() -> training.samplesTrained() >= 10_000, WAIT, "10,000 samples trained before the outage");
-      CompletableFuture<Integer> events = CompletableFuture.supplyAsync(() -> produce(bootstrap, "--mode",
-          "events", "--topic", "outage.images", "--rate", "400"));
+      // The producers retry through the outage (delivery.timeout.ms, 120 s by default, outlasts
+      // it).
+      CompletableFuture<Integer> samples =
+          CompletableFuture.supplyAsync(
+              () -> produce(bootstrap, "--topic", "outage.train", "--rate", "2000"));
+      Await.until(
+          () -> training.samplesTrained() >= 10_000,
+          WAIT,
+          "10,000 samples trained before the outage");
+      CompletableFuture<Integer> events =
+          CompletableFuture.supplyAsync(
+              () ->
+                  produce(
+                      bootstrap, "--mode", "events", "--topic", "outage.images", "--rate", "400"));
       Scorer scoring = scorer;
       Await.until(() -> scoring.isReady(), WAIT, "the scorer ready before the outage");
 
@@ -90,35 +134,59 @@ class BrokerOutageIT {
       double trainedAtStop = learner.samplesTrained();
       Map<String, Set<Integer>> seen = new TreeMap<>();
       long end = System.nanoTime() + OUTAGE.toNanos();
-      while (System.nanoTime() < end) { // the outage is the fault itself: its length is fixed, not awaited
-        seen.computeIfAbsent("scorer /health/live", k -> new HashSet<>()).add(status(scorerPort, "/health/live"));
-        seen.computeIfAbsent("scorer /health/ready", k -> new HashSet<>()).add(status(scorerPort, "/health/ready"));
-        seen.computeIfAbsent("scorer /metrics", k -> new HashSet<>()).add(status(scorerPort, "/metrics"));
-        seen.computeIfAbsent("learner /metrics", k -> new HashSet<>()).add(status(learnerPort, "/metrics"));
+      while (System.nanoTime()
+          < end) { // the outage is the fault itself: its length is fixed, not awaited
+        seen.computeIfAbsent("scorer /health/live", k -> new HashSet<>())
+            .add(status(scorerPort, "/health/live"));
+        seen.computeIfAbsent("scorer /health/ready", k -> new HashSet<>())
+            .add(status(scorerPort, "/health/ready"));
+        seen.computeIfAbsent("scorer /metrics", k -> new HashSet<>())
+            .add(status(scorerPort, "/metrics"));
+        seen.computeIfAbsent("learner /metrics", k -> new HashSet<>())
+            .add(status(learnerPort, "/metrics"));
         seen.computeIfAbsent("learner state " + learner.state(), k -> new HashSet<>()).add(0);
         Thread.sleep(500);
       }
       double trainedDuringOutage = learner.samplesTrained() - trainedAtStop;
       broker = LocalBroker.start(dir.resolve("kafka"), "localhost", port, controllerPort, Map.of());
 
-      assertEquals(0, samples.get(5, TimeUnit.MINUTES), "the training producer lost nothing (exit 0)");
+      assertEquals(
+          0, samples.get(5, TimeUnit.MINUTES), "the training producer lost nothing (exit 0)");
       assertEquals(0, events.get(5, TimeUnit.MINUTES), "the event producer lost nothing (exit 0)");
-      Await.until(() -> newestSnapshot(bootstrap, "outage.snapshots").getSamplesSeen() >= SAMPLES, WAIT,
-          () -> "a snapshot of all " + SAMPLES + " samples after the outage (newest "
-              + newestSnapshot(bootstrap, "outage.snapshots").getSamplesSeen() + ")");
-      Await.until(() -> predictedIds(bootstrap, "outage.predictions").size() == EVENTS, WAIT,
+      Await.until(
+          () -> newestSnapshot(bootstrap, "outage.snapshots").getSamplesSeen() >= SAMPLES,
+          WAIT,
+          () ->
+              "a snapshot of all "
+                  + SAMPLES
+                  + " samples after the outage (newest "
+                  + newestSnapshot(bootstrap, "outage.snapshots").getSamplesSeen()
+                  + ")");
+      Await.until(
+          () -> predictedIds(bootstrap, "outage.predictions").size() == EVENTS,
+          WAIT,
           () -> "every event predicted after the outage");
-      System.out.printf("[BrokerOutageIT] 20 s outage after %.0f samples trained (%.0f more during it, from"
-          + " records already fetched); seen during the outage: %s; afterwards %d samples trained, %d events"
-          + " predicted%n", trainedAtStop, trainedDuringOutage, seen,
-          newestSnapshot(bootstrap, "outage.snapshots").getSamplesSeen(), EVENTS);
+      System.out.printf(
+          "[BrokerOutageIT] 20 s outage after %.0f samples trained (%.0f more during it, from"
+              + " records already fetched); seen during the outage: %s; afterwards %d samples trained, %d events"
+              + " predicted%n",
+          trainedAtStop,
+          trainedDuringOutage,
+          seen,
+          newestSnapshot(bootstrap, "outage.snapshots").getSamplesSeen(),
+          EVENTS);
       assertEquals(Set.of(200), seen.get("scorer /health/live"), "the scorer stays live");
-      assertEquals(Set.of(200), seen.get("scorer /health/ready"),
+      assertEquals(
+          Set.of(200),
+          seen.get("scorer /health/ready"),
           "the scorer stays ready: its model serves HTTP predictions without the broker");
       assertEquals(Set.of(200), seen.get("scorer /metrics"));
-      assertEquals(Set.of(200), seen.get("learner /metrics"), "the learner's metrics answer throughout");
+      assertEquals(
+          Set.of(200), seen.get("learner /metrics"), "the learner's metrics answer throughout");
       learner.close(); // nothing is published after it closed: the newest snapshot is the last
-      assertEquals(SAMPLES, newestSnapshot(bootstrap, "outage.snapshots").getSamplesSeen(),
+      assertEquals(
+          SAMPLES,
+          newestSnapshot(bootstrap, "outage.snapshots").getSamplesSeen(),
           "each sample trained exactly once");
     } finally {
       if (scorer != null) {
@@ -133,16 +201,28 @@ class BrokerOutageIT {
 
   private int status(int port, String path) {
     try {
-      return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-          .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+      return http.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                  .timeout(Duration.ofSeconds(5))
+                  .build(),
+              HttpResponse.BodyHandlers.discarding())
+          .statusCode();
     } catch (Exception e) {
       return -1; // no answer: recorded, and the assertions say whether that is allowed
     }
   }
 
   private static int produce(String bootstrap, String... args) {
-    List<String> all = new ArrayList<>(List.of("--bootstrap-servers", bootstrap, "--metrics-port", "0",
-        "--no-progress", "--partitions", "1"));
+    List<String> all =
+        new ArrayList<>(
+            List.of(
+                "--bootstrap-servers",
+                bootstrap,
+                "--metrics-port",
+                "0",
+                "--no-progress",
+                "--partitions",
+                "1"));
     all.addAll(List.of(args));
     PrintStream nowhere = new PrintStream(OutputStream.nullOutputStream());
     return ProducerMain.run(all.toArray(String[]::new), Map.of(), nowhere, System.err, false);

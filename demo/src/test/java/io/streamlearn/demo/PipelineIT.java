@@ -23,20 +23,24 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Producer -> learner -> scorer on the real broker, one epoch: the predictions topic holds one prediction per test
- * image (by image id), and their accuracy against the MNIST test labels is 94.5% or better.
+ * Producer -> learner -> scorer on the real broker, one epoch: the predictions topic holds one
+ * prediction per test image (by image id), and their accuracy against the MNIST test labels is
+ * 94.5% or better.
  */
 @Tag("real-kafka")
 class PipelineIT {
   @RegisterExtension static final RealKafka kafka = new RealKafka();
 
   @Test
-  void oneEpochThroughLearnerAndScorerPredictsTheTestImagesAtLeast945Percent(@TempDir Path work) throws Exception {
+  void oneEpochThroughLearnerAndScorerPredictsTheTestImagesAtLeast945Percent(@TempDir Path work)
+      throws Exception {
     MnistDataset test = MnistDataset.test(MnistFetcher.ensureDefault());
     ByteArrayOutputStream console = new ByteArrayOutputStream();
     Demo.Summary summary;
-    try (Demo demo = new Demo(new Demo.Options(1, false, kafka.bootstrapServers(), 0, 0, 0, 20_000, work, Map.of()),
-        new PrintStream(console, true, StandardCharsets.UTF_8))) {
+    try (Demo demo =
+        new Demo(
+            new Demo.Options(1, false, kafka.bootstrapServers(), 0, 0, 0, 20_000, work, Map.of()),
+            new PrintStream(console, true, StandardCharsets.UTF_8))) {
       summary = demo.run();
       demo.printSummary(summary);
     }
@@ -44,13 +48,15 @@ class PipelineIT {
     assertTrue(printed.contains("scorer's accuracy on the test images"), printed);
     assertEquals(60_000, summary.samplesTrained());
 
-    // The verdict comes from the predictions topic itself, as a downstream consumer would compute it.
+    // The verdict comes from the predictions topic itself, as a downstream consumer would compute
+    // it.
     List<ConsumerRecord<byte[], byte[]>> records =
         kafka.readFromBeginning(summary.predictionsTopic(), test.size(), Duration.ofSeconds(60));
     Map<String, Prediction> byImage = new HashMap<>();
     for (ConsumerRecord<byte[], byte[]> record : records) {
       Prediction p = Codecs.PREDICTION.decode(record.value());
-      assertEquals(p.getImageId(), new String(record.key(), StandardCharsets.UTF_8), "key = image id");
+      assertEquals(
+          p.getImageId(), new String(record.key(), StandardCharsets.UTF_8), "key = image id");
       byImage.put(p.getImageId(), p);
     }
     assertEquals(test.size(), byImage.size(), "one prediction per test image id");
@@ -63,8 +69,11 @@ class PipelineIT {
       }
     }
     double accuracy = correct / (double) test.size();
-    System.out.printf("[PipelineIT] accuracy of the predictions topic on the 10,000 test images: %.4f%n", accuracy);
+    System.out.printf(
+        "[PipelineIT] accuracy of the predictions topic on the 10,000 test images: %.4f%n",
+        accuracy);
     assertTrue(accuracy >= 0.945, "accuracy " + accuracy + " below 0.945");
-    assertEquals(accuracy, summary.testAccuracy(), 1e-9, "the demo's summary agrees with the topic");
+    assertEquals(
+        accuracy, summary.testAccuracy(), 1e-9, "the demo's summary agrees with the topic");
   }
 }

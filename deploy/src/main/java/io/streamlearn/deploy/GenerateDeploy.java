@@ -13,10 +13,11 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * {@code ./streamlearn generate-deploy}: writes the two Kubernetes files that have a source elsewhere, so that each
- * has one source: {@code deploy/k8s/prometheusrule.yaml} (a Prometheus operator {@code PrometheusRule} holding the
- * rule groups of {@code deploy/prometheus/alerts.yml}) and {@code deploy/k8s/grafana-dashboard.yaml} (a ConfigMap
- * holding {@code deploy/grafana/dashboards/streamlearn.json}, labelled for Grafana's dashboard sidecar). A test
+ * {@code ./streamlearn generate-deploy}: writes the two Kubernetes files that have a source
+ * elsewhere, so that each has one source: {@code deploy/k8s/prometheusrule.yaml} (a Prometheus
+ * operator {@code PrometheusRule} holding the rule groups of {@code deploy/prometheus/alerts.yml})
+ * and {@code deploy/k8s/grafana-dashboard.yaml} (a ConfigMap holding {@code
+ * deploy/grafana/dashboards/streamlearn.json}, labelled for Grafana's dashboard sidecar). A test
  * regenerates both and fails on any difference from the committed files.
  */
 public final class GenerateDeploy {
@@ -26,13 +27,17 @@ public final class GenerateDeploy {
   public static final String DASHBOARD_CONFIG_MAP = "deploy/k8s/grafana-dashboard.yaml";
   static final String NAMESPACE = "streamlearn";
 
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
-      .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
-      .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
-      .enable(YAMLGenerator.Feature.ALWAYS_QUOTE_NUMBERS_AS_STRINGS) // a label value "1" must stay a string
-      .disable(YAMLGenerator.Feature.SPLIT_LINES)
-      .enable(YAMLGenerator.Feature.LITERAL_BLOCK_STYLE)
-      .enable(YAMLGenerator.Feature.INDENT_ARRAYS_WITH_INDICATOR));
+  private static final ObjectMapper YAML =
+      new ObjectMapper(
+          new YAMLFactory()
+              .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+              .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
+              .enable(
+                  YAMLGenerator.Feature
+                      .ALWAYS_QUOTE_NUMBERS_AS_STRINGS) // a label value "1" must stay a string
+              .disable(YAMLGenerator.Feature.SPLIT_LINES)
+              .enable(YAMLGenerator.Feature.LITERAL_BLOCK_STYLE)
+              .enable(YAMLGenerator.Feature.INDENT_ARRAYS_WITH_INDICATOR));
 
   private GenerateDeploy() {}
 
@@ -46,14 +51,17 @@ public final class GenerateDeploy {
 
   /** Every generated file, by path from the repository root, with its content. */
   public static Map<String, String> generate(Path root) {
-    return Map.of(PROMETHEUS_RULE, prometheusRule(root), DASHBOARD_CONFIG_MAP, dashboardConfigMap(root));
+    return Map.of(
+        PROMETHEUS_RULE, prometheusRule(root), DASHBOARD_CONFIG_MAP, dashboardConfigMap(root));
   }
 
   static String prometheusRule(Path root) {
     JsonNode rules = read(root.resolve(RULES), YAML);
-    // The Prometheus operator loads PrometheusRules its ruleSelector matches (kube-prometheus-stack: release=<name>).
-    ObjectNode resource = resource("monitoring.coreos.com/v1", "PrometheusRule", "streamlearn", "release",
-        "prometheus");
+    // The Prometheus operator loads PrometheusRules its ruleSelector matches
+    // (kube-prometheus-stack: release=<name>).
+    ObjectNode resource =
+        resource(
+            "monitoring.coreos.com/v1", "PrometheusRule", "streamlearn", "release", "prometheus");
     resource.putObject("spec").set("groups", rules.get("groups"));
     return header(RULES) + write(resource);
   }
@@ -66,14 +74,20 @@ public final class GenerateDeploy {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + DASHBOARD, e);
     }
-    // Grafana's sidecar (grafana and kube-prometheus-stack charts) loads ConfigMaps with this label.
-    ObjectNode resource = resource("v1", "ConfigMap", "streamlearn-grafana-dashboard", "grafana_dashboard", "1");
+    // Grafana's sidecar (grafana and kube-prometheus-stack charts) loads ConfigMaps with this
+    // label.
+    ObjectNode resource =
+        resource("v1", "ConfigMap", "streamlearn-grafana-dashboard", "grafana_dashboard", "1");
     resource.putObject("data").put("streamlearn.json", dashboard);
     return header(DASHBOARD) + write(resource);
   }
 
-  /** A resource's head: apiVersion, kind, and metadata with our namespace, our part-of label and one label more. */
-  private static ObjectNode resource(String apiVersion, String kind, String name, String label, String value) {
+  /**
+   * A resource's head: apiVersion, kind, and metadata with our namespace, our part-of label and one
+   * label more.
+   */
+  private static ObjectNode resource(
+      String apiVersion, String kind, String name, String label, String value) {
     ObjectNode resource = YAML.createObjectNode();
     resource.put("apiVersion", apiVersion);
     resource.put("kind", kind);
@@ -87,7 +101,9 @@ public final class GenerateDeploy {
   }
 
   private static String header(String source) {
-    return "# Generated from " + source + " by ./streamlearn generate-deploy: edit the source, then regenerate.\n";
+    return "# Generated from "
+        + source
+        + " by ./streamlearn generate-deploy: edit the source, then regenerate.\n";
   }
 
   private static JsonNode read(Path file, ObjectMapper mapper) {

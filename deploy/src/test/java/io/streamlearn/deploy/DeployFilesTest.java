@@ -52,24 +52,50 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The deployment files, validated offline against the real tools and models, and against the code's own defaults:
- * every Kubernetes resource through fabric8's model (and Strimzi's for KafkaTopic) with unknown fields as errors,
- * the compose file through {@code docker-compose config}, the Dockerfile's module paths through the Maven reactor,
- * and every environment key, port and topic through the services' settings.
+ * The deployment files, validated offline against the real tools and models, and against the code's
+ * own defaults: every Kubernetes resource through fabric8's model (and Strimzi's for KafkaTopic)
+ * with unknown fields as errors, the compose file through {@code docker-compose config}, the
+ * Dockerfile's module paths through the Maven reactor, and every environment key, port and topic
+ * through the services' settings.
  */
 class DeployFilesTest {
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
-      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+  private static final ObjectMapper YAML =
+      new ObjectMapper(new YAMLFactory()).enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
   private static final Path DEPLOY = Tools.ROOT.resolve("deploy");
+
   /** Variables the images' entrypoint reads (deploy/docker/entrypoint.sh), not service settings. */
-  private static final Set<String> ENTRYPOINT_VARIABLES = Set.of("JAVA_OPTS", "MAX_RAM_PERCENTAGE",
-      "JAVACPP_MAX_BYTES", "JAVACPP_CACHE_DIR", "STREAMLEARN_LIB_DIR", "OMP_NUM_THREADS", "OMP_WAIT_POLICY");
-  private static final Map<String, Class<?>> KINDS = Map.of(
-      "v1/Namespace", Namespace.class, "v1/ConfigMap", ConfigMap.class, "v1/Secret", Secret.class,
-      "v1/Service", Service.class, "apps/v1/StatefulSet", StatefulSet.class, "apps/v1/Deployment", Deployment.class,
-      "batch/v1/Job", Job.class, "monitoring.coreos.com/v1/PodMonitor", PodMonitor.class,
-      "monitoring.coreos.com/v1/PrometheusRule", PrometheusRule.class, "kafka.strimzi.io/v1/KafkaTopic",
-      KafkaTopic.class);
+  private static final Set<String> ENTRYPOINT_VARIABLES =
+      Set.of(
+          "JAVA_OPTS",
+          "MAX_RAM_PERCENTAGE",
+          "JAVACPP_MAX_BYTES",
+          "JAVACPP_CACHE_DIR",
+          "STREAMLEARN_LIB_DIR",
+          "OMP_NUM_THREADS",
+          "OMP_WAIT_POLICY");
+
+  private static final Map<String, Class<?>> KINDS =
+      Map.of(
+          "v1/Namespace",
+          Namespace.class,
+          "v1/ConfigMap",
+          ConfigMap.class,
+          "v1/Secret",
+          Secret.class,
+          "v1/Service",
+          Service.class,
+          "apps/v1/StatefulSet",
+          StatefulSet.class,
+          "apps/v1/Deployment",
+          Deployment.class,
+          "batch/v1/Job",
+          Job.class,
+          "monitoring.coreos.com/v1/PodMonitor",
+          PodMonitor.class,
+          "monitoring.coreos.com/v1/PrometheusRule",
+          PrometheusRule.class,
+          "kafka.strimzi.io/v1/KafkaTopic",
+          KafkaTopic.class);
 
   // --- Kubernetes ---
 
@@ -87,22 +113,29 @@ class DeployFilesTest {
         Object resource = YAML.treeToValue(doc, type);
         List<String> unknown = new ArrayList<>();
         unknownFields(resource, doc.path("kind").asText(), unknown, new IdentityHashMap<>());
-        assertEquals(List.of(), unknown, file.getFileName() + ": fields the " + kind + " model does not know");
+        assertEquals(
+            List.of(),
+            unknown,
+            file.getFileName() + ": fields the " + kind + " model does not know");
         resources++;
       }
     }
     assertTrue(resources >= 15, "resources checked: " + resources);
   }
 
-  /** The check is real: a misspelled field is reported, where fabric8 alone would keep it silently. */
+  /**
+   * The check is real: a misspelled field is reported, where fabric8 alone would keep it silently.
+   */
   @Test
   void aMisspelledKubernetesFieldIsReported() throws Exception {
-    String text = Files.readString(DEPLOY.resolve("k8s/scorer.yaml"), StandardCharsets.UTF_8)
-        .replaceFirst("terminationGracePeriodSeconds", "terminationGracePeriodSecond");
+    String text =
+        Files.readString(DEPLOY.resolve("k8s/scorer.yaml"), StandardCharsets.UTF_8)
+            .replaceFirst("terminationGracePeriodSeconds", "terminationGracePeriodSecond");
     List<String> unknown = new ArrayList<>();
     for (JsonNode doc : documents(text)) {
-      Object resource = YAML.treeToValue(doc, KINDS.get(doc.path("apiVersion").asText() + "/"
-          + doc.path("kind").asText()));
+      Object resource =
+          YAML.treeToValue(
+              doc, KINDS.get(doc.path("apiVersion").asText() + "/" + doc.path("kind").asText()));
       unknownFields(resource, doc.path("kind").asText(), unknown, new IdentityHashMap<>());
     }
     assertEquals(1, unknown.size(), unknown.toString());
@@ -123,9 +156,14 @@ class DeployFilesTest {
   @Test
   void generatedPrometheusRuleAndDashboardConfigMapAreUpToDate() throws Exception {
     for (Map.Entry<String, String> file : GenerateDeploy.generate(Tools.ROOT).entrySet()) {
-      String committed = Files.readString(Tools.ROOT.resolve(file.getKey()), StandardCharsets.UTF_8);
-      assertEquals(file.getValue(), committed, file.getKey() + " differs from what its source generates: run"
-          + " ./streamlearn generate-deploy and commit the result");
+      String committed =
+          Files.readString(Tools.ROOT.resolve(file.getKey()), StandardCharsets.UTF_8);
+      assertEquals(
+          file.getValue(),
+          committed,
+          file.getKey()
+              + " differs from what its source generates: run"
+              + " ./streamlearn generate-deploy and commit the result");
     }
     // and the PrometheusRule holds exactly the alert file's groups
     JsonNode rule = YAML.readTree(Tools.ROOT.resolve(GenerateDeploy.PROMETHEUS_RULE).toFile());
@@ -135,8 +173,14 @@ class DeployFilesTest {
 
   @Test
   void podsRunAsNonRootWithProbesOnTheServicePorts() throws Exception {
-    Map<String, Integer> defaults = Map.of("learner", learnerDefaults().metrics().port(), "scorer",
-        scorerDefaults().http().port(), "producer", producerMetricsPort());
+    Map<String, Integer> defaults =
+        Map.of(
+            "learner",
+            learnerDefaults().metrics().port(),
+            "scorer",
+            scorerDefaults().http().port(),
+            "producer",
+            producerMetricsPort());
     for (Path file : k8sFiles()) {
       for (JsonNode doc : documents(file)) {
         JsonNode pod = doc.path("spec").path("template").path("spec");
@@ -144,15 +188,25 @@ class DeployFilesTest {
           continue;
         }
         PodSpec spec = YAML.treeToValue(pod, PodSpec.class);
-        assertTrue(Boolean.TRUE.equals(spec.getSecurityContext().getRunAsNonRoot()), file + ": runAsNonRoot");
+        assertTrue(
+            Boolean.TRUE.equals(spec.getSecurityContext().getRunAsNonRoot()),
+            file + ": runAsNonRoot");
         for (Container c : spec.getContainers()) {
           int port = c.getPorts().get(0).getContainerPort();
-          assertEquals(defaults.get(c.getName()), port, file + ": " + c.getName() + "'s port vs the code's default");
+          assertEquals(
+              defaults.get(c.getName()),
+              port,
+              file + ": " + c.getName() + "'s port vs the code's default");
           assertTrue(c.getResources().getLimits().containsKey("memory"), file + ": memory limit");
-          assertTrue(c.getResources().getRequests().containsKey("memory"), file + ": memory request");
+          assertTrue(
+              c.getResources().getRequests().containsKey("memory"), file + ": memory request");
           if (!c.getName().equals("producer")) {
-            assertEquals("/health/live", c.getLivenessProbe().getHttpGet().getPath(), file + ": liveness");
-            assertEquals("/health/ready", c.getReadinessProbe().getHttpGet().getPath(), file + ": readiness");
+            assertEquals(
+                "/health/live", c.getLivenessProbe().getHttpGet().getPath(), file + ": liveness");
+            assertEquals(
+                "/health/ready",
+                c.getReadinessProbe().getHttpGet().getPath(),
+                file + ": readiness");
           }
           checkEnvironment(c.getName(), environmentOf(doc, c), file.toString());
         }
@@ -168,7 +222,8 @@ class DeployFilesTest {
       Map<String, String> configs = new TreeMap<>();
       topic.getSpec().getConfig().forEach((k, v) -> configs.put(k, String.valueOf(v)));
       configs.remove("min.insync.replicas"); // a replication choice of the cluster, not of the code
-      strimzi.put(topic.getSpec().getTopicName(), new Topic(topic.getSpec().getPartitions(), configs));
+      strimzi.put(
+          topic.getSpec().getTopicName(), new Topic(topic.getSpec().getPartitions(), configs));
     }
     assertEquals(expectedTopics(), strimzi);
   }
@@ -178,29 +233,56 @@ class DeployFilesTest {
   @Test
   void composeFilePassesDockerComposeConfig() throws Exception {
     String compose = Tools.require("docker-compose", "docker-compose");
-    Tools.Run run = Tools.run(List.of(compose, "-f", DEPLOY.resolve("compose.yaml").toString(), "config", "-q"));
+    Tools.Run run =
+        Tools.run(
+            List.of(compose, "-f", DEPLOY.resolve("compose.yaml").toString(), "config", "-q"));
     assertEquals(0, run.exitCode(), "docker-compose config:\n" + run.output());
   }
 
   @Test
   void composeServicesUseTheCodesSettingsPortsAndTopics() throws Exception {
     JsonNode services = YAML.readTree(DEPLOY.resolve("compose.yaml").toFile()).get("services");
-    Map<String, String> components = Map.of("learner", "learner", "scorer", "scorer", "producer-train", "producer",
-        "producer-events", "producer");
-    components.forEach((service, component) -> {
-      Map<String, String> env = new TreeMap<>();
-      services.path(service).path("environment").fields().forEachRemaining(e -> env.put(e.getKey(),
-          e.getValue().asText()));
-      assertFalse(env.isEmpty(), service + " has no environment map");
-      checkEnvironment(component, env, "compose service " + service);
-      String port = env.get(component.equals("scorer") ? "STREAMLEARN_HTTP_PORT" : "STREAMLEARN_METRICS_PORT");
-      assertNotNull(port, service + " sets no port");
-      services.path(service).path("ports").forEach(p -> assertEquals(port + ":" + port, p.asText(),
-          service + " publishes a port it does not listen on"));
-    });
-    assertEquals(Integer.toString(learnerDefaults().metrics().port()),
+    Map<String, String> components =
+        Map.of(
+            "learner",
+            "learner",
+            "scorer",
+            "scorer",
+            "producer-train",
+            "producer",
+            "producer-events",
+            "producer");
+    components.forEach(
+        (service, component) -> {
+          Map<String, String> env = new TreeMap<>();
+          services
+              .path(service)
+              .path("environment")
+              .fields()
+              .forEachRemaining(e -> env.put(e.getKey(), e.getValue().asText()));
+          assertFalse(env.isEmpty(), service + " has no environment map");
+          checkEnvironment(component, env, "compose service " + service);
+          String port =
+              env.get(
+                  component.equals("scorer")
+                      ? "STREAMLEARN_HTTP_PORT"
+                      : "STREAMLEARN_METRICS_PORT");
+          assertNotNull(port, service + " sets no port");
+          services
+              .path(service)
+              .path("ports")
+              .forEach(
+                  p ->
+                      assertEquals(
+                          port + ":" + port,
+                          p.asText(),
+                          service + " publishes a port it does not listen on"));
+        });
+    assertEquals(
+        Integer.toString(learnerDefaults().metrics().port()),
         services.path("learner").path("environment").path("STREAMLEARN_METRICS_PORT").asText());
-    assertEquals(Integer.toString(scorerDefaults().http().port()),
+    assertEquals(
+        Integer.toString(scorerDefaults().http().port()),
         services.path("scorer").path("environment").path("STREAMLEARN_HTTP_PORT").asText());
 
     // topic-init creates the services' topics with the configs the code would give them
@@ -225,22 +307,37 @@ class DeployFilesTest {
     // Prometheus scrapes each service's compose name and port
     JsonNode scrape = YAML.readTree(DEPLOY.resolve("prometheus/prometheus.yml").toFile());
     Set<String> targets = new TreeSet<>();
-    scrape.get("scrape_configs").forEach(job -> job.get("static_configs").forEach(s -> s.get("targets")
-        .forEach(t -> targets.add(t.asText()))));
+    scrape
+        .get("scrape_configs")
+        .forEach(
+            job ->
+                job.get("static_configs")
+                    .forEach(s -> s.get("targets").forEach(t -> targets.add(t.asText()))));
     Set<String> expected = new TreeSet<>();
-    components.keySet().forEach(service -> {
-      JsonNode env = services.path(service).path("environment");
-      expected.add(service + ":" + env.path(service.equals("scorer") ? "STREAMLEARN_HTTP_PORT"
-          : "STREAMLEARN_METRICS_PORT").asText());
-    });
+    components
+        .keySet()
+        .forEach(
+            service -> {
+              JsonNode env = services.path(service).path("environment");
+              expected.add(
+                  service
+                      + ":"
+                      + env.path(
+                              service.equals("scorer")
+                                  ? "STREAMLEARN_HTTP_PORT"
+                                  : "STREAMLEARN_METRICS_PORT")
+                          .asText());
+            });
     assertEquals(expected, targets);
   }
 
   @Test
   void grafanaProvisioningPinsTheDashboardsDatasource() throws Exception {
-    JsonNode datasources = YAML.readTree(DEPLOY.resolve("grafana/provisioning/datasources/prometheus.yml").toFile());
+    JsonNode datasources =
+        YAML.readTree(DEPLOY.resolve("grafana/provisioning/datasources/prometheus.yml").toFile());
     String uid = datasources.get("datasources").get(0).get("uid").asText();
-    JsonNode dashboard = new ObjectMapper().readTree(DEPLOY.resolve("grafana/dashboards/streamlearn.json").toFile());
+    JsonNode dashboard =
+        new ObjectMapper().readTree(DEPLOY.resolve("grafana/dashboards/streamlearn.json").toFile());
     assertFalse(dashboard.has("__inputs"), "file provisioning does not resolve __inputs");
     assertTrue(dashboard.path("schemaVersion").asInt() > 0, "schemaVersion");
     JsonNode variable = null;
@@ -250,7 +347,8 @@ class DeployFilesTest {
       }
     }
     assertNotNull(variable, "no datasource template variable");
-    assertEquals(uid, variable.path("current").path("value").asText(), "the variable's default datasource");
+    assertEquals(
+        uid, variable.path("current").path("value").asText(), "the variable's default datasource");
     String text = dashboard.toString();
     assertFalse(text.contains("${DS_"), "unresolved ${DS_...} placeholders");
     List<JsonNode> panels = new ArrayList<>();
@@ -259,22 +357,36 @@ class DeployFilesTest {
       if (panel.path("type").asText().equals("row")) {
         continue;
       }
-      assertEquals("${" + variable.get("name").asText() + "}", panel.path("datasource").path("uid").asText(),
+      assertEquals(
+          "${" + variable.get("name").asText() + "}",
+          panel.path("datasource").path("uid").asText(),
           panel.path("title") + ": datasource");
-      assertFalse(panel.path("fieldConfig").path("defaults").path("unit").asText().isEmpty(),
+      assertFalse(
+          panel.path("fieldConfig").path("defaults").path("unit").asText().isEmpty(),
           panel.path("title") + ": no unit");
-      panel.path("targets").forEach(t -> {
-        String expr = t.path("expr").asText();
-        if (expr.contains("rate(") || expr.contains("increase(")) {
-          assertTrue(expr.contains("[$__rate_interval]"), panel.path("title") + ": " + expr);
-        }
-      });
+      panel
+          .path("targets")
+          .forEach(
+              t -> {
+                String expr = t.path("expr").asText();
+                if (expr.contains("rate(") || expr.contains("increase(")) {
+                  assertTrue(
+                      expr.contains("[$__rate_interval]"), panel.path("title") + ": " + expr);
+                }
+              });
     }
-    JsonNode provider = YAML.readTree(DEPLOY.resolve("grafana/provisioning/dashboards/streamlearn.yml").toFile());
-    assertEquals("/var/lib/grafana/dashboards",
+    JsonNode provider =
+        YAML.readTree(DEPLOY.resolve("grafana/provisioning/dashboards/streamlearn.yml").toFile());
+    assertEquals(
+        "/var/lib/grafana/dashboards",
         provider.get("providers").get(0).path("options").path("path").asText());
-    JsonNode grafana = YAML.readTree(DEPLOY.resolve("compose.yaml").toFile()).path("services").path("grafana");
-    assertTrue(grafana.path("volumes").toString().contains("./grafana/dashboards:/var/lib/grafana/dashboards"),
+    JsonNode grafana =
+        YAML.readTree(DEPLOY.resolve("compose.yaml").toFile()).path("services").path("grafana");
+    assertTrue(
+        grafana
+            .path("volumes")
+            .toString()
+            .contains("./grafana/dashboards:/var/lib/grafana/dashboards"),
         "compose mounts the dashboards where the provider reads them");
   }
 
@@ -282,7 +394,8 @@ class DeployFilesTest {
 
   @Test
   void dockerfileCopiesEveryReactorModuleTheServicesNeed() throws Exception {
-    String dockerfile = Files.readString(DEPLOY.resolve("docker/Dockerfile"), StandardCharsets.UTF_8);
+    String dockerfile =
+        Files.readString(DEPLOY.resolve("docker/Dockerfile"), StandardCharsets.UTF_8);
     Set<String> reactor = reactorModules();
     Set<String> copiedPoms = new TreeSet<>();
     Set<String> copiedSources = new TreeSet<>();
@@ -291,8 +404,9 @@ class DeployFilesTest {
       String[] parts = copy.group(1).trim().split("\\s+");
       for (int i = 0; i < parts.length - 1; i++) {
         String source = parts[i];
-        assertTrue(Files.exists(Tools.ROOT.resolve(source)), "the Dockerfile copies " + source
-            + ", which is not in the repository");
+        assertTrue(
+            Files.exists(Tools.ROOT.resolve(source)),
+            "the Dockerfile copies " + source + ", which is not in the repository");
         String first = source.split("/")[0];
         if (source.endsWith("/pom.xml")) {
           copiedPoms.add(first);
@@ -309,34 +423,52 @@ class DeployFilesTest {
     assertTrue(reactor.containsAll(built), "modules built: " + built + ", reactor: " + reactor);
     Set<String> needed = new TreeSet<>();
     built.forEach(m -> closure(m, needed));
-    assertEquals(needed, copiedSources, "sources copied vs the modules the services need (with -am)");
+    assertEquals(
+        needed, copiedSources, "sources copied vs the modules the services need (with -am)");
     for (String target : List.of("learner", "scorer", "producer")) {
       assertTrue(dockerfile.contains("FROM runtime AS " + target), "no target " + target);
     }
-    Matcher main = Pattern.compile("entrypoint.sh\", \"(io\\.streamlearn\\.[\\w.]+)\"").matcher(dockerfile);
+    Matcher main =
+        Pattern.compile("entrypoint.sh\", \"(io\\.streamlearn\\.[\\w.]+)\"").matcher(dockerfile);
     Set<String> mains = new TreeSet<>();
     while (main.find()) {
       mains.add(main.group(1));
     }
-    assertEquals(new TreeSet<>(List.of(LearnerMain.class.getName(), ScorerMain.class.getName(),
-        ProducerMain.class.getName())), mains);
+    assertEquals(
+        new TreeSet<>(
+            List.of(
+                LearnerMain.class.getName(),
+                ScorerMain.class.getName(),
+                ProducerMain.class.getName())),
+        mains);
     Matcher expose = Pattern.compile("(?m)^EXPOSE (\\d+)$").matcher(dockerfile);
     Set<Integer> ports = new TreeSet<>();
     while (expose.find()) {
       ports.add(Integer.parseInt(expose.group(1)));
     }
-    assertEquals(new TreeSet<>(List.of(learnerDefaults().metrics().port(), scorerDefaults().http().port(),
-        producerMetricsPort())),
+    assertEquals(
+        new TreeSet<>(
+            List.of(
+                learnerDefaults().metrics().port(),
+                scorerDefaults().http().port(),
+                producerMetricsPort())),
         ports);
   }
 
   @Test
   void entrypointUsesTheLaunchersJvmSettings() throws Exception {
     String launcher = Files.readString(Tools.ROOT.resolve("streamlearn"), StandardCharsets.UTF_8);
-    String entrypoint = Files.readString(DEPLOY.resolve("docker/entrypoint.sh"), StandardCharsets.UTF_8);
-    for (String setting : List.of("-XX:G1HeapRegionSize=8m", "OMP_NUM_THREADS=\"${OMP_NUM_THREADS:-1}\"",
-        "OMP_WAIT_POLICY=\"${OMP_WAIT_POLICY:-PASSIVE}\"", "-Dstreamlearn.data.dir=")) {
-      assertTrue(launcher.contains(setting), "the launcher no longer has " + setting + ": update this test");
+    String entrypoint =
+        Files.readString(DEPLOY.resolve("docker/entrypoint.sh"), StandardCharsets.UTF_8);
+    for (String setting :
+        List.of(
+            "-XX:G1HeapRegionSize=8m",
+            "OMP_NUM_THREADS=\"${OMP_NUM_THREADS:-1}\"",
+            "OMP_WAIT_POLICY=\"${OMP_WAIT_POLICY:-PASSIVE}\"",
+            "-Dstreamlearn.data.dir=")) {
+      assertTrue(
+          launcher.contains(setting),
+          "the launcher no longer has " + setting + ": update this test");
       assertTrue(entrypoint.contains(setting), "the entrypoint lacks the launcher's " + setting);
     }
   }
@@ -352,7 +484,9 @@ class DeployFilesTest {
     Map<String, Topic> topics = new TreeMap<>();
     topics.put(learner.trainingTopic(), new Topic(learner.partitions(), Map.of()));
     topics.put(learner.deadLetterTopic(), new Topic(1, Map.of()));
-    topics.put(learner.snapshotTopic(), new Topic(1, new TreeMap<>(LearnerMain.snapshotTopicConfigs(learner))));
+    topics.put(
+        learner.snapshotTopic(),
+        new Topic(1, new TreeMap<>(LearnerMain.snapshotTopicConfigs(learner))));
     topics.put(scorer.imagesTopic(), new Topic(scorer.partitions(), Map.of()));
     topics.put(scorer.predictionsTopic(), new Topic(scorer.partitions(), Map.of()));
     assertEquals(learner.deadLetterTopic(), scorer.deadLetterTopic());
@@ -360,8 +494,11 @@ class DeployFilesTest {
   }
 
   private static int producerMetricsPort() {
-    return ProducerMain.COMMAND.settings().stream().filter(s -> s.name().equals("metrics-port")).findFirst()
-        .map(s -> Integer.parseInt(s.defaultValue())).orElseThrow();
+    return ProducerMain.COMMAND.settings().stream()
+        .filter(s -> s.name().equals("metrics-port"))
+        .findFirst()
+        .map(s -> Integer.parseInt(s.defaultValue()))
+        .orElseThrow();
   }
 
   private static LearnerSettings.Config learnerDefaults() {
@@ -372,33 +509,40 @@ class DeployFilesTest {
     return ScorerSettings.resolve(parse(ScorerMain.COMMAND, Map.of()));
   }
 
-  private static io.streamlearn.core.config.Configuration parse(ServiceCommand command, Map<String, String> env) {
+  private static io.streamlearn.core.config.Configuration parse(
+      ServiceCommand command, Map<String, String> env) {
     return command.parse(new String[0], env, new PrintWriter(new StringWriter())).orElseThrow();
   }
 
-  /** Each key is a setting of the component (or a Kafka pass-through or an entrypoint variable), and resolves. */
+  /**
+   * Each key is a setting of the component (or a Kafka pass-through or an entrypoint variable), and
+   * resolves.
+   */
   private static void checkEnvironment(String component, Map<String, String> env, String where) {
-    ServiceCommand command = switch (component) {
-      case "learner" -> LearnerMain.COMMAND;
-      case "scorer" -> ScorerMain.COMMAND;
-      case "producer" -> ProducerMain.COMMAND;
-      default -> throw new AssertionError("unknown component " + component + " in " + where);
-    };
+    ServiceCommand command =
+        switch (component) {
+          case "learner" -> LearnerMain.COMMAND;
+          case "scorer" -> ScorerMain.COMMAND;
+          case "producer" -> ProducerMain.COMMAND;
+          default -> throw new AssertionError("unknown component " + component + " in " + where);
+        };
     Set<String> known = new TreeSet<>(ENTRYPOINT_VARIABLES);
     for (Setting<?> s : command.settings()) {
       known.add(s.environmentVariable());
     }
     for (String key : env.keySet()) {
-      assertTrue(known.contains(key) || key.startsWith("STREAMLEARN_KAFKA_"), where + ": " + key
-          + " is not a setting of the " + component + " (known: " + known + ")");
+      assertTrue(
+          known.contains(key) || key.startsWith("STREAMLEARN_KAFKA_"),
+          where + ": " + key + " is not a setting of the " + component + " (known: " + known + ")");
     }
     Map<String, String> settingsOnly = new TreeMap<>(env);
     settingsOnly.keySet().removeAll(ENTRYPOINT_VARIABLES);
-    io.streamlearn.core.config.Configuration parsed = parse(command, settingsOnly); // throws naming a bad value
+    io.streamlearn.core.config.Configuration parsed =
+        parse(command, settingsOnly); // throws naming a bad value
     switch (component) {
       case "learner" -> LearnerSettings.resolve(parsed);
       case "scorer" -> ScorerSettings.resolve(parsed);
-      default -> { }
+      default -> {}
     }
   }
 
@@ -432,7 +576,8 @@ class DeployFilesTest {
   private static <T> T find(String kind, String name, Class<T> type) throws IOException {
     for (Path file : k8sFiles()) {
       for (JsonNode doc : documents(file)) {
-        if (doc.path("kind").asText().equals(kind) && doc.path("metadata").path("name").asText().equals(name)) {
+        if (doc.path("kind").asText().equals(kind)
+            && doc.path("metadata").path("name").asText().equals(name)) {
           return YAML.treeToValue(doc, type);
         }
       }
@@ -464,10 +609,11 @@ class DeployFilesTest {
   }
 
   /**
-   * fabric8's and Strimzi's models keep any field they do not know in {@code additionalProperties}, silently: walk
-   * the loaded object and report every such field with its path.
+   * fabric8's and Strimzi's models keep any field they do not know in {@code additionalProperties},
+   * silently: walk the loaded object and report every such field with its path.
    */
-  private static void unknownFields(Object node, String path, List<String> unknown, Map<Object, Boolean> seen) {
+  private static void unknownFields(
+      Object node, String path, List<String> unknown, Map<Object, Boolean> seen) {
     if (node == null || seen.put(node, true) != null) {
       return;
     }
@@ -487,7 +633,9 @@ class DeployFilesTest {
       return;
     }
     for (Method m : node.getClass().getMethods()) {
-      if (m.getParameterCount() != 0 || Modifier.isStatic(m.getModifiers()) || !m.getName().startsWith("get")
+      if (m.getParameterCount() != 0
+          || Modifier.isStatic(m.getModifiers())
+          || !m.getName().startsWith("get")
           || m.getDeclaringClass() == Object.class) {
         continue;
       }
@@ -521,15 +669,20 @@ class DeployFilesTest {
     return modules;
   }
 
-  /** The module and the reactor modules it depends on, in any scope (Maven's -am builds them all). */
+  /**
+   * The module and the reactor modules it depends on, in any scope (Maven's -am builds them all).
+   */
   private static void closure(String module, Set<String> into) {
     if (!into.add(module)) {
       return;
     }
     try {
-      String pom = Files.readString(Tools.ROOT.resolve(module).resolve("pom.xml"), StandardCharsets.UTF_8);
-      String dependencies = pom.contains("<dependencies>") ? pom.substring(pom.indexOf("<dependencies>")) : "";
-      Matcher m = Pattern.compile("<artifactId>streamlearn-([a-z]+)</artifactId>").matcher(dependencies);
+      String pom =
+          Files.readString(Tools.ROOT.resolve(module).resolve("pom.xml"), StandardCharsets.UTF_8);
+      String dependencies =
+          pom.contains("<dependencies>") ? pom.substring(pom.indexOf("<dependencies>")) : "";
+      Matcher m =
+          Pattern.compile("<artifactId>streamlearn-([a-z]+)</artifactId>").matcher(dependencies);
       while (m.find()) {
         closure(m.group(1), into);
       }

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import com.fasterxml.jackson.databind.MappingIterator;
 import io.streamlearn.producer.ProducerMain;
 import io.streamlearn.testkit.Await;
 import io.streamlearn.testkit.RealKafka;
@@ -36,26 +36,29 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * What the container image does, done on the host with the image's own scripts: {@code prepare-native-cache.sh}
- * unpacks ND4J's natives into a cache as root (the image's build step), the cache is made read-only, and the learner
- * starts through {@code entrypoint.sh} as an unprivileged user on that cache, with the image's library layout. It
- * must become ready by {@code healthcheck.sh} (the image's HEALTHCHECK) on the probe paths of the Kubernetes
- * StatefulSet, train on ND4J, and leave the cache exactly as it was.
+ * What the container image does, done on the host with the image's own scripts: {@code
+ * prepare-native-cache.sh} unpacks ND4J's natives into a cache as root (the image's build step),
+ * the cache is made read-only, and the learner starts through {@code entrypoint.sh} as an
+ * unprivileged user on that cache, with the image's library layout. It must become ready by {@code
+ * healthcheck.sh} (the image's HEALTHCHECK) on the probe paths of the Kubernetes StatefulSet, train
+ * on ND4J, and leave the cache exactly as it was.
  */
 class NativeCacheIT {
-  @RegisterExtension
-  static final RealKafka kafka = new RealKafka();
+  @RegisterExtension static final RealKafka kafka = new RealKafka();
 
   private static final Path DOCKER = Tools.ROOT.resolve("deploy/docker");
   private static final int NOBODY = 65534;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private Path work;
   private Process learner;
 
   @Test
   void learnerStartsAsNonRootOnAReadOnlyNativeCache() throws Exception {
-    Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
-        "switching to an unprivileged user needs root; the test runs as " + System.getProperty("user.name"));
+    Assumptions.assumeTrue(
+        "root".equals(System.getProperty("user.name")),
+        "switching to an unprivileged user needs root; the test runs as "
+            + System.getProperty("user.name"));
     String setpriv = Tools.require("setpriv", "util-linux");
     work = Files.createTempDirectory("native-cache-it");
     Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxr-xr-x"));
@@ -64,40 +67,65 @@ class NativeCacheIT {
       Files.copy(jar, lib.resolve(jar.getFileName()));
     }
     Path cache = work.resolve("javacpp");
-    // The image's layout: its scripts in a bin folder every user can read (a clone may sit in a private folder).
+    // The image's layout: its scripts in a bin folder every user can read (a clone may sit in a
+    // private folder).
     Path bin = Files.createDirectories(work.resolve("bin"));
     for (String script : List.of("entrypoint.sh", "healthcheck.sh", "prepare-native-cache.sh")) {
       Files.copy(DOCKER.resolve(script), bin.resolve(script));
-      Files.setPosixFilePermissions(bin.resolve(script), PosixFilePermissions.fromString("rwxr-xr-x"));
+      Files.setPosixFilePermissions(
+          bin.resolve(script), PosixFilePermissions.fromString("rwxr-xr-x"));
     }
 
     // The image's build step, as root.
-    Tools.Run prepared = Tools.run(List.of(bin.resolve("prepare-native-cache.sh").toString(), lib.toString(),
-        cache.toString(), Integer.toString(NOBODY)));
+    Tools.Run prepared =
+        Tools.run(
+            List.of(
+                bin.resolve("prepare-native-cache.sh").toString(),
+                lib.toString(),
+                cache.toString(),
+                Integer.toString(NOBODY)));
     assertEquals(0, prepared.exitCode(), "prepare-native-cache.sh:\n" + prepared.output());
     List<String> before = listing(cache);
-    assertTrue(before.stream().anyMatch(f -> f.contains("libnd4jcpu")), "no libnd4jcpu in the cache: " + before);
+    assertTrue(
+        before.stream().anyMatch(f -> f.contains("libnd4jcpu")),
+        "no libnd4jcpu in the cache: " + before);
     try (Stream<Path> files = Files.walk(cache)) {
-      // Only the top directory is the service group's (JavaCPP uses a cache it may write); nothing inside is.
-      List<Path> writable = files.filter(p -> !p.equals(cache)).filter(p -> {
-        try {
-          String perms = PosixFilePermissions.toString(Files.getPosixFilePermissions(p));
-          return perms.charAt(4) == 'w' || perms.charAt(7) == 'w';
-        } catch (IOException e) {
-          throw new IllegalStateException(e);
-        }
-      }).toList();
+      // Only the top directory is the service group's (JavaCPP uses a cache it may write); nothing
+      // inside is.
+      List<Path> writable =
+          files
+              .filter(p -> !p.equals(cache))
+              .filter(
+                  p -> {
+                    try {
+                      String perms =
+                          PosixFilePermissions.toString(Files.getPosixFilePermissions(p));
+                      return perms.charAt(4) == 'w' || perms.charAt(7) == 'w';
+                    } catch (IOException e) {
+                      throw new IllegalStateException(e);
+                    }
+                  })
+              .toList();
       assertEquals(List.of(), writable, "cache entries writable by group or others");
     }
 
     // The service, as nobody, through the image's entrypoint.
     Path state = Files.createDirectories(work.resolve("state"));
-    Files.setPosixFilePermissions(work.resolve("state"), PosixFilePermissions.fromString("rwxrwxrwx"));
+    Files.setPosixFilePermissions(
+        work.resolve("state"), PosixFilePermissions.fromString("rwxrwxrwx"));
     int port = Tools.freePort();
-    List<String> command = List.of(setpriv, "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups",
-        bin.resolve("entrypoint.sh").toString(), "io.streamlearn.learner.LearnerMain");
-    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(work.resolve("learner.log").toFile());
+    List<String> command =
+        List.of(
+            setpriv,
+            "--reuid=" + NOBODY,
+            "--regid=" + NOBODY,
+            "--clear-groups",
+            bin.resolve("entrypoint.sh").toString(),
+            "io.streamlearn.learner.LearnerMain");
+    ProcessBuilder builder =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(work.resolve("learner.log").toFile());
     Map<String, String> env = builder.environment();
     env.clear();
     env.put("PATH", System.getenv("PATH"));
@@ -122,37 +150,70 @@ class NativeCacheIT {
     learner = builder.start();
 
     List<String> probes = probePaths();
-    assertTrue(probes.contains("/health/ready") && probes.contains("/health/live"), "StatefulSet probes: " + probes);
+    assertTrue(
+        probes.contains("/health/ready") && probes.contains("/health/live"),
+        "StatefulSet probes: " + probes);
     Path healthcheck = bin.resolve("healthcheck.sh");
     for (String probe : probes) {
-      Await.until(() -> learnerAlive() && Tools.run(List.of(healthcheck.toString(), Integer.toString(port), probe))
-              .exitCode() == 0,
-          Duration.ofMinutes(2), () -> "healthcheck.sh " + port + " " + probe + " did not pass; learner log:\n" + log());
+      Await.until(
+          () ->
+              learnerAlive()
+                  && Tools.run(List.of(healthcheck.toString(), Integer.toString(port), probe))
+                          .exitCode()
+                      == 0,
+          Duration.ofMinutes(2),
+          () -> "healthcheck.sh " + port + " " + probe + " did not pass; learner log:\n" + log());
     }
     // setpriv and the entrypoint exec: the JVM is the started process, now running as nobody
     assertEquals(Integer.toString(NOBODY), uid(learner.pid()), "the learner's uid");
-    Tools.Run unknown = Tools.run(List.of(healthcheck.toString(), Integer.toString(port), "/health/none"));
-    assertEquals(1, unknown.exitCode(), "healthcheck.sh passed a path that answers 404: " + unknown.output());
+    Tools.Run unknown =
+        Tools.run(List.of(healthcheck.toString(), Integer.toString(port), "/health/none"));
+    assertEquals(
+        1,
+        unknown.exitCode(),
+        "healthcheck.sh passed a path that answers 404: " + unknown.output());
 
     // It trains: ND4J's natives load from the read-only cache.
-    Map<String, String> producerEnv = new TreeMap<>(Map.of("STREAMLEARN_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
-        "STREAMLEARN_TOPIC", "native.train", "STREAMLEARN_LIMIT", "256", "STREAMLEARN_METRICS_PORT", "0",
-        "STREAMLEARN_PARTITIONS", "1",
-        "STREAMLEARN_DATA_DIR", System.getProperty("streamlearn.data.dir", "data")));
-    assertEquals(0, ProducerMain.run(new String[0], producerEnv,
-        new PrintStream(java.io.OutputStream.nullOutputStream()), System.err, false));
-    Await.until(() -> learnerAlive() && samplesTrained(port) >= 256, Duration.ofMinutes(2),
+    Map<String, String> producerEnv =
+        new TreeMap<>(
+            Map.of(
+                "STREAMLEARN_BOOTSTRAP_SERVERS",
+                kafka.bootstrapServers(),
+                "STREAMLEARN_TOPIC",
+                "native.train",
+                "STREAMLEARN_LIMIT",
+                "256",
+                "STREAMLEARN_METRICS_PORT",
+                "0",
+                "STREAMLEARN_PARTITIONS",
+                "1",
+                "STREAMLEARN_DATA_DIR",
+                System.getProperty("streamlearn.data.dir", "data")));
+    assertEquals(
+        0,
+        ProducerMain.run(
+            new String[0],
+            producerEnv,
+            new PrintStream(java.io.OutputStream.nullOutputStream()),
+            System.err,
+            false));
+    Await.until(
+        () -> learnerAlive() && samplesTrained(port) >= 256,
+        Duration.ofMinutes(2),
         () -> "the learner did not train the 256 samples; log:\n" + log());
     assertEquals(before, listing(cache), "the learner changed the read-only native cache");
     for (Path dir : List.of(home, tmp)) {
       try (Stream<Path> files = Files.walk(dir)) {
-        List<String> javacpp = files.map(Path::toString).filter(f -> f.contains(".javacpp")).toList();
-        assertEquals(List.of(), javacpp, "JavaCPP ignored the prepared cache and unpacked into " + dir);
+        List<String> javacpp =
+            files.map(Path::toString).filter(f -> f.contains(".javacpp")).toList();
+        assertEquals(
+            List.of(), javacpp, "JavaCPP ignored the prepared cache and unpacked into " + dir);
       }
     }
 
     learner.destroy(); // SIGTERM, as docker stop and Kubernetes send
-    assertTrue(learner.waitFor(90, TimeUnit.SECONDS), "the learner did not stop within 90 s of SIGTERM");
+    assertTrue(
+        learner.waitFor(90, TimeUnit.SECONDS), "the learner did not stop within 90 s of SIGTERM");
   }
 
   @AfterEach
@@ -175,10 +236,15 @@ class NativeCacheIT {
       jars.add(Path.of(entry));
     }
     try (Stream<Path> files = Files.list(target)) {
-      files.filter(p -> p.getFileName().toString().matches("streamlearn-" + module + "-.*\\.jar")
-          && !p.getFileName().toString().contains("tests")).forEach(jars::add);
+      files
+          .filter(
+              p ->
+                  p.getFileName().toString().matches("streamlearn-" + module + "-.*\\.jar")
+                      && !p.getFileName().toString().contains("tests"))
+          .forEach(jars::add);
     }
-    assertTrue(jars.stream().anyMatch(p -> p.getFileName().toString().startsWith("streamlearn-" + module)),
+    assertTrue(
+        jars.stream().anyMatch(p -> p.getFileName().toString().startsWith("streamlearn-" + module)),
         "no module jar in " + target + ": the reactor packages it before the integration tests");
     return jars;
   }
@@ -186,8 +252,9 @@ class NativeCacheIT {
   private static List<String> probePaths() throws IOException {
     List<String> paths = new ArrayList<>();
     ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
-    try (MappingIterator<JsonNode> docs = yaml.readerFor(JsonNode.class)
-        .readValues(Tools.ROOT.resolve("deploy/k8s/learner.yaml").toFile())) {
+    try (MappingIterator<JsonNode> docs =
+        yaml.readerFor(JsonNode.class)
+            .readValues(Tools.ROOT.resolve("deploy/k8s/learner.yaml").toFile())) {
       while (docs.hasNext()) {
         JsonNode doc = docs.next();
         if ("StatefulSet".equals(doc.path("kind").asText())) {
@@ -207,9 +274,15 @@ class NativeCacheIT {
 
   private double samplesTrained(int port) {
     try {
-      String body = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
-          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()).body();
-      Matcher m = Pattern.compile("(?m)^streamlearn_learner_samples_total\\{[^}]*} (\\S+)$").matcher(body);
+      String body =
+          http.send(
+                  HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                      .timeout(Duration.ofSeconds(10))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString())
+              .body();
+      Matcher m =
+          Pattern.compile("(?m)^streamlearn_learner_samples_total\\{[^}]*} (\\S+)$").matcher(body);
       return m.find() ? Double.parseDouble(m.group(1)) : 0;
     } catch (IOException e) {
       return 0;
@@ -221,7 +294,8 @@ class NativeCacheIT {
 
   private boolean learnerAlive() {
     if (!learner.isAlive()) {
-      throw new AssertionError("the learner exited with " + learner.exitValue() + "; log:\n" + log());
+      throw new AssertionError(
+          "the learner exited with " + learner.exitValue() + "; log:\n" + log());
     }
     return true;
   }
@@ -246,14 +320,21 @@ class NativeCacheIT {
 
   private static List<String> listing(Path dir) throws IOException {
     try (Stream<Path> files = Files.walk(dir)) {
-      return files.map(p -> {
-        try {
-          return dir.relativize(p) + " " + (Files.isRegularFile(p) ? Files.size(p) + " "
-              + Files.getLastModifiedTime(p).toMillis() : "dir");
-        } catch (IOException e) {
-          throw new IllegalStateException(e);
-        }
-      }).sorted().toList();
+      return files
+          .map(
+              p -> {
+                try {
+                  return dir.relativize(p)
+                      + " "
+                      + (Files.isRegularFile(p)
+                          ? Files.size(p) + " " + Files.getLastModifiedTime(p).toMillis()
+                          : "dir");
+                } catch (IOException e) {
+                  throw new IllegalStateException(e);
+                }
+              })
+          .sorted()
+          .toList();
     }
   }
 }

@@ -6,13 +6,28 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The little PromQL handling the deploy tests need: the metric names an expression reads, and the same expression
- * with every comparison made a {@code bool} comparison (so an alert that is not firing still returns its 0/1 series,
- * which shows that every metric and every join in it has data).
+ * The little PromQL handling the deploy tests need: the metric names an expression reads, and the
+ * same expression with every comparison made a {@code bool} comparison (so an alert that is not
+ * firing still returns its 0/1 series, which shows that every metric and every join in it has
+ * data).
  */
 final class PromQl {
-  private static final Set<String> KEYWORDS = Set.of("by", "without", "on", "ignoring", "group_left", "group_right",
-      "bool", "and", "or", "unless", "offset", "inf", "nan", "atan2");
+  private static final Set<String> KEYWORDS =
+      Set.of(
+          "by",
+          "without",
+          "on",
+          "ignoring",
+          "group_left",
+          "group_right",
+          "bool",
+          "and",
+          "or",
+          "unless",
+          "offset",
+          "inf",
+          "nan",
+          "atan2");
   private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_:][A-Za-z0-9_:]*");
   private static final Pattern GROUPING =
       Pattern.compile("\\b(by|without|on|ignoring|group_left|group_right)\\s*\\([^)]*\\)");
@@ -39,7 +54,9 @@ final class PromQl {
     return names;
   }
 
-  /** The expression with {@code bool} after every comparison operator outside selectors and strings. */
+  /**
+   * The expression with {@code bool} after every comparison operator outside selectors and strings.
+   */
   static String withBoolComparisons(String expr) {
     StringBuilder out = new StringBuilder();
     int depth = 0; // inside {...} or [...]
@@ -65,7 +82,8 @@ final class PromQl {
         char next = i + 1 < expr.length() ? expr.charAt(i + 1) : ' ';
         boolean twoChar = next == '=';
         if (c == '!' && !twoChar || c == '=' && !twoChar) {
-          continue; // not a comparison ('=' alone is not PromQL outside selectors; '!' alone neither)
+          continue; // not a comparison ('=' alone is not PromQL outside selectors; '!' alone
+          // neither)
         }
         if (twoChar) {
           out.append(next);

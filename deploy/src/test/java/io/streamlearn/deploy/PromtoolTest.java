@@ -19,7 +19,10 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The scrape config and the alert rules pass Prometheus' own checks, and every alert has a unit test. */
+/**
+ * The scrape config and the alert rules pass Prometheus' own checks, and every alert has a unit
+ * test.
+ */
 class PromtoolTest {
   private static final Path CONFIG = Tools.ROOT.resolve("deploy/prometheus/prometheus.yml");
   private static final Path RULES = Tools.ROOT.resolve("deploy/prometheus/alerts.yml");
@@ -42,7 +45,10 @@ class PromtoolTest {
     assertTrue(tests.output().contains("SUCCESS"), tests.output());
   }
 
-  /** Each alert appears in the unit tests at least once firing (exp_alerts listed) and once silent (empty). */
+  /**
+   * Each alert appears in the unit tests at least once firing (exp_alerts listed) and once silent
+   * (empty).
+   */
   @Test
   void everyAlertIsTestedFiringAndSilent() throws Exception {
     ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
@@ -67,18 +73,25 @@ class PromtoolTest {
     assertEquals(alerts, silent, "alerts without a silent test");
   }
 
-  /** The unit tests can fail: a rule file whose threshold moved makes promtool report the difference. */
+  /**
+   * The unit tests can fail: a rule file whose threshold moved makes promtool report the
+   * difference.
+   */
   @Test
   void aChangedThresholdFailsTheUnitTests(@TempDir Path dir) throws Exception {
     String promtool = Tools.require("promtool", "prometheus");
     String rules = Files.readString(RULES, StandardCharsets.UTF_8);
     Matcher m = Pattern.compile("streamlearn_learner_running == 0").matcher(rules);
     assertTrue(m.find(), "the learner-not-running expression moved: update this test");
-    Files.writeString(dir.resolve("alerts.yml"), m.replaceFirst("streamlearn_learner_running == 2"));
+    Files.writeString(
+        dir.resolve("alerts.yml"), m.replaceFirst("streamlearn_learner_running == 2"));
     Files.copy(RULE_TESTS, dir.resolve("alerts.test.yml"));
-    Tools.Run tests = Tools.run(new ArrayList<>(List.of(promtool, "test", "rules",
-        dir.resolve("alerts.test.yml").toString())));
-    assertNotEquals(0, tests.exitCode(), "promtool passed a rule file with a broken alert:\n" + tests.output());
+    Tools.Run tests =
+        Tools.run(
+            new ArrayList<>(
+                List.of(promtool, "test", "rules", dir.resolve("alerts.test.yml").toString())));
+    assertNotEquals(
+        0, tests.exitCode(), "promtool passed a rule file with a broken alert:\n" + tests.output());
     assertTrue(tests.output().contains("StreamlearnLearnerNotRunning"), tests.output());
   }
 }

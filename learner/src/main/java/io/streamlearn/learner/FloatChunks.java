@@ -6,9 +6,10 @@ import java.nio.FloatBuffer;
 import org.apache.kafka.streams.state.KeyValueStore;
 
 /**
- * A float vector kept in the state store as records of at most 512 KiB ({@code <name>/0}, {@code <name>/1}, ...),
- * so each changelog record stays under Kafka's default 1 MB limit whatever the model size. The chunk arrays are
- * allocated once and rewritten in place; see {@link TrainingState} for why that is safe with the caching store.
+ * A float vector kept in the state store as records of at most 512 KiB ({@code <name>/0}, {@code
+ * <name>/1}, ...), so each changelog record stays under Kafka's default 1 MB limit whatever the
+ * model size. The chunk arrays are allocated once and rewritten in place; see {@link TrainingState}
+ * for why that is safe with the caching store.
  */
 final class FloatChunks {
   static final int CHUNK_FLOATS = 128 * 1024;
@@ -53,7 +54,9 @@ final class FloatChunks {
     write(at, FloatBuffer.wrap(source), source.length);
   }
 
-  /** Copies {@code count} floats from position {@code at} into {@code target} (from its index 0). */
+  /**
+   * Copies {@code count} floats from position {@code at} into {@code target} (from its index 0).
+   */
   void read(int at, FloatBuffer target, int count) {
     for (int done = 0; done < count; ) {
       int position = at + done;
@@ -77,7 +80,10 @@ final class FloatChunks {
     }
   }
 
-  /** Loads every chunk; false when the store does not hold this vector (or holds one of another size). */
+  /**
+   * Loads every chunk; false when the store does not hold this vector (or holds one of another
+   * size).
+   */
   boolean load(KeyValueStore<String, byte[]> store) {
     for (int c = 0; c < chunks.length; c++) {
       byte[] stored = store.get(name + "/" + c);

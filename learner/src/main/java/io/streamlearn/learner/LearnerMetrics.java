@@ -11,8 +11,9 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The learner's own meters, all named {@code streamlearn.learner.*} (Prometheus: {@code streamlearn_learner_*}).
- * Gauges read fields the stream thread publishes here; they are NaN until there is something to report.
+ * The learner's own meters, all named {@code streamlearn.learner.*} (Prometheus: {@code
+ * streamlearn_learner_*}). Gauges read fields the stream thread publishes here; they are NaN until
+ * there is something to report.
  */
 final class LearnerMetrics {
   private final Counter samples;
@@ -33,43 +34,72 @@ final class LearnerMetrics {
   private volatile boolean publisherFailed;
 
   LearnerMetrics(MeterRegistry registry) {
-    samples = Counter.builder("streamlearn.learner.samples").description("Samples trained on (this process)")
-        .register(registry);
-    batches = Counter.builder("streamlearn.learner.batches").description("Mini-batches applied (this process)")
-        .register(registry);
-    skippedBatches = Counter.builder("streamlearn.learner.batches.skipped")
-        .description("Mini-batches not applied because their loss or gradients were not finite").register(registry);
+    samples =
+        Counter.builder("streamlearn.learner.samples")
+            .description("Samples trained on (this process)")
+            .register(registry);
+    batches =
+        Counter.builder("streamlearn.learner.batches")
+            .description("Mini-batches applied (this process)")
+            .register(registry);
+    skippedBatches =
+        Counter.builder("streamlearn.learner.batches.skipped")
+            .description("Mini-batches not applied because their loss or gradients were not finite")
+            .register(registry);
     for (PayloadError reason : PayloadError.values()) {
-      deadLetters.put(reason, Counter.builder("streamlearn.learner.dead.letters")
-          .description("Training records sent to the dead-letter topic").tag("reason", reason.name())
-          .register(registry));
+      deadLetters.put(
+          reason,
+          Counter.builder("streamlearn.learner.dead.letters")
+              .description("Training records sent to the dead-letter topic")
+              .tag("reason", reason.name())
+              .register(registry));
     }
-    batchCompute = Timer.builder("streamlearn.learner.batch.compute")
-        .description("Time to score and train one mini-batch (forward, backward, Adam)")
-        .publishPercentileHistogram().minimumExpectedValue(java.time.Duration.ofNanos(100_000))
-        .maximumExpectedValue(java.time.Duration.ofSeconds(10))
-        .register(registry);
-    snapshots = Counter.builder("streamlearn.learner.snapshots").description("Snapshots published")
-        .register(registry);
-    snapshotsRefused = Counter.builder("streamlearn.learner.snapshots.refused")
-        .description("Snapshots not published because the weights were not finite").register(registry);
-    publicationFailures = Counter.builder("streamlearn.learner.snapshot.publication.failures")
-        .description("Snapshot publications that failed (the learner stops and is not ready)").register(registry);
-    restored = Counter.builder("streamlearn.learner.state.restored")
-        .description("Changelog records replayed into the learner's state store (restores after a move or a lost"
-            + " state directory)").register(registry);
-    snapshotSize = DistributionSummary.builder("streamlearn.learner.snapshot.size").baseUnit("bytes")
-        .description("Encoded size of published snapshots").register(registry);
+    batchCompute =
+        Timer.builder("streamlearn.learner.batch.compute")
+            .description("Time to score and train one mini-batch (forward, backward, Adam)")
+            .publishPercentileHistogram()
+            .minimumExpectedValue(java.time.Duration.ofNanos(100_000))
+            .maximumExpectedValue(java.time.Duration.ofSeconds(10))
+            .register(registry);
+    snapshots =
+        Counter.builder("streamlearn.learner.snapshots")
+            .description("Snapshots published")
+            .register(registry);
+    snapshotsRefused =
+        Counter.builder("streamlearn.learner.snapshots.refused")
+            .description("Snapshots not published because the weights were not finite")
+            .register(registry);
+    publicationFailures =
+        Counter.builder("streamlearn.learner.snapshot.publication.failures")
+            .description("Snapshot publications that failed (the learner stops and is not ready)")
+            .register(registry);
+    restored =
+        Counter.builder("streamlearn.learner.state.restored")
+            .description(
+                "Changelog records replayed into the learner's state store (restores after a move or a lost"
+                    + " state directory)")
+            .register(registry);
+    snapshotSize =
+        DistributionSummary.builder("streamlearn.learner.snapshot.size")
+            .baseUnit("bytes")
+            .description("Encoded size of published snapshots")
+            .register(registry);
     Gauge.builder("streamlearn.learner.prequential.accuracy", this, m -> m.rollingAccuracy)
-        .description("Test-then-train accuracy over the rolling window").register(registry);
+        .description("Test-then-train accuracy over the rolling window")
+        .register(registry);
     Gauge.builder("streamlearn.learner.prequential.loss", this, m -> m.rollingLoss)
-        .description("Test-then-train mean cross-entropy over the rolling window").register(registry);
-    Gauge.builder("streamlearn.learner.prequential.accuracy.cumulative", this, m -> m.cumulativeAccuracy)
-        .description("Test-then-train accuracy since the state began").register(registry);
+        .description("Test-then-train mean cross-entropy over the rolling window")
+        .register(registry);
+    Gauge.builder(
+            "streamlearn.learner.prequential.accuracy.cumulative", this, m -> m.cumulativeAccuracy)
+        .description("Test-then-train accuracy since the state began")
+        .register(registry);
     Gauge.builder("streamlearn.learner.snapshot.version", this, m -> m.version)
-        .description("Version of the newest published snapshot").register(registry);
+        .description("Version of the newest published snapshot")
+        .register(registry);
     Gauge.builder("streamlearn.learner.samples.seen", this, m -> m.samplesTotal)
-        .description("Samples trained on since the state began (survives restarts)").register(registry);
+        .description("Samples trained on since the state began (survives restarts)")
+        .register(registry);
   }
 
   void batch(int sampleCount, long nanos, boolean applied) {
@@ -82,7 +112,8 @@ final class LearnerMetrics {
     }
   }
 
-  void progress(double rollingAccuracy, double rollingLoss, double cumulativeAccuracy, long samplesTotal) {
+  void progress(
+      double rollingAccuracy, double rollingLoss, double cumulativeAccuracy, long samplesTotal) {
     this.rollingAccuracy = rollingAccuracy;
     this.rollingLoss = rollingLoss;
     this.cumulativeAccuracy = cumulativeAccuracy;

@@ -1,6 +1,5 @@
 package io.streamlearn.learner;
 
-
 import io.streamlearn.core.config.ConfigException;
 import io.streamlearn.core.config.Configuration;
 import io.streamlearn.core.config.Setting;
@@ -18,77 +17,195 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
-/** The learner's configuration: every key declared once below, resolved into an immutable {@link Config}. */
+/**
+ * The learner's configuration: every key declared once below, resolved into an immutable {@link
+ * Config}.
+ */
 public final class LearnerSettings {
   static final Setting<String> BOOTSTRAP_SERVERS = KafkaSettings.BOOTSTRAP_SERVERS;
-  static final Setting<String> APPLICATION_ID = Setting.text("application-id",
-      "Kafka Streams application.id: names the consumer group, the state and the internal topics.",
-      "streamlearn-learner");
+  static final Setting<String> APPLICATION_ID =
+      Setting.text(
+          "application-id",
+          "Kafka Streams application.id: names the consumer group, the state and the internal topics.",
+          "streamlearn-learner");
   static final Setting<String> MODEL_ID =
       Setting.text("model-id", "The model trained; the key of its snapshots.", "mnist");
   static final Setting<String> TRAINING_TOPIC =
       Setting.text("training-topic", "Topic of TrainingSample records.", Topics.TRAINING.name());
   static final Setting<String> SNAPSHOT_TOPIC = KafkaSettings.SNAPSHOT_TOPIC;
   static final Setting<String> DEAD_LETTER_TOPIC =
-      Setting.text("dead-letter-topic", "Topic for records that cannot be trained on.", Topics.DEAD_LETTERS.name());
-  static final Setting<String> HIDDEN = Setting.text("hidden",
-      "Hidden layer sizes, comma-separated (input 784 and output 10 are fixed by the contract).", "100");
+      Setting.text(
+          "dead-letter-topic",
+          "Topic for records that cannot be trained on.",
+          Topics.DEAD_LETTERS.name());
+  static final Setting<String> HIDDEN =
+      Setting.text(
+          "hidden",
+          "Hidden layer sizes, comma-separated (input 784 and output 10 are fixed by the contract).",
+          "100");
   static final Setting<Integer> BATCH_SIZE =
       Setting.integer("batch-size", "Samples per mini-batch.", 64, 1, 1024);
   static final Setting<Double> LEARNING_RATE =
       Setting.decimal("learning-rate", "Adam's step size alpha.", 1e-3, 1e-9, 10);
-  static final Setting<Double> BETA1 = Setting.decimal("beta1", "Adam's first-moment decay.", 0.9, 0, 0.999999);
-  static final Setting<Double> BETA2 = Setting.decimal("beta2", "Adam's second-moment decay.", 0.999, 0, 0.99999999);
-  static final Setting<Double> EPSILON = Setting.decimal("epsilon", "Adam's epsilon.", 1e-8, 1e-20, 1);
-  static final Setting<Double> LR_DECAY_RATE = Setting.decimal("lr-decay-rate",
-      "Learning-rate schedule: lr * rate^(step / lr-decay-steps); 1 = constant.", 1.0, 0.01, 1);
-  static final Setting<Long> LR_DECAY_STEPS = Setting.longInteger("lr-decay-steps",
-      "Steps (batches) over which the learning rate decays by lr-decay-rate.", 1000L, 1, Long.MAX_VALUE);
-  static final Setting<Double> EMA_DECAY = Setting.decimal("ema-decay",
-      "Weight averaging: snapshots carry a bias-corrected exponential moving average of the weights with this"
-          + " decay, about the last 1/(1-decay) batches (0 = off: snapshots carry the raw weights).", 0.99, 0,
-      0.999999);
+  static final Setting<Double> BETA1 =
+      Setting.decimal("beta1", "Adam's first-moment decay.", 0.9, 0, 0.999999);
+  static final Setting<Double> BETA2 =
+      Setting.decimal("beta2", "Adam's second-moment decay.", 0.999, 0, 0.99999999);
+  static final Setting<Double> EPSILON =
+      Setting.decimal("epsilon", "Adam's epsilon.", 1e-8, 1e-20, 1);
+  static final Setting<Double> LR_DECAY_RATE =
+      Setting.decimal(
+          "lr-decay-rate",
+          "Learning-rate schedule: lr * rate^(step / lr-decay-steps); 1 = constant.",
+          1.0,
+          0.01,
+          1);
+  static final Setting<Long> LR_DECAY_STEPS =
+      Setting.longInteger(
+          "lr-decay-steps",
+          "Steps (batches) over which the learning rate decays by lr-decay-rate.",
+          1000L,
+          1,
+          Long.MAX_VALUE);
+  static final Setting<Double> EMA_DECAY =
+      Setting.decimal(
+          "ema-decay",
+          "Weight averaging: snapshots carry a bias-corrected exponential moving average of the weights with this"
+              + " decay, about the last 1/(1-decay) batches (0 = off: snapshots carry the raw weights).",
+          0.99,
+          0,
+          0.999999);
   static final Setting<Long> SEED =
-      Setting.longInteger("seed", "Seed of the initial weights.", 42L, Long.MIN_VALUE, Long.MAX_VALUE);
-  static final Setting<DenseNetwork.Init> INIT = Setting.choice("init",
-      "Initial weights: he (He normal for ReLU layers, Glorot uniform for the output) or glorot (Glorot uniform"
-          + " everywhere).", DenseNetwork.Init.class, DenseNetwork.Init.HE);
-  static final Setting<Long> FLUSH_IDLE = Setting.longInteger("flush-idle",
-      "Milliseconds without a new sample after which a half-filled batch is trained as it is.", 500L, 1, 3_600_000);
-  static final Setting<Integer> SNAPSHOT_EVERY = Setting.integer("snapshot-every",
-      "Publish a snapshot every this many trained batches (or at --snapshot-interval, whichever is first).", 500, 1,
-      Integer.MAX_VALUE);
-  static final Setting<Long> SNAPSHOT_INTERVAL = Setting.longInteger("snapshot-interval",
-      "Milliseconds between snapshots while training.", 1000L, 10, 86_400_000);
-  static final Setting<Integer> PREQUENTIAL_WINDOW = Setting.integer("prequential-window",
-      "Samples in the rolling prequential accuracy and loss (counted in whole batches).", 10_000, 1, 10_000_000);
-  static final Setting<String> PROCESSING_GUARANTEE = Setting.oneOf("processing-guarantee",
-      "Kafka Streams processing.guarantee.", "exactly_once_v2", List.of("exactly_once_v2", "at_least_once"));
-  static final Setting<Integer> STANDBY_REPLICAS = Setting.integer("standby-replicas",
-      "Standby copies of the learner state on other instances, for fast fail-over.", 0, 0, 10);
-  static final Setting<Integer> STREAM_THREADS = Setting.integer("stream-threads",
-      "Kafka Streams num.stream.threads; 0 = one per training-topic partition plus one for the trainer (at most"
-          + " 8), so the trainer has a thread of its own, or 1 when the topic has one partition.", 0, 0, 64);
-  static final Setting<Long> COMMIT_INTERVAL = Setting.longInteger("commit-interval",
-      "Kafka Streams commit.interval.ms (snapshots go out in transactions of their own).", 1000L, 10,
-      600_000);
-  static final Setting<Integer> PARTITIONS = Setting.integer("partitions",
-      "Partitions of the training topic if the learner must create it.", 3, 1, 100_000);
-  static final Setting<Integer> REPLICATION_FACTOR = Setting.integer("replication-factor",
-      "Replication factor of topics the learner creates.", 1, 1, Short.MAX_VALUE);
-  static final Setting<Path> STATE_DIR = Setting.path("state-dir", "Kafka Streams state.dir.",
-      MnistFiles.defaultDataDir().resolve("learner-state").toString());
-  static final Setting<Integer> METRICS_PORT = Setting.integer("metrics-port",
-      "Port of the Prometheus endpoint /metrics (0 = any free port).", 9401, 0, 65535);
+      Setting.longInteger(
+          "seed", "Seed of the initial weights.", 42L, Long.MIN_VALUE, Long.MAX_VALUE);
+  static final Setting<DenseNetwork.Init> INIT =
+      Setting.choice(
+          "init",
+          "Initial weights: he (He normal for ReLU layers, Glorot uniform for the output) or glorot (Glorot uniform"
+              + " everywhere).",
+          DenseNetwork.Init.class,
+          DenseNetwork.Init.HE);
+  static final Setting<Long> FLUSH_IDLE =
+      Setting.longInteger(
+          "flush-idle",
+          "Milliseconds without a new sample after which a half-filled batch is trained as it is.",
+          500L,
+          1,
+          3_600_000);
+  static final Setting<Integer> SNAPSHOT_EVERY =
+      Setting.integer(
+          "snapshot-every",
+          "Publish a snapshot every this many trained batches (or at --snapshot-interval, whichever is first).",
+          500,
+          1,
+          Integer.MAX_VALUE);
+  static final Setting<Long> SNAPSHOT_INTERVAL =
+      Setting.longInteger(
+          "snapshot-interval",
+          "Milliseconds between snapshots while training.",
+          1000L,
+          10,
+          86_400_000);
+  static final Setting<Integer> PREQUENTIAL_WINDOW =
+      Setting.integer(
+          "prequential-window",
+          "Samples in the rolling prequential accuracy and loss (counted in whole batches).",
+          10_000,
+          1,
+          10_000_000);
+  static final Setting<String> PROCESSING_GUARANTEE =
+      Setting.oneOf(
+          "processing-guarantee",
+          "Kafka Streams processing.guarantee.",
+          "exactly_once_v2",
+          List.of("exactly_once_v2", "at_least_once"));
+  static final Setting<Integer> STANDBY_REPLICAS =
+      Setting.integer(
+          "standby-replicas",
+          "Standby copies of the learner state on other instances, for fast fail-over.",
+          0,
+          0,
+          10);
+  static final Setting<Integer> STREAM_THREADS =
+      Setting.integer(
+          "stream-threads",
+          "Kafka Streams num.stream.threads; 0 = one per training-topic partition plus one for the trainer (at most"
+              + " 8), so the trainer has a thread of its own, or 1 when the topic has one partition.",
+          0,
+          0,
+          64);
+  static final Setting<Long> COMMIT_INTERVAL =
+      Setting.longInteger(
+          "commit-interval",
+          "Kafka Streams commit.interval.ms (snapshots go out in transactions of their own).",
+          1000L,
+          10,
+          600_000);
+  static final Setting<Integer> PARTITIONS =
+      Setting.integer(
+          "partitions",
+          "Partitions of the training topic if the learner must create it.",
+          3,
+          1,
+          100_000);
+  static final Setting<Integer> REPLICATION_FACTOR =
+      Setting.integer(
+          "replication-factor",
+          "Replication factor of topics the learner creates.",
+          1,
+          1,
+          Short.MAX_VALUE);
+  static final Setting<Path> STATE_DIR =
+      Setting.path(
+          "state-dir",
+          "Kafka Streams state.dir.",
+          MnistFiles.defaultDataDir().resolve("learner-state").toString());
+  static final Setting<Integer> METRICS_PORT =
+      Setting.integer(
+          "metrics-port",
+          "Port of the Prometheus endpoint /metrics (0 = any free port).",
+          9401,
+          0,
+          65535);
 
-  static final List<Setting<?>> ALL = List.of(BOOTSTRAP_SERVERS, APPLICATION_ID, MODEL_ID, TRAINING_TOPIC,
-      SNAPSHOT_TOPIC, DEAD_LETTER_TOPIC, HIDDEN, BATCH_SIZE, LEARNING_RATE, BETA1, BETA2, EPSILON, LR_DECAY_RATE,
-      LR_DECAY_STEPS, EMA_DECAY, SEED, INIT, FLUSH_IDLE, SNAPSHOT_EVERY, SNAPSHOT_INTERVAL, PREQUENTIAL_WINDOW,
-      PROCESSING_GUARANTEE, STANDBY_REPLICAS, STREAM_THREADS, COMMIT_INTERVAL, PARTITIONS, REPLICATION_FACTOR, STATE_DIR,
-      METRICS_PORT, HttpSettings.HOST, HttpSettings.MAX_CONNECTIONS, HttpSettings.IDLE_TIMEOUT);
+  static final List<Setting<?>> ALL =
+      List.of(
+          BOOTSTRAP_SERVERS,
+          APPLICATION_ID,
+          MODEL_ID,
+          TRAINING_TOPIC,
+          SNAPSHOT_TOPIC,
+          DEAD_LETTER_TOPIC,
+          HIDDEN,
+          BATCH_SIZE,
+          LEARNING_RATE,
+          BETA1,
+          BETA2,
+          EPSILON,
+          LR_DECAY_RATE,
+          LR_DECAY_STEPS,
+          EMA_DECAY,
+          SEED,
+          INIT,
+          FLUSH_IDLE,
+          SNAPSHOT_EVERY,
+          SNAPSHOT_INTERVAL,
+          PREQUENTIAL_WINDOW,
+          PROCESSING_GUARANTEE,
+          STANDBY_REPLICAS,
+          STREAM_THREADS,
+          COMMIT_INTERVAL,
+          PARTITIONS,
+          REPLICATION_FACTOR,
+          STATE_DIR,
+          METRICS_PORT,
+          HttpSettings.HOST,
+          HttpSettings.MAX_CONNECTIONS,
+          HttpSettings.IDLE_TIMEOUT);
 
   /** Input and output sizes fixed by the contract. */
   public static final int INPUTS = 784;
+
   public static final int OUTPUTS = 10;
 
   private LearnerSettings() {}
@@ -155,7 +272,8 @@ public final class LearnerSettings {
 
     /** The learning rate for optimizer step {@code step} (1-based). */
     public double learningRate(long step) {
-      return lrDecayRate == 1.0 ? adam.learningRate()
+      return lrDecayRate == 1.0
+          ? adam.learningRate()
           : adam.learningRate() * Math.pow(lrDecayRate, (step - 1) / (double) lrDecaySteps);
     }
 
@@ -166,22 +284,51 @@ public final class LearnerSettings {
   }
 
   public static Config resolve(Configuration c) {
-    return new Config(c.get(BOOTSTRAP_SERVERS), c.get(APPLICATION_ID), c.get(MODEL_ID), c.get(TRAINING_TOPIC),
-        c.get(SNAPSHOT_TOPIC), c.get(DEAD_LETTER_TOPIC), sizes(c.get(HIDDEN)), c.get(BATCH_SIZE),
-        new Adam.Settings(c.get(LEARNING_RATE), c.get(BETA1), c.get(BETA2), c.get(EPSILON)), c.get(LR_DECAY_RATE),
-        c.get(LR_DECAY_STEPS), c.get(EMA_DECAY), c.get(SEED), c.get(INIT), Duration.ofMillis(c.get(FLUSH_IDLE)),
-        c.get(SNAPSHOT_EVERY), Duration.ofMillis(c.get(SNAPSHOT_INTERVAL)), c.get(PREQUENTIAL_WINDOW),
-        c.get(PROCESSING_GUARANTEE), c.get(STANDBY_REPLICAS), c.get(STREAM_THREADS), c.get(COMMIT_INTERVAL), c.get(PARTITIONS),
-        c.get(REPLICATION_FACTOR).shortValue(), c.get(STATE_DIR), HttpSettings.limits(c, METRICS_PORT), c.kafkaProperties());
+    return new Config(
+        c.get(BOOTSTRAP_SERVERS),
+        c.get(APPLICATION_ID),
+        c.get(MODEL_ID),
+        c.get(TRAINING_TOPIC),
+        c.get(SNAPSHOT_TOPIC),
+        c.get(DEAD_LETTER_TOPIC),
+        sizes(c.get(HIDDEN)),
+        c.get(BATCH_SIZE),
+        new Adam.Settings(c.get(LEARNING_RATE), c.get(BETA1), c.get(BETA2), c.get(EPSILON)),
+        c.get(LR_DECAY_RATE),
+        c.get(LR_DECAY_STEPS),
+        c.get(EMA_DECAY),
+        c.get(SEED),
+        c.get(INIT),
+        Duration.ofMillis(c.get(FLUSH_IDLE)),
+        c.get(SNAPSHOT_EVERY),
+        Duration.ofMillis(c.get(SNAPSHOT_INTERVAL)),
+        c.get(PREQUENTIAL_WINDOW),
+        c.get(PROCESSING_GUARANTEE),
+        c.get(STANDBY_REPLICAS),
+        c.get(STREAM_THREADS),
+        c.get(COMMIT_INTERVAL),
+        c.get(PARTITIONS),
+        c.get(REPLICATION_FACTOR).shortValue(),
+        c.get(STATE_DIR),
+        HttpSettings.limits(c, METRICS_PORT),
+        c.kafkaProperties());
   }
 
   /** 784, the hidden sizes, 10. */
   static int[] sizes(String hidden) {
     String[] parts = hidden.isBlank() ? new String[0] : hidden.split(",");
     if (parts.length + 1 > Snapshots.MAX_LAYERS) {
-      throw new ConfigException("hidden", "invalid value '" + hidden + "' for key 'hidden': " + parts.length
-          + " hidden layers make " + (parts.length + 1) + " layers, more than a snapshot may have ("
-          + Snapshots.MAX_LAYERS + ")");
+      throw new ConfigException(
+          "hidden",
+          "invalid value '"
+              + hidden
+              + "' for key 'hidden': "
+              + parts.length
+              + " hidden layers make "
+              + (parts.length + 1)
+              + " layers, more than a snapshot may have ("
+              + Snapshots.MAX_LAYERS
+              + ")");
     }
     int[] sizes = new int[parts.length + 2];
     sizes[0] = INPUTS;
@@ -192,8 +339,11 @@ public final class LearnerSettings {
         sizes[i + 1] = -1;
       }
       if (sizes[i + 1] < 1 || sizes[i + 1] > 65_536) {
-        throw new ConfigException("hidden", "invalid value '" + hidden
-            + "' for key 'hidden': must be comma-separated layer sizes between 1 and 65536, e.g. 100 or 256,128");
+        throw new ConfigException(
+            "hidden",
+            "invalid value '"
+                + hidden
+                + "' for key 'hidden': must be comma-separated layer sizes between 1 and 65536, e.g. 100 or 256,128");
       }
     }
     sizes[sizes.length - 1] = OUTPUTS;

@@ -4,9 +4,10 @@ import io.streamlearn.model.BatchStats;
 import java.nio.ByteBuffer;
 
 /**
- * Prequential (test-then-train) figures: every batch is scored by the forward pass that precedes its update, so each
- * sample is tested on a model that has not yet seen it (Dawid 1984; Gama et al. 2013, "On evaluating stream learning
- * algorithms"). Keeps cumulative totals and a rolling window over the last batches that cover the window's samples.
+ * Prequential (test-then-train) figures: every batch is scored by the forward pass that precedes
+ * its update, so each sample is tested on a model that has not yet seen it (Dawid 1984; Gama et al.
+ * 2013, "On evaluating stream learning algorithms"). Keeps cumulative totals and a rolling window
+ * over the last batches that cover the window's samples.
  */
 final class Prequential {
   private final int[] samples;
@@ -78,7 +79,10 @@ final class Prequential {
     }
   }
 
-  /** Reads what {@link #writeTo} wrote; a window of another size restarts the rolling part, keeping totals. */
+  /**
+   * Reads what {@link #writeTo} wrote; a window of another size restarts the rolling part, keeping
+   * totals.
+   */
   void readFrom(ByteBuffer in) {
     int capacity = in.getInt();
     int savedNext = in.getInt();

@@ -13,9 +13,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reads raw TrainingSample records: a valid one goes on as a compact sample keyed by the model id (so all samples
- * meet in one partition and one task); an invalid one (undecodable, wrong pixel count, label outside 0-9) goes on as
- * a dead letter with the contract's headers, and is counted.
+ * Reads raw TrainingSample records: a valid one goes on as a compact sample keyed by the model id
+ * (so all samples meet in one partition and one task); an invalid one (undecodable, wrong pixel
+ * count, label outside 0-9) goes on as a dead letter with the contract's headers, and is counted.
  */
 final class SampleDecoder implements Processor<byte[], byte[], byte[], Decoded> {
   private static final Logger log = LoggerFactory.getLogger(SampleDecoder.class);
@@ -42,25 +42,52 @@ final class SampleDecoder implements Processor<byte[], byte[], byte[], Decoded> 
       decodeInto(record.value(), compact);
       context.forward(record.withKey(modelKey).withValue(Decoded.sample(compact)));
     } catch (InvalidPayloadException e) {
-      Record<byte[], byte[]> letter = deadLetter(record, context.recordMetadata().orElseThrow(), e, metrics);
-      context.forward(new Record<>(modelKey, Decoded.deadLetter(letter.key(), letter.value()), letter.timestamp(),
-          letter.headers()));
+      Record<byte[], byte[]> letter =
+          deadLetter(record, context.recordMetadata().orElseThrow(), e, metrics);
+      context.forward(
+          new Record<>(
+              modelKey,
+              Decoded.deadLetter(letter.key(), letter.value()),
+              letter.timestamp(),
+              letter.headers()));
     }
   }
 
-  /** Decodes a TrainingSample and writes it in the learner's compact form {@code [label, 784 pixels]}. */
+  /**
+   * Decodes a TrainingSample and writes it in the learner's compact form {@code [label, 784
+   * pixels]}.
+   */
   static void decodeInto(byte[] value, byte[] compact) {
     TrainingSample sample = Codecs.TRAINING_SAMPLE.decode(value);
     compact[0] = (byte) sample.getLabel();
     sample.getPixels().duplicate().get(compact, 1, Codecs.PIXELS);
   }
 
-  /** The dead letter for {@code record}: its key and value untouched, the contract's headers added; counted. */
-  static Record<byte[], byte[]> deadLetter(Record<byte[], byte[]> record, RecordMetadata source,
-      InvalidPayloadException e, LearnerMetrics metrics) {
-    DeadLetter.Letter letter = DeadLetter.letter(record.key(), record.value(), record.headers(), e, SERVICE,
-        source.topic(), source.partition(), source.offset());
-    log.warn("dead-lettering {}/{}@{}: {}", source.topic(), source.partition(), source.offset(), e.getMessage());
+  /**
+   * The dead letter for {@code record}: its key and value untouched, the contract's headers added;
+   * counted.
+   */
+  static Record<byte[], byte[]> deadLetter(
+      Record<byte[], byte[]> record,
+      RecordMetadata source,
+      InvalidPayloadException e,
+      LearnerMetrics metrics) {
+    DeadLetter.Letter letter =
+        DeadLetter.letter(
+            record.key(),
+            record.value(),
+            record.headers(),
+            e,
+            SERVICE,
+            source.topic(),
+            source.partition(),
+            source.offset());
+    log.warn(
+        "dead-lettering {}/{}@{}: {}",
+        source.topic(),
+        source.partition(),
+        source.offset(),
+        e.getMessage());
     metrics.deadLetter(e.reason());
     return new Record<>(letter.key(), letter.value(), record.timestamp(), letter.headers());
   }

@@ -20,11 +20,11 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
  * Finds the newest committed snapshot of a model on the (compacted) snapshot topic. The trainer's
- * {@link SnapshotPublisher} reads it each time the trainer's task starts, after fencing earlier publishers, so the
- * version sequence continues after every version already out (after a crash, and with empty state), and a learner
- * restarted on the same lineage publishes nothing until it has trained past that snapshot's samples. Records that do
- * not decode, and versions above {@link Snapshots#MAX_VERSION}, are not ours to judge here and are skipped (scorers
- * reject them).
+ * {@link SnapshotPublisher} reads it each time the trainer's task starts, after fencing earlier
+ * publishers, so the version sequence continues after every version already out (after a crash, and
+ * with empty state), and a learner restarted on the same lineage publishes nothing until it has
+ * trained past that snapshot's samples. Records that do not decode, and versions above {@link
+ * Snapshots#MAX_VERSION}, are not ours to judge here and are skipped (scorers reject them).
  */
 final class SnapshotVersions {
   private SnapshotVersions() {}
@@ -41,11 +41,16 @@ final class SnapshotVersions {
   }
 
   /**
-   * The highest version of {@code modelId} on the topic (so versions continue after it whatever it is), with the
-   * lineage and samples of that snapshot only when it is a valid network of {@code sizes} (a record anyone wrote
-   * with a made-up lineage must not hold a learner back); {@link Newest#NONE} when there is none.
+   * The highest version of {@code modelId} on the topic (so versions continue after it whatever it
+   * is), with the lineage and samples of that snapshot only when it is a valid network of {@code
+   * sizes} (a record anyone wrote with a made-up lineage must not hold a learner back); {@link
+   * Newest#NONE} when there is none.
    */
-  static Newest newest(Map<String, Object> clientProperties, String topic, String modelId, int[] sizes,
+  static Newest newest(
+      Map<String, Object> clientProperties,
+      String topic,
+      String modelId,
+      int[] sizes,
       Duration timeout) {
     Map<String, Object> props = new HashMap<>(clientProperties);
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -65,17 +70,25 @@ final class SnapshotVersions {
       long deadline = System.nanoTime() + timeout.toNanos();
       while (partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
         if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("could not read " + topic + " to its end within " + timeout.toMillis()
-              + " ms to find the newest snapshot version of " + modelId);
+          throw new IllegalStateException(
+              "could not read "
+                  + topic
+                  + " to its end within "
+                  + timeout.toMillis()
+                  + " ms to find the newest snapshot version of "
+                  + modelId);
         }
         for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
           if (modelId.equals(r.key())) {
             try {
               ModelSnapshot s = Codecs.MODEL_SNAPSHOT.decode(r.value());
-              if (modelId.equals(s.getModelId()) && s.getVersion() > newest.version()
+              if (modelId.equals(s.getModelId())
+                  && s.getVersion() > newest.version()
                   && s.getVersion() <= Snapshots.MAX_VERSION) {
-                newest = valid(s, sizes) ? new Newest(s.getVersion(), s.getRunId(), s.getSamplesSeen())
-                    : Newest.version(s.getVersion());
+                newest =
+                    valid(s, sizes)
+                        ? new Newest(s.getVersion(), s.getRunId(), s.getSamplesSeen())
+                        : Newest.version(s.getVersion());
               }
             } catch (InvalidPayloadException e) {
               // not ours to judge here: the scorer rejects it; versions come from valid snapshots

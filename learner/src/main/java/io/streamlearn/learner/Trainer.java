@@ -16,31 +16,33 @@ import java.util.concurrent.Future;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 import org.apache.kafka.streams.processor.PunctuationType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The training processor, in the one task that owns the model: gathers samples into mini-batches, scores each batch
- * then trains on it (prequential), trains a half-filled batch after {@code flush-idle} without new samples, and
- * publishes a ModelSnapshot every {@code snapshot-every} batches or {@code snapshot-interval}, whichever comes
- * first, never when nothing was trained since the last one. Snapshots go out through a {@link SnapshotOutput}: a
- * {@link SnapshotPublisher} with a transaction of its own per snapshot, which fences earlier publishers of this
- * model before the version sequence is read, so versions stay unique across crashes and zombies.
+ * The training processor, in the one task that owns the model: gathers samples into mini-batches,
+ * scores each batch then trains on it (prequential), trains a half-filled batch after {@code
+ * flush-idle} without new samples, and publishes a ModelSnapshot every {@code snapshot-every}
+ * batches or {@code snapshot-interval}, whichever comes first, never when nothing was trained since
+ * the last one. Snapshots go out through a {@link SnapshotOutput}: a {@link SnapshotPublisher} with
+ * a transaction of its own per snapshot, which fences earlier publishers of this model before the
+ * version sequence is read, so versions stay unique across crashes and zombies.
  *
- * <p>Full batches train one after the other on a thread of their own (up to
- * {@value TrainingState#MAX_QUEUED_BATCHES} queued) while the stream thread reads, decodes and stores the samples
- * behind them, so the Kafka work and the training overlap and a pause in one does not stall the other. The stream
- * thread takes the results (counters, the state put, snapshots) when the queue is full (up to the newest batch that
- * copied its state for the store: every {@value #CAPTURE_EVERY}th does), at each punctuation, and before a batch that
- * trains in line: one due a snapshot, an idle flush, or any batch when batches are too large to queue in one stored
- * record. Until taken, a batch's samples stay in the store as waiting and the store holds the
- * state from before it: a commit covers exactly the samples it covers, and after a crash those batches train again
- * from the same weights, to the same result.
+ * <p>Full batches train one after the other on a thread of their own (up to {@value
+ * TrainingState#MAX_QUEUED_BATCHES} queued) while the stream thread reads, decodes and stores the
+ * samples behind them, so the Kafka work and the training overlap and a pause in one does not stall
+ * the other. The stream thread takes the results (counters, the state put, snapshots) when the
+ * queue is full (up to the newest batch that copied its state for the store: every {@value
+ * #CAPTURE_EVERY}th does), at each punctuation, and before a batch that trains in line: one due a
+ * snapshot, an idle flush, or any batch when batches are too large to queue in one stored record.
+ * Until taken, a batch's samples stay in the store as waiting and the store holds the state from
+ * before it: a commit covers exactly the samples it covers, and after a crash those batches train
+ * again from the same weights, to the same result.
  */
 final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
   private static final Logger log = LoggerFactory.getLogger(Trainer.class);
@@ -48,12 +50,14 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
   private final Config config;
   private final LearnerMetrics metrics;
   private final boolean decodes;
+
   /**
-   * Read when a snapshot goes out. Kafka Streams' {@code currentSystemTimeMs()} is taken once per run of records
-   * and the snapshot-due batch first waits for the queued ones: stamping it with that time made snapshots look up
-   * to ~20 ms older than they were.
+   * Read when a snapshot goes out. Kafka Streams' {@code currentSystemTimeMs()} is taken once per
+   * run of records and the snapshot-due batch first waits for the queued ones: stamping it with
+   * that time made snapshots look up to ~20 ms older than they were.
    */
   private final LongSupplier wallClock;
+
   private final Function<ProcessorContext<byte[], byte[]>, SnapshotOutput> outputs;
   private SnapshotOutput output;
   private final byte[] modelKey;
@@ -65,33 +69,53 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
   private long lastSnapshotMs;
   private int queueDepth;
   private ExecutorService trainingThread;
-  /** Batches submitted to {@link #trainingThread} and not taken yet, oldest first, the oldest waiting samples. */
+
+  /**
+   * Batches submitted to {@link #trainingThread} and not taken yet, oldest first, the oldest
+   * waiting samples.
+   */
   private final ArrayDeque<Queued> queue = new ArrayDeque<>();
+
   private int queuedSamples;
   private long nextSeq = 1;
-  /** No snapshot is published until the state has trained more samples than this (see {@link #init}). */
+
+  /**
+   * No snapshot is published until the state has trained more samples than this (see {@link
+   * #init}).
+   */
   private long holdUntilSamples;
 
   /**
-   * Every this many queued batches, one copies its result for the store ({@link TrainingState#capture}), and the
-   * stream thread takes batches up to a captured one. The copy is about a sixth of a training step: made for every
-   * step it cost the training thread 0.2 of its 1.5 ms (measured in the benchmark).
+   * Every this many queued batches, one copies its result for the store ({@link
+   * TrainingState#capture}), and the stream thread takes batches up to a captured one. The copy is
+   * about a sixth of a training step: made for every step it cost the training thread 0.2 of its
+   * 1.5 ms (measured in the benchmark).
    */
   static final int CAPTURE_EVERY = 4;
+
   private int captureEvery;
 
-  /** A batch of {@code count} samples submitted as training step {@code seq}, and whether it captures its result. */
+  /**
+   * A batch of {@code count} samples submitted as training step {@code seq}, and whether it
+   * captures its result.
+   */
   private record Queued(long seq, int count, boolean captures, Future<Timed> result) {}
 
   /** Where snapshots go. */
   interface SnapshotOutput extends AutoCloseable {
-    /** Prepares to publish; returns the newest snapshot of the model already published ({@code NONE}: none). */
+    /**
+     * Prepares to publish; returns the newest snapshot of the model already published ({@code
+     * NONE}: none).
+     */
     SnapshotVersions.Newest open();
 
     /** Publishes a snapshot, or hands it over to be published; throws if an earlier one failed. */
     void publish(byte[] key, byte[] value, long timestamp);
 
-    /** Throws if a publication failed (called at every tick, so a failure stops the learner promptly). */
+    /**
+     * Throws if a publication failed (called at every tick, so a failure stops the learner
+     * promptly).
+     */
     default void check() {}
 
     @Override
@@ -99,11 +123,13 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
   }
 
   /**
-   * Snapshots forwarded to the topology's sink: they go out inside the Kafka Streams transaction, together with the
-   * state that numbers them, each asking for a commit. What topology tests use, with the newest version they say is
-   * already published; the learner uses {@link SnapshotPublisher}.
+   * Snapshots forwarded to the topology's sink: they go out inside the Kafka Streams transaction,
+   * together with the state that numbers them, each asking for a commit. What topology tests use,
+   * with the newest version they say is already published; the learner uses {@link
+   * SnapshotPublisher}.
    */
-  static SnapshotOutput forwarding(ProcessorContext<byte[], byte[]> context, long newestPublishedVersion) {
+  static SnapshotOutput forwarding(
+      ProcessorContext<byte[], byte[]> context, long newestPublishedVersion) {
     return new SnapshotOutput() {
       @Override
       public SnapshotVersions.Newest open() {
@@ -125,11 +151,16 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
   private record Timed(TrainingState.Trained trained, long nanos) {}
 
   /**
-   * @param decodes true when the trainer reads the training topic itself (one partition, no repartition hop): it
-   *     then decodes TrainingSample records and forwards dead letters (recognised downstream by their reason
-   *     header) beside the snapshots; false when it reads compact samples from the repartition topic
+   * @param decodes true when the trainer reads the training topic itself (one partition, no
+   *     repartition hop): it then decodes TrainingSample records and forwards dead letters
+   *     (recognised downstream by their reason header) beside the snapshots; false when it reads
+   *     compact samples from the repartition topic
    */
-  Trainer(Config config, LearnerMetrics metrics, boolean decodes, LongSupplier wallClock,
+  Trainer(
+      Config config,
+      LearnerMetrics metrics,
+      boolean decodes,
+      LongSupplier wallClock,
       Function<ProcessorContext<byte[], byte[]>, SnapshotOutput> outputs) {
     this.config = config;
     this.wallClock = wallClock;
@@ -141,16 +172,23 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
 
   @Override
   public void init(ProcessorContext<byte[], byte[]> context) {
-    // Kafka Streams may call init() again on this instance after close() (when it revives a task): everything kept
+    // Kafka Streams may call init() again on this instance after close() (when it revives a task):
+    // everything kept
     // between records starts over here, from the state in the store.
     queue.clear();
     queuedSamples = 0;
     nextSeq = 1;
     this.context = context;
     if (context.taskId().partition() != 0) {
-      // More than one trainer task would train more than one network: never let that happen silently.
-      throw new IllegalStateException("the training topic of model " + config.modelId() + " gained partitions"
-          + " while the learner ran without repartitioning (task " + context.taskId() + "): restart the learner");
+      // More than one trainer task would train more than one network: never let that happen
+      // silently.
+      throw new IllegalStateException(
+          "the training topic of model "
+              + config.modelId()
+              + " gained partitions"
+              + " while the learner ran without repartitioning (task "
+              + context.taskId()
+              + "): restart the learner");
     }
     this.store = context.getStateStore(LearnerTopology.STATE_STORE);
     output = outputs.apply(context);
@@ -165,37 +203,59 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
     if (state == null) {
       state = TrainingState.fresh(config, newest.version());
       state.save(store);
-      log.info("model {}: new state, run {}, {} parameters, versions continue after {}", config.modelId(),
-          state.runId, state.network.parameterCount(), state.lastVersion);
+      log.info(
+          "model {}: new state, run {}, {} parameters, versions continue after {}",
+          config.modelId(),
+          state.runId,
+          state.network.parameterCount(),
+          state.lastVersion);
     } else {
-      log.info("model {}: resumed run {} at {} samples, {} batches, {} waiting, snapshot version {}",
-          config.modelId(), state.runId, state.samplesTrained, state.batchesTrained, state.pendingCount(),
+      log.info(
+          "model {}: resumed run {} at {} samples, {} batches, {} waiting, snapshot version {}",
+          config.modelId(),
+          state.runId,
+          state.samplesTrained,
+          state.batchesTrained,
+          state.pendingCount(),
           state.lastVersion);
     }
-    // A snapshot of this lineage may have come from a state that was never committed (snapshots go out in
-    // transactions of their own): its batches train again now. Until the state has passed that snapshot's samples,
+    // A snapshot of this lineage may have come from a state that was never committed (snapshots go
+    // out in
+    // transactions of their own): its batches train again now. Until the state has passed that
+    // snapshot's samples,
     // publishing would serve a model that has seen fewer samples than the one already out.
     holdUntilSamples = state.runId.equals(newest.runId()) ? newest.samplesSeen() : 0;
     if (holdUntilSamples > state.samplesTrained) {
-      log.info("model {}: snapshot v{} of run {} has seen {} samples, this state {}: no snapshot until it has"
-          + " trained past them", config.modelId(), newest.version(), state.runId, holdUntilSamples,
+      log.info(
+          "model {}: snapshot v{} of run {} has seen {} samples, this state {}: no snapshot until it has"
+              + " trained past them",
+          config.modelId(),
+          newest.version(),
+          state.runId,
+          holdUntilSamples,
           state.samplesTrained);
     }
     publishProgress();
     queueDepth = TrainingState.queuedBatches(config);
-    captureEvery = Math.max(1, Math.min(CAPTURE_EVERY, queueDepth)); // a full queue always holds a capturing batch
+    captureEvery =
+        Math.max(
+            1, Math.min(CAPTURE_EVERY, queueDepth)); // a full queue always holds a capturing batch
     if (queueDepth > 0) {
       String threadName = context.applicationId() + "-" + context.taskId() + "-training";
-      trainingThread = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, threadName);
-        t.setDaemon(true);
-        return t;
-      });
+      trainingThread =
+          Executors.newSingleThreadExecutor(
+              r -> {
+                Thread t = new Thread(r, threadName);
+                t.setDaemon(true);
+                return t;
+              });
     }
     long now = context.currentSystemTimeMs();
     lastArrivalMs = now;
     lastSnapshotMs = now;
-    long tick = Math.max(10, Math.min(config.flushIdle().toMillis(), config.snapshotInterval().toMillis()) / 5);
+    long tick =
+        Math.max(
+            10, Math.min(config.flushIdle().toMillis(), config.snapshotInterval().toMillis()) / 5);
     context.schedule(Duration.ofMillis(tick), PunctuationType.WALL_CLOCK_TIME, this::tick);
   }
 
@@ -206,15 +266,19 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
       try {
         SampleDecoder.decodeInto(record.value(), sample);
       } catch (InvalidPayloadException e) {
-        context.forward(SampleDecoder.deadLetter(record, context.recordMetadata().orElseThrow(), e, metrics));
+        context.forward(
+            SampleDecoder.deadLetter(record, context.recordMetadata().orElseThrow(), e, metrics));
         return;
       }
       compact = sample;
     } else {
       compact = record.value();
       if (compact == null || compact.length != TrainingState.SAMPLE_BYTES) {
-        throw new IllegalStateException("internal sample of " + (compact == null ? 0 : compact.length)
-            + " bytes on the repartition topic, expected " + TrainingState.SAMPLE_BYTES);
+        throw new IllegalStateException(
+            "internal sample of "
+                + (compact == null ? 0 : compact.length)
+                + " bytes on the repartition topic, expected "
+                + TrainingState.SAMPLE_BYTES);
       }
     }
     lastArrivalMs = context.currentSystemTimeMs();
@@ -228,7 +292,8 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
     while (state.pendingCount() - queuedSamples >= config.batchSize()) {
       int count = config.batchSize();
       boolean snapshotDue =
-          state.batchesTrained + queue.size() + 1 - state.batchesAtLastSnapshot >= config.snapshotEvery();
+          state.batchesTrained + queue.size() + 1 - state.batchesAtLastSnapshot
+              >= config.snapshotEvery();
       if (trainingThread == null || snapshotDue) {
         trainInLine(count, now); // a due snapshot goes out at once
       } else {
@@ -238,7 +303,12 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
         long seq = nextSeq++;
         boolean captures = seq % captureEvery == 0;
         int first = state.ringIndex(queuedSamples);
-        queue.add(new Queued(seq, count, captures, trainingThread.submit(() -> train(first, count, seq, captures))));
+        queue.add(
+            new Queued(
+                seq,
+                count,
+                captures,
+                trainingThread.submit(() -> train(first, count, seq, captures))));
         queuedSamples += count;
       }
     }
@@ -250,7 +320,10 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
     return new Timed(trained, System.nanoTime() - start);
   }
 
-  /** Takes every queued batch (waiting for them), then trains the oldest {@code count} waiting samples here. */
+  /**
+   * Takes every queued batch (waiting for them), then trains the oldest {@code count} waiting
+   * samples here.
+   */
   private void trainInLine(int count, long now) {
     takeAll();
     long seq = nextSeq++;
@@ -264,7 +337,10 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
     }
   }
 
-  /** Waits for the oldest queued batch that captures its result, then takes the batches up to the newest capture. */
+  /**
+   * Waits for the oldest queued batch that captures its result, then takes the batches up to the
+   * newest capture.
+   */
   private void takeOldestCaptured() {
     for (Queued q : queue) {
       if (q.captures()) {
@@ -275,7 +351,10 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
     takeCaptured();
   }
 
-  /** Waits for every queued batch and takes them all, capturing the last one's result here if it did not. */
+  /**
+   * Waits for every queued batch and takes them all, capturing the last one's result here if it did
+   * not.
+   */
   private void takeAll() {
     if (queue.isEmpty()) {
       return;
@@ -289,8 +368,8 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
   }
 
   /**
-   * Takes the queued batches up to the newest captured one, all finished (training is sequential), if any, and
-   * stores the state after them.
+   * Takes the queued batches up to the newest captured one, all finished (training is sequential),
+   * if any, and stores the state after them.
    */
   private void takeCaptured() {
     if (queue.isEmpty() || queue.peekFirst().seq() > state.latestSeq()) {
@@ -329,31 +408,42 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
     }
   }
 
-  /** Counts one trained batch (the oldest waiting samples); the caller stores the state. Whether it applied. */
+  /**
+   * Counts one trained batch (the oldest waiting samples); the caller stores the state. Whether it
+   * applied.
+   */
   private boolean takeOne(int count, Timed timed) {
     TrainingState.BatchOutcome outcome = state.finish(count, timed.trained().step());
     metrics.batch(outcome.stats().samples(), timed.nanos(), outcome.applied());
     if (!outcome.applied()) {
-      log.warn("model {}: skipped a batch of {} samples with a non-finite loss or gradient ({} skipped so far)",
-          config.modelId(), outcome.stats().samples(), state.batchesSkipped);
+      log.warn(
+          "model {}: skipped a batch of {} samples with a non-finite loss or gradient ({} skipped so far)",
+          config.modelId(),
+          outcome.stats().samples(),
+          state.batchesSkipped);
     }
     return outcome.applied();
   }
 
   private void publish(long now) {
     if (state.samplesTrained <= holdUntilSamples) {
-      // Held (see init): the cadence goes on as if published, so batches keep training in the background.
+      // Held (see init): the cadence goes on as if published, so batches keep training in the
+      // background.
       lastSnapshotMs = now;
       state.batchesAtLastSnapshot = state.batchesTrained;
       state.saveMeta(store);
       return;
     }
-    INDArray[] weights = state.publishedWeights(); // the EMA's are computed on each call: once per snapshot
+    INDArray[] weights =
+        state.publishedWeights(); // the EMA's are computed on each call: once per snapshot
     if (!TrainingState.allFinite(weights)) {
-      // Never publish weights a scorer would have to refuse; the state keeps training (or skipping) as it is.
+      // Never publish weights a scorer would have to refuse; the state keeps training (or skipping)
+      // as it is.
       lastSnapshotMs = now;
       metrics.snapshotRefused();
-      log.error("model {}: weights after {} batches are not finite; no snapshot published", config.modelId(),
+      log.error(
+          "model {}: weights after {} batches are not finite; no snapshot published",
+          config.modelId(),
           state.batchesTrained);
       return;
     }
@@ -361,11 +451,20 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
     long publishedAt = Math.max(now, wallClock.getAsLong());
     double accuracy = state.prequential.accuracy();
     double loss = state.prequential.loss();
-    ModelSnapshot snapshot = Snapshots.build(
-        new Snapshots.Header(config.modelId(), version, Instant.ofEpochMilli(publishedAt), state.runId,
-            state.average != null ? WeightsKind.EMA : WeightsKind.RAW, state.samplesTrained, state.batchesTrained,
-            Double.isNaN(accuracy) ? null : accuracy, Double.isNaN(loss) ? null : loss),
-        config.sizes(), weights);
+    ModelSnapshot snapshot =
+        Snapshots.build(
+            new Snapshots.Header(
+                config.modelId(),
+                version,
+                Instant.ofEpochMilli(publishedAt),
+                state.runId,
+                state.average != null ? WeightsKind.EMA : WeightsKind.RAW,
+                state.samplesTrained,
+                state.batchesTrained,
+                Double.isNaN(accuracy) ? null : accuracy,
+                Double.isNaN(loss) ? null : loss),
+            config.sizes(),
+            weights);
     byte[] bytes = Codecs.MODEL_SNAPSHOT.encode(snapshot);
     output.publish(modelKey, bytes, publishedAt);
     state.lastVersion = version;
@@ -373,14 +472,21 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
     state.saveMeta(store);
     lastSnapshotMs = now;
     metrics.snapshot(version, bytes.length);
-    log.info("model {}: snapshot v{} ({} samples, {} batches, prequential accuracy {}, {} bytes) to {}",
-        config.modelId(), version, state.samplesTrained, state.batchesTrained,
-        Double.isNaN(accuracy) ? "-" : String.format("%.4f", accuracy), bytes.length, config.snapshotTopic());
+    log.info(
+        "model {}: snapshot v{} ({} samples, {} batches, prequential accuracy {}, {} bytes) to {}",
+        config.modelId(),
+        version,
+        state.samplesTrained,
+        state.batchesTrained,
+        Double.isNaN(accuracy) ? "-" : String.format("%.4f", accuracy),
+        bytes.length,
+        config.snapshotTopic());
   }
 
   @Override
   public void close() {
-    // Batches still queued are not taken: the store holds them as waiting, and a restart trains them again.
+    // Batches still queued are not taken: the store holds them as waiting, and a restart trains
+    // them again.
     for (Queued q : queue) {
       q.result().cancel(false);
     }
@@ -399,7 +505,10 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
   }
 
   private void publishProgress() {
-    metrics.progress(state.prequential.accuracy(), state.prequential.loss(), state.prequential.cumulativeAccuracy(),
+    metrics.progress(
+        state.prequential.accuracy(),
+        state.prequential.loss(),
+        state.prequential.cumulativeAccuracy(),
         state.samplesTrained);
   }
 }

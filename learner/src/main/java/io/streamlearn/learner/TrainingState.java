@@ -16,38 +16,47 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Everything the learner must not lose: the network's weights, Adam's moments and step, the weight average, the
- * samples waiting in the current batch, the counters, the snapshot version and the prequential figures. Lives in
- * memory for speed and is written to the changelogged store so that whatever a commit covers is in the store:
+ * Everything the learner must not lose: the network's weights, Adam's moments and step, the weight
+ * average, the samples waiting in the current batch, the counters, the snapshot version and the
+ * prequential figures. Lives in memory for speed and is written to the changelogged store so that
+ * whatever a commit covers is in the store:
  *
  * <ul>
- *   <li>{@code pending}: the waiting samples, put after every sample: the batches queued or training, if any, and
- *       the one filling behind them, as a ring ({@code [count][start][label, 784 pixels]...}, the oldest at
- *       {@code start});
- *   <li>{@code params/i}, {@code adam-m/i}, {@code adam-v/i}, {@code ema/i}: float32 vectors in chunks under 1 MB,
- *       put whenever trained batches are taken;
+ *   <li>{@code pending}: the waiting samples, put after every sample: the batches queued or
+ *       training, if any, and the one filling behind them, as a ring ({@code [count][start][label,
+ *       784 pixels]...}, the oldest at {@code start});
+ *   <li>{@code params/i}, {@code adam-m/i}, {@code adam-v/i}, {@code ema/i}: float32 vectors in
+ *       chunks under 1 MB, put whenever trained batches are taken;
  *   <li>{@code meta}: counters, version, run id, Adam's step, prequential window, put with them.
  * </ul>
  *
- * <p>Batches may train on another thread ({@link #train}), one after the other, while samples are appended behind
- * them. Some trainings end by copying the new weights, moments and average into one of three {@link Image}s
- * ({@link #capture}): one that is neither stored nor holding the newest captured result. {@link #finish} and
- * {@link #putTrained} then count the batches up to that one and put its image. The store therefore always holds the
- * state after the last batch taken, with the samples of the batches not taken yet (queued, training, or trained
- * without a capture) as waiting.
+ * <p>Batches may train on another thread ({@link #train}), one after the other, while samples are
+ * appended behind them. Some trainings end by copying the new weights, moments and average into one
+ * of three {@link Image}s ({@link #capture}): one that is neither stored nor holding the newest
+ * captured result. {@link #finish} and {@link #putTrained} then count the batches up to that one
+ * and put its image. The store therefore always holds the state after the last batch taken, with
+ * the samples of the batches not taken yet (queued, training, or trained without a capture) as
+ * waiting.
  *
- * <p>The store caches (Kafka Streams' record cache), so repeated puts of a key between commits reach the changelog as
- * one record per commit. The byte arrays put are allocated once and rewritten in place before each put: the cache
- * keeps the reference and writes its content at flush, which is then the newest state, and the changelog producer
- * and RocksDB copy on write. This keeps the per-batch cost to one copy of the state (no allocation).
+ * <p>The store caches (Kafka Streams' record cache), so repeated puts of a key between commits
+ * reach the changelog as one record per commit. The byte arrays put are allocated once and
+ * rewritten in place before each put: the cache keeps the reference and writes its content at
+ * flush, which is then the newest state, and the changelog producer and RocksDB copy on write. This
+ * keeps the per-batch cost to one copy of the state (no allocation).
  */
 final class TrainingState {
   static final String META = "meta";
   static final String PENDING = "pending";
   private static final int FORMAT = 3;
-  /** The format whose waiting samples were a plain list ({@code [count][samples...]}) of at most one batch. */
+
+  /**
+   * The format whose waiting samples were a plain list ({@code [count][samples...]}) of at most one
+   * batch.
+   */
   private static final int FORMAT_LIST = 2;
+
   private static final int PENDING_HEADER = 8;
+
   /** Bytes of one waiting sample: the label, then 784 pixels. */
   static final int SAMPLE_BYTES = 1 + LearnerSettings.INPUTS;
 
@@ -59,13 +68,16 @@ final class TrainingState {
   private final TrainingLoop loop;
   private final float[] row = new float[LearnerSettings.INPUTS];
   private final byte[] pending;
+
   /** Waiting samples the ring holds. */
   private final int capacity;
+
   /**
-   * Three copies of the float state: {@link #stored} is the one the store references, {@link #latest} the one the
-   * newest finished training wrote (both guarded by {@code images}).
+   * Three copies of the float state: {@link #stored} is the one the store references, {@link
+   * #latest} the one the newest finished training wrote (both guarded by {@code images}).
    */
   private final Image[] images = new Image[3];
+
   private int stored;
   private int latest;
   private long latestSeq;
@@ -86,24 +98,31 @@ final class TrainingState {
     this.capacity = capacity(config);
     this.pending = new byte[PENDING_HEADER + capacity * SAMPLE_BYTES];
     int count = Math.toIntExact(network.parameterCount());
-    this.average = config.emaDecay() > 0 ? new WeightAverage(config.emaDecay(), network.parameters()) : null;
+    this.average =
+        config.emaDecay() > 0 ? new WeightAverage(config.emaDecay(), network.parameters()) : null;
     for (int i = 0; i < images.length; i++) {
       images[i] = new Image(count);
     }
     this.loop = new TrainingLoop(network, adam, average, config::learningRate, config.batchSize());
   }
 
-  /** A new lineage: seeded initial weights, a fresh run id, versions after {@code newestPublishedVersion}. */
+  /**
+   * A new lineage: seeded initial weights, a fresh run id, versions after {@code
+   * newestPublishedVersion}.
+   */
   static TrainingState fresh(Config config, long newestPublishedVersion) {
     TrainingState state =
-        new TrainingState(config, DenseNetwork.initialized(config.sizes(), DataType.FLOAT, config.seed(), config.init()));
+        new TrainingState(
+            config,
+            DenseNetwork.initialized(config.sizes(), DataType.FLOAT, config.seed(), config.init()));
     state.runId = UUID.randomUUID().toString();
     state.lastVersion = newestPublishedVersion;
     return state;
   }
 
   /** The state in the store, or null when the store holds none. */
-  static TrainingState load(KeyValueStore<String, byte[]> store, Config config, long newestPublishedVersion) {
+  static TrainingState load(
+      KeyValueStore<String, byte[]> store, Config config, long newestPublishedVersion) {
     byte[] meta = store.get(META);
     if (meta == null) {
       return null;
@@ -111,8 +130,8 @@ final class TrainingState {
     ByteBuffer in = ByteBuffer.wrap(meta);
     int format = in.getInt();
     if (format != FORMAT && format != FORMAT_LIST) {
-      throw new IllegalStateException("learner state format " + format + " is neither " + FORMAT + " nor "
-          + FORMAT_LIST);
+      throw new IllegalStateException(
+          "learner state format " + format + " is neither " + FORMAT + " nor " + FORMAT_LIST);
     }
     int[] sizes = new int[in.getInt()];
     for (int i = 0; i < sizes.length; i++) {
@@ -120,10 +139,18 @@ final class TrainingState {
     }
     int batchSize = in.getInt();
     if (!Arrays.equals(sizes, config.sizes()) || batchSize != config.batchSize()) {
-      throw new IllegalStateException("the learner state of application " + config.applicationId() + " holds a "
-          + Arrays.toString(sizes) + " network with batch size " + batchSize + ", but the configuration asks for "
-          + Arrays.toString(config.sizes()) + " with batch size " + config.batchSize()
-          + " (keys 'hidden', 'batch-size'): use another --application-id for another model");
+      throw new IllegalStateException(
+          "the learner state of application "
+              + config.applicationId()
+              + " holds a "
+              + Arrays.toString(sizes)
+              + " network with batch size "
+              + batchSize
+              + ", but the configuration asks for "
+              + Arrays.toString(config.sizes())
+              + " with batch size "
+              + config.batchSize()
+              + " (keys 'hidden', 'batch-size'): use another --application-id for another model");
     }
     TrainingState state = new TrainingState(config, DenseNetwork.zeros(sizes, DataType.FLOAT));
     byte[] runId = new byte[in.getInt()];
@@ -143,7 +170,8 @@ final class TrainingState {
     INDArray[] parameters = state.network.parameters();
     Image image = state.images[state.stored];
     if (!image.params.load(store) || !image.moment1.load(store) || !image.moment2.load(store)) {
-      throw new IllegalStateException("learner state of " + config.applicationId() + " is incomplete");
+      throw new IllegalStateException(
+          "learner state of " + config.applicationId() + " is incomplete");
     }
     float[][] m = state.adam.firstMoments();
     float[][] v = state.adam.secondMoments();
@@ -160,9 +188,9 @@ final class TrainingState {
         readInto(image.average, state.average.rawAverage());
         state.average.restore(averageSteps);
       } else {
-        state.average.update(parameters); // averaging just switched on: it starts from the trained weights
+        state.average.update(
+            parameters); // averaging just switched on: it starts from the trained weights
       }
-
     }
     byte[] waiting = store.get(PENDING);
     if (waiting != null) {
@@ -179,26 +207,42 @@ final class TrainingState {
     int start = list || waiting.length < header ? 0 : in.getInt(4);
     int ring = (waiting.length - header) / SAMPLE_BYTES;
     if (count < 0 || count > capacity || count > ring || start < 0 || (ring > 0 && start >= ring)) {
-      throw new IllegalStateException("learner state of " + config.applicationId() + " holds a malformed list of"
-          + " waiting samples (" + waiting.length + " bytes, count " + count + ", start " + start + ")");
+      throw new IllegalStateException(
+          "learner state of "
+              + config.applicationId()
+              + " holds a malformed list of"
+              + " waiting samples ("
+              + waiting.length
+              + " bytes, count "
+              + count
+              + ", start "
+              + start
+              + ")");
     }
     for (int i = 0; i < count; i++) {
-      System.arraycopy(waiting, header + ((start + i) % ring) * SAMPLE_BYTES, pending,
-          PENDING_HEADER + i * SAMPLE_BYTES, SAMPLE_BYTES);
+      System.arraycopy(
+          waiting,
+          header + ((start + i) % ring) * SAMPLE_BYTES,
+          pending,
+          PENDING_HEADER + i * SAMPLE_BYTES,
+          SAMPLE_BYTES);
     }
     ByteBuffer.wrap(pending).putInt(0, count).putInt(4, 0);
   }
 
-  /** Largest stored list of waiting samples: under Kafka's default 1 MB record limit, with room to spare. */
+  /**
+   * Largest stored list of waiting samples: under Kafka's default 1 MB record limit, with room to
+   * spare.
+   */
   static final int PENDING_LIMIT_BYTES = 900_000;
 
   /** Most batches queued or training on the trainer's thread at once. */
   static final int MAX_QUEUED_BATCHES = 8;
 
   /**
-   * Batches that may be queued or training on another thread while the next fills: up to
-   * {@value #MAX_QUEUED_BATCHES}, as many as fit beside the filling one in one stored record; 0 (train in line) for
-   * batches of more than 573 samples.
+   * Batches that may be queued or training on another thread while the next fills: up to {@value
+   * #MAX_QUEUED_BATCHES}, as many as fit beside the filling one in one stored record; 0 (train in
+   * line) for batches of more than 573 samples.
    */
   static int queuedBatches(Config config) {
     long perBatch = (long) config.batchSize() * SAMPLE_BYTES;
@@ -233,9 +277,11 @@ final class TrainingState {
   void addPending(byte[] sample, KeyValueStore<String, byte[]> store) {
     int count = pendingCount();
     if (count == capacity) {
-      throw new IllegalStateException("no room for another waiting sample: " + count + " wait already");
+      throw new IllegalStateException(
+          "no room for another waiting sample: " + count + " wait already");
     }
-    System.arraycopy(sample, 0, pending, PENDING_HEADER + ringIndex(count) * SAMPLE_BYTES, SAMPLE_BYTES);
+    System.arraycopy(
+        sample, 0, pending, PENDING_HEADER + ringIndex(count) * SAMPLE_BYTES, SAMPLE_BYTES);
     ByteBuffer.wrap(pending).putInt(0, count + 1);
     store.put(PENDING, pending);
   }
@@ -250,12 +296,13 @@ final class TrainingState {
   record Claim(long seq, int image) {}
 
   /**
-   * Scores the {@code count} waiting samples from ring index {@code first} with the current weights (prequential:
-   * test), then, if loss and gradients are finite, applies one Adam step (train); with {@code capture}, copies the
-   * resulting state into a free image ({@link #capture}). Touches only those samples, the weights, Adam's moments,
-   * the average, the loop's buffers and that image: it may run on another thread while samples are appended behind
-   * and earlier batches are taken, as long as nothing else reads the weights until it returns. Counts nothing: see
-   * {@link #finish}.
+   * Scores the {@code count} waiting samples from ring index {@code first} with the current weights
+   * (prequential: test), then, if loss and gradients are finite, applies one Adam step (train);
+   * with {@code capture}, copies the resulting state into a free image ({@link #capture}). Touches
+   * only those samples, the weights, Adam's moments, the average, the loop's buffers and that
+   * image: it may run on another thread while samples are appended behind and earlier batches are
+   * taken, as long as nothing else reads the weights until it returns. Counts nothing: see {@link
+   * #finish}.
    */
   Trained train(int first, int count, long seq, boolean capture) {
     INDArray x = count == config.batchSize() ? loop.input() : network.newInput(count);
@@ -273,10 +320,11 @@ final class TrainingState {
   }
 
   /**
-   * Copies the live state, as training step {@code seq} left it, into an image that is neither stored nor the
-   * newest captured one, and makes it the newest. Called by {@link #train}, or by the thread that takes the results
-   * once no training runs (a step that did not capture). The copy costs about a sixth of a step (1.3 MB for the
-   * default network), which is why not every step makes one.
+   * Copies the live state, as training step {@code seq} left it, into an image that is neither
+   * stored nor the newest captured one, and makes it the newest. Called by {@link #train}, or by
+   * the thread that takes the results once no training runs (a step that did not capture). The copy
+   * costs about a sixth of a step (1.3 MB for the default network), which is why not every step
+   * makes one.
    */
   void capture(long seq) {
     int free;
@@ -301,9 +349,10 @@ final class TrainingState {
   }
 
   /**
-   * Makes the newest captured image the stored one and returns it: the caller takes every step up to its
-   * {@code seq} (all finished, training being sequential) and puts the image ({@link #putTrained}). From here on
-   * {@link #capture} never writes into it, nor into the image of any newer step until that is claimed.
+   * Makes the newest captured image the stored one and returns it: the caller takes every step up
+   * to its {@code seq} (all finished, training being sequential) and puts the image ({@link
+   * #putTrained}). From here on {@link #capture} never writes into it, nor into the image of any
+   * newer step until that is claimed.
    */
   Claim claimLatest() {
     synchronized (images) {
@@ -312,7 +361,10 @@ final class TrainingState {
     }
   }
 
-  /** Takes the result of {@link #train} for the oldest {@code count} waiting samples: removes them, counts it. */
+  /**
+   * Takes the result of {@link #train} for the oldest {@code count} waiting samples: removes them,
+   * counts it.
+   */
   BatchOutcome finish(int count, TrainingLoop.Step step) {
     int start = ringIndex(count);
     ByteBuffer.wrap(pending).putInt(0, pendingCount() - count).putInt(4, start);
@@ -329,8 +381,8 @@ final class TrainingState {
   }
 
   /**
-   * Puts the state as of the last batch taken: {@code image} (claimed by {@link #claimLatest}), the waiting
-   * samples, the counters.
+   * Puts the state as of the last batch taken: {@code image} (claimed by {@link #claimLatest}), the
+   * waiting samples, the counters.
    */
   void putTrained(KeyValueStore<String, byte[]> store, int image) {
     images[image].put(store);
@@ -348,7 +400,9 @@ final class TrainingState {
     putTrained(store, image);
   }
 
-  /** One copy of the float state as the store holds it: weights, Adam's moments, the weight average. */
+  /**
+   * One copy of the float state as the store holds it: weights, Adam's moments, the weight average.
+   */
   private final class Image {
     final FloatChunks params;
     final FloatChunks moment1;
@@ -399,15 +453,30 @@ final class TrainingState {
   void saveMeta(KeyValueStore<String, byte[]> store) {
     byte[] id = runId.getBytes(StandardCharsets.UTF_8);
     int[] sizes = network.sizes();
-    ByteBuffer out = ByteBuffer.allocate(
-        4 + 4 + 4 * sizes.length + 4 + 4 + id.length + 8 * 7 + 1 + 8 + prequential.encodedSize());
+    ByteBuffer out =
+        ByteBuffer.allocate(
+            4
+                + 4
+                + 4 * sizes.length
+                + 4
+                + 4
+                + id.length
+                + 8 * 7
+                + 1
+                + 8
+                + prequential.encodedSize());
     out.putInt(FORMAT).putInt(sizes.length);
     for (int s : sizes) {
       out.putInt(s);
     }
     out.putInt(config.batchSize()).putInt(id.length).put(id);
-    out.putLong(adam.step()).putLong(samplesTrained).putLong(batchesTrained).putLong(samplesSkipped)
-        .putLong(batchesSkipped).putLong(lastVersion).putLong(batchesAtLastSnapshot);
+    out.putLong(adam.step())
+        .putLong(samplesTrained)
+        .putLong(batchesTrained)
+        .putLong(samplesSkipped)
+        .putLong(batchesSkipped)
+        .putLong(lastVersion)
+        .putLong(batchesAtLastSnapshot);
     out.put((byte) (average != null ? 1 : 0)).putLong(average != null ? average.steps() : 0);
     prequential.writeTo(out);
     store.put(META, out.array());
@@ -426,7 +495,9 @@ final class TrainingState {
     return true;
   }
 
-  /** The weights snapshots publish: the average when weight averaging is on, else the raw weights. */
+  /**
+   * The weights snapshots publish: the average when weight averaging is on, else the raw weights.
+   */
   INDArray[] publishedWeights() {
     return average != null ? average.parameters() : network.parameters();
   }

@@ -19,11 +19,12 @@ class FloatChunksTest {
   private static final int C = FloatChunks.CHUNK_FLOATS;
 
   private static KeyValueStore<String, byte[]> store() {
-    KeyValueStore<String, byte[]> store = Stores.keyValueStoreBuilder(
-            Stores.inMemoryKeyValueStore("chunks"), Serdes.String(), Serdes.ByteArray())
-        .withLoggingDisabled()
-        .withCachingDisabled()
-        .build();
+    KeyValueStore<String, byte[]> store =
+        Stores.keyValueStoreBuilder(
+                Stores.inMemoryKeyValueStore("chunks"), Serdes.String(), Serdes.ByteArray())
+            .withLoggingDisabled()
+            .withCachingDisabled()
+            .build();
     MockProcessorContext<String, byte[]> context = new MockProcessorContext<>();
     store.init(context.getStateStoreContext(), store);
     return store;
@@ -55,10 +56,16 @@ class FloatChunksTest {
     chunks.write(0, new float[] {1.0f, -2.5f, 0f});
     KeyValueStore<String, byte[]> store = store();
     chunks.put(store);
-    byte[] expected = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN)
-        .putFloat(1.0f).putFloat(-2.5f).putFloat(0f).array();
+    byte[] expected =
+        ByteBuffer.allocate(12)
+            .order(ByteOrder.LITTLE_ENDIAN)
+            .putFloat(1.0f)
+            .putFloat(-2.5f)
+            .putFloat(0f)
+            .array();
     assertArrayEquals(expected, store.get("v/0"));
-    assertArrayEquals(new byte[] {0, 0, (byte) 0x80, 0x3F}, java.util.Arrays.copyOf(store.get("v/0"), 4));
+    assertArrayEquals(
+        new byte[] {0, 0, (byte) 0x80, 0x3F}, java.util.Arrays.copyOf(store.get("v/0"), 4));
   }
 
   @Test

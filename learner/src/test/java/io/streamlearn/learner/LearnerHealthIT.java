@@ -19,12 +19,13 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The learner's probes and its lag, on a real broker: ready once RUNNING, not ready once a snapshot publication
- * failed (another publisher fenced it); the lag gauge is what the broker holds beyond the group's commits.
+ * The learner's probes and its lag, on a real broker: ready once RUNNING, not ready once a snapshot
+ * publication failed (another publisher fenced it); the lag gauge is what the broker holds beyond
+ * the group's commits.
  */
 class LearnerHealthIT {
   @RegisterExtension static final RealKafka kafka = new RealKafka();
@@ -37,13 +38,29 @@ class LearnerHealthIT {
   }
 
   @Test
-  void readyWhileRunningAndNotReadyOnceItsSnapshotPublisherFailed(@TempDir Path state) throws Exception {
+  void readyWhileRunningAndNotReadyOnceItsSnapshotPublisherFailed(@TempDir Path state)
+      throws Exception {
     String train = RealKafka.uniqueName("health-train");
-    LearnerSettings.Config config = LearnerIT.config("--bootstrap-servers", kafka.bootstrapServers(),
-        "--application-id", RealKafka.uniqueName("health-learner"), "--training-topic", train,
-        "--snapshot-topic", RealKafka.uniqueName("health-snapshots"), "--dead-letter-topic",
-        RealKafka.uniqueName("health-dlq"), "--partitions", "1", "--state-dir", state.toString(),
-        "--metrics-port", "0", "--snapshot-interval", "10");
+    LearnerSettings.Config config =
+        LearnerIT.config(
+            "--bootstrap-servers",
+            kafka.bootstrapServers(),
+            "--application-id",
+            RealKafka.uniqueName("health-learner"),
+            "--training-topic",
+            train,
+            "--snapshot-topic",
+            RealKafka.uniqueName("health-snapshots"),
+            "--dead-letter-topic",
+            RealKafka.uniqueName("health-dlq"),
+            "--partitions",
+            "1",
+            "--state-dir",
+            state.toString(),
+            "--metrics-port",
+            "0",
+            "--snapshot-interval",
+            "10");
     try (Learner learner = Learner.start(config)) {
       Await.until(() -> get(learner, "/health/ready").statusCode() == 200, TIMEOUT, "never ready");
       HttpResponse<String> live = get(learner, "/health/live");
@@ -52,17 +69,30 @@ class LearnerHealthIT {
 
       LearnerIT.produceTo(kafka.bootstrapServers(), train, "--limit", "256");
       Await.until(() -> learner.samplesTrained() >= 256, TIMEOUT, "did not train 256 samples");
-      // Another learner of the same model takes the snapshot topic over: this one's next publication is fenced.
+      // Another learner of the same model takes the snapshot topic over: this one's next
+      // publication is fenced.
       try (SnapshotPublisher other = new SnapshotPublisher(config)) {
         other.open();
         LearnerIT.produceTo(kafka.bootstrapServers(), train, "--limit", "256");
-        Await.until(() -> {
-          HttpResponse<String> ready = get(learner, "/health/ready");
-          return ready.statusCode() == 503 && ready.body().contains("\"snapshotPublisher\":\"failed\"");
-        }, TIMEOUT, () -> "still ready after its publisher was fenced: " + get(learner, "/health/ready").body());
+        Await.until(
+            () -> {
+              HttpResponse<String> ready = get(learner, "/health/ready");
+              return ready.statusCode() == 503
+                  && ready.body().contains("\"snapshotPublisher\":\"failed\"");
+            },
+            TIMEOUT,
+            () ->
+                "still ready after its publisher was fenced: "
+                    + get(learner, "/health/ready").body());
       }
       assertEquals(0.0, learner.registry().get("streamlearn.learner.ready").gauge().value());
-      assertTrue(learner.registry().get("streamlearn.learner.snapshot.publication.failures").counter().count() >= 1);
+      assertTrue(
+          learner
+                  .registry()
+                  .get("streamlearn.learner.snapshot.publication.failures")
+                  .counter()
+                  .count()
+              >= 1);
     }
   }
 
@@ -73,27 +103,51 @@ class LearnerHealthIT {
     kafka.createTopic(topic, 2, Map.of());
     LearnerIT.produceTo(kafka.bootstrapServers(), topic, "--limit", "100", "--partitions", "2");
     var registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
-    try (io.streamlearn.core.kafka.GroupLag lag = io.streamlearn.core.kafka.GroupLag.start(
-        kafka.clientProperties(), group, () -> java.util.List.of(topic), Duration.ofMillis(200), registry,
-        "test.lag", "test")) {
-      Await.until(() -> lag.value() == 100, TIMEOUT, () -> "lag with nothing committed: " + lag.value());
-      try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of("bootstrap.servers",
-          kafka.bootstrapServers(), "group.id", group), new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+    try (io.streamlearn.core.kafka.GroupLag lag =
+        io.streamlearn.core.kafka.GroupLag.start(
+            kafka.clientProperties(),
+            group,
+            () -> java.util.List.of(topic),
+            Duration.ofMillis(200),
+            registry,
+            "test.lag",
+            "test")) {
+      Await.until(
+          () -> lag.value() == 100, TIMEOUT, () -> "lag with nothing committed: " + lag.value());
+      try (KafkaConsumer<byte[], byte[]> consumer =
+          new KafkaConsumer<>(
+              Map.of("bootstrap.servers", kafka.bootstrapServers(), "group.id", group),
+              new ByteArrayDeserializer(),
+              new ByteArrayDeserializer())) {
         consumer.commitSync(Map.of(new TopicPartition(topic, 0), new OffsetAndMetadata(10)));
       }
-      long partition0 = kafka.admin().listOffsets(Map.of(new TopicPartition(topic, 0),
-          org.apache.kafka.clients.admin.OffsetSpec.latest())).all().get().get(new TopicPartition(topic, 0)).offset();
+      long partition0 =
+          kafka
+              .admin()
+              .listOffsets(
+                  Map.of(
+                      new TopicPartition(topic, 0),
+                      org.apache.kafka.clients.admin.OffsetSpec.latest()))
+              .all()
+              .get()
+              .get(new TopicPartition(topic, 0))
+              .offset();
       double expected = 100 - Math.min(10, partition0);
-      Await.until(() -> lag.value() == expected, TIMEOUT, () -> "lag after a commit at 10: " + lag.value()
-          + ", expected " + expected);
+      Await.until(
+          () -> lag.value() == expected,
+          TIMEOUT,
+          () -> "lag after a commit at 10: " + lag.value() + ", expected " + expected);
       assertEquals(expected, registry.get("test.lag").gauge().value());
     }
   }
 
   private HttpResponse<String> get(Learner learner, String path) {
     try {
-      return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + learner.metricsPort() + path))
-          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+      return http.send(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + learner.metricsPort() + path))
+              .timeout(Duration.ofSeconds(10))
+              .build(),
+          HttpResponse.BodyHandlers.ofString());
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e);
     } catch (InterruptedException e) {

@@ -28,7 +28,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The learner on a real broker: one epoch of MNIST, then the published snapshot is scored on the test set. */
+/**
+ * The learner on a real broker: one epoch of MNIST, then the published snapshot is scored on the
+ * test set.
+ */
 @Tag("real-kafka")
 class LearnerIT {
   @RegisterExtension static final RealKafka kafka = new RealKafka();
@@ -41,7 +44,9 @@ class LearnerIT {
 
   static LearnerSettings.Config config(String... args) {
     return LearnerSettings.resolve(
-        LearnerMain.COMMAND.parse(args, Map.of(), new PrintWriter(new StringWriter())).orElseThrow());
+        LearnerMain.COMMAND
+            .parse(args, Map.of(), new PrintWriter(new StringWriter()))
+            .orElseThrow());
   }
 
   static void produce(String topic, String... extra) {
@@ -50,8 +55,16 @@ class LearnerIT {
 
   /** Runs the producer to completion; fails the test if it does not exit 0. */
   static void produceTo(String bootstrap, String topic, String... extra) {
-    List<String> args = new ArrayList<>(List.of("--bootstrap-servers", bootstrap, "--topic", topic,
-        "--metrics-port", "0", "--no-progress"));
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "--bootstrap-servers",
+                bootstrap,
+                "--topic",
+                topic,
+                "--metrics-port",
+                "0",
+                "--no-progress"));
     args.addAll(List.of(extra));
     PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
     assertEquals(0, ProducerMain.run(args.toArray(String[]::new), Map.of(), quiet, quiet, false));
@@ -60,76 +73,144 @@ class LearnerIT {
   @Test
   void refusesToStartWhenTheSnapshotTopicCannotHoldTheModel(@TempDir Path state) throws Exception {
     String snapshots = RealKafka.uniqueName("small-snapshots");
-    kafka.createTopic(snapshots, 1, Map.of("cleanup.policy", "compact", "max.message.bytes", "100000"));
-    LearnerSettings.Config config = config("--bootstrap-servers", kafka.bootstrapServers(),
-        "--application-id", RealKafka.uniqueName("learner"), "--training-topic", RealKafka.uniqueName("train"),
-        "--snapshot-topic", snapshots, "--state-dir", state.toString(), "--metrics-port", "0");
-    io.streamlearn.core.config.ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(
-        io.streamlearn.core.config.ConfigException.class, () -> Learner.start(config));
+    kafka.createTopic(
+        snapshots, 1, Map.of("cleanup.policy", "compact", "max.message.bytes", "100000"));
+    LearnerSettings.Config config =
+        config(
+            "--bootstrap-servers",
+            kafka.bootstrapServers(),
+            "--application-id",
+            RealKafka.uniqueName("learner"),
+            "--training-topic",
+            RealKafka.uniqueName("train"),
+            "--snapshot-topic",
+            snapshots,
+            "--state-dir",
+            state.toString(),
+            "--metrics-port",
+            "0");
+    io.streamlearn.core.config.ConfigException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            io.streamlearn.core.config.ConfigException.class, () -> Learner.start(config));
     assertEquals("hidden", e.key());
-    assertTrue(e.getMessage().contains(snapshots) && e.getMessage().contains("max.message.bytes=100000"),
+    assertTrue(
+        e.getMessage().contains(snapshots) && e.getMessage().contains("max.message.bytes=100000"),
         e.getMessage());
   }
 
   @Test
-  void aKafkaStreamsPropertyThatDoesNotParseExitsTwoAndFreesTheMetricsPort(@TempDir Path state) throws Exception {
+  void aKafkaStreamsPropertyThatDoesNotParseExitsTwoAndFreesTheMetricsPort(@TempDir Path state)
+      throws Exception {
     int port;
     try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
       port = probe.getLocalPort();
     }
-    LearnerSettings.Config config = config("--bootstrap-servers", kafka.bootstrapServers(),
-        "--application-id", RealKafka.uniqueName("learner"), "--training-topic", RealKafka.uniqueName("train"),
-        "--snapshot-topic", RealKafka.uniqueName("snapshots"), "--state-dir", state.toString(), "--metrics-port",
-        Integer.toString(port), "--kafka", "num.stream.threads=abc");
+    LearnerSettings.Config config =
+        config(
+            "--bootstrap-servers",
+            kafka.bootstrapServers(),
+            "--application-id",
+            RealKafka.uniqueName("learner"),
+            "--training-topic",
+            RealKafka.uniqueName("train"),
+            "--snapshot-topic",
+            RealKafka.uniqueName("snapshots"),
+            "--state-dir",
+            state.toString(),
+            "--metrics-port",
+            Integer.toString(port),
+            "--kafka",
+            "num.stream.threads=abc");
 
     assertEquals(2, LearnerMain.run(config), "a bad configuration exits 2");
     try (java.net.ServerSocket again = new java.net.ServerSocket(port)) {
-      assertEquals(port, again.getLocalPort(), "nothing holds the metrics port after the failed start");
+      assertEquals(
+          port, again.getLocalPort(), "nothing holds the metrics port after the failed start");
     }
   }
 
   @Test
-  void oneEpochOfMnistGivesASnapshotThatClassifiesTheTestImagesAtLeast945Percent(@TempDir Path state)
-      throws Exception {
+  void oneEpochOfMnistGivesASnapshotThatClassifiesTheTestImagesAtLeast945Percent(
+      @TempDir Path state) throws Exception {
     String train = RealKafka.uniqueName("train");
     String snapshots = RealKafka.uniqueName("snapshots");
     produce(train, "--partitions", "3");
-    LearnerSettings.Config config = config("--bootstrap-servers", kafka.bootstrapServers(),
-        "--application-id", RealKafka.uniqueName("learner"), "--training-topic", train, "--snapshot-topic",
-        snapshots, "--dead-letter-topic", RealKafka.uniqueName("dlq"), "--state-dir", state.toString(),
-        "--metrics-port", "0");
+    LearnerSettings.Config config =
+        config(
+            "--bootstrap-servers",
+            kafka.bootstrapServers(),
+            "--application-id",
+            RealKafka.uniqueName("learner"),
+            "--training-topic",
+            train,
+            "--snapshot-topic",
+            snapshots,
+            "--dead-letter-topic",
+            RealKafka.uniqueName("dlq"),
+            "--state-dir",
+            state.toString(),
+            "--metrics-port",
+            "0");
 
     ModelSnapshot last;
     try (Learner learner = Learner.start(config)) {
-      last = SnapshotTopic.awaitSnapshot(kafka.bootstrapServers(), snapshots, s -> s.getSamplesSeen() == 60_000,
-          Duration.ofMinutes(4), "covering all 60000 samples");
+      last =
+          SnapshotTopic.awaitSnapshot(
+              kafka.bootstrapServers(),
+              snapshots,
+              s -> s.getSamplesSeen() == 60_000,
+              Duration.ofMinutes(4),
+              "covering all 60000 samples");
     }
     List<ModelSnapshot> all = SnapshotTopic.readAll(kafka.bootstrapServers(), snapshots);
     SnapshotTopic.assertStrictlyIncreasingVersions(all);
     assertEquals(1, all.get(0).getVersion(), "a new model starts at version 1");
-    assertEquals(last.getVersion(), all.get(all.size() - 1).getVersion(), "nothing after the final snapshot");
+    assertEquals(
+        last.getVersion(),
+        all.get(all.size() - 1).getVersion(),
+        "nothing after the final snapshot");
 
     DenseNetwork network = Snapshots.toNetwork(last, new int[] {784, 100, 10});
     double accuracy = Evaluation.accuracy(network, MnistDataset.test(files), last.getInputScale());
-    System.out.printf("[LearnerIT] one epoch: %d snapshots, final v%d, test accuracy %.4f, prequential %.4f%n",
+    System.out.printf(
+        "[LearnerIT] one epoch: %d snapshots, final v%d, test accuracy %.4f, prequential %.4f%n",
         all.size(), last.getVersion(), accuracy, last.getPrequentialAccuracy());
     assertTrue(accuracy >= 0.945, "test accuracy after one epoch: " + accuracy);
 
-    // A learner with empty state (another application id) on the same snapshot topic continues the versions.
+    // A learner with empty state (another application id) on the same snapshot topic continues the
+    // versions.
     String more = RealKafka.uniqueName("train-more");
     produce(more, "--partitions", "1", "--limit", "640");
-    LearnerSettings.Config fresh = config("--bootstrap-servers", kafka.bootstrapServers(),
-        "--application-id", RealKafka.uniqueName("learner-fresh"), "--training-topic", more, "--snapshot-topic",
-        snapshots, "--dead-letter-topic", RealKafka.uniqueName("dlq"), "--state-dir", state.toString(),
-        "--metrics-port", "0");
+    LearnerSettings.Config fresh =
+        config(
+            "--bootstrap-servers",
+            kafka.bootstrapServers(),
+            "--application-id",
+            RealKafka.uniqueName("learner-fresh"),
+            "--training-topic",
+            more,
+            "--snapshot-topic",
+            snapshots,
+            "--dead-letter-topic",
+            RealKafka.uniqueName("dlq"),
+            "--state-dir",
+            state.toString(),
+            "--metrics-port",
+            "0");
     ModelSnapshot next;
     try (Learner learner = Learner.start(fresh)) {
-      next = SnapshotTopic.awaitSnapshot(kafka.bootstrapServers(), snapshots, s -> s.getSamplesSeen() == 640,
-          Duration.ofMinutes(2), "from the fresh learner");
+      next =
+          SnapshotTopic.awaitSnapshot(
+              kafka.bootstrapServers(),
+              snapshots,
+              s -> s.getSamplesSeen() == 640,
+              Duration.ofMinutes(2),
+              "from the fresh learner");
     }
     List<ModelSnapshot> after = SnapshotTopic.readAll(kafka.bootstrapServers(), snapshots);
     SnapshotTopic.assertStrictlyIncreasingVersions(after);
-    assertTrue(after.get(all.size()).getVersion() == last.getVersion() + 1,
+    assertTrue(
+        after.get(all.size()).getVersion() == last.getVersion() + 1,
         "the fresh learner's first version follows the newest published one");
     assertNotEquals(last.getRunId(), next.getRunId(), "a new state lineage has a new run id");
   }

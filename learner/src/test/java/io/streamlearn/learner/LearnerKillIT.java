@@ -19,8 +19,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The learner as a separate process, killed with SIGKILL mid-stream and restarted: it resumes from its last
- * committed state, so every produced sample is trained exactly once and snapshot versions keep increasing.
+ * The learner as a separate process, killed with SIGKILL mid-stream and restarted: it resumes from
+ * its last committed state, so every produced sample is trained exactly once and snapshot versions
+ * keep increasing.
  */
 @Tag("real-kafka")
 class LearnerKillIT {
@@ -28,20 +29,43 @@ class LearnerKillIT {
   private static final int SAMPLES = 30_000;
 
   @Test
-  void resumesFromCommittedStateAfterSigkillWithEverySampleTrainedOnce(@TempDir Path dir) throws Exception {
+  void resumesFromCommittedStateAfterSigkillWithEverySampleTrainedOnce(@TempDir Path dir)
+      throws Exception {
     String train = RealKafka.uniqueName("train");
     String snapshots = RealKafka.uniqueName("snapshots");
     String applicationId = RealKafka.uniqueName("learner");
-    List<String> args = List.of("--bootstrap-servers", kafka.bootstrapServers(), "--application-id",
-        applicationId, "--training-topic", train, "--snapshot-topic", snapshots,
-        "--dead-letter-topic", RealKafka.uniqueName("dlq"), "--state-dir", dir.resolve("state").toString(),
-        "--metrics-port", "0", "--snapshot-interval", "300");
+    List<String> args =
+        List.of(
+            "--bootstrap-servers",
+            kafka.bootstrapServers(),
+            "--application-id",
+            applicationId,
+            "--training-topic",
+            train,
+            "--snapshot-topic",
+            snapshots,
+            "--dead-letter-topic",
+            RealKafka.uniqueName("dlq"),
+            "--state-dir",
+            dir.resolve("state").toString(),
+            "--metrics-port",
+            "0",
+            "--snapshot-interval",
+            "300");
     Path log = dir.resolve("learner.log");
     kafka.createTopic(train, 3, java.util.Map.of());
 
     // The producer streams at a steady rate while the learner is killed and restarted.
-    CompletableFuture<Void> producing = CompletableFuture.runAsync(() -> LearnerIT.produceTo(kafka.bootstrapServers(), train, "--limit",
-        Integer.toString(SAMPLES), "--rate", "4000"));
+    CompletableFuture<Void> producing =
+        CompletableFuture.runAsync(
+            () ->
+                LearnerIT.produceTo(
+                    kafka.bootstrapServers(),
+                    train,
+                    "--limit",
+                    Integer.toString(SAMPLES),
+                    "--rate",
+                    "4000"));
     LearnerProcess first = LearnerProcess.start(args, log);
     try {
       killAndRestart(first, args, log, applicationId, snapshots, producing);
@@ -52,22 +76,36 @@ class LearnerKillIT {
     }
   }
 
-  private void killAndRestart(LearnerProcess first, List<String> args, Path log, String applicationId, String snapshots,
-      CompletableFuture<Void> producing) throws Exception {
+  private void killAndRestart(
+      LearnerProcess first,
+      List<String> args,
+      Path log,
+      String applicationId,
+      String snapshots,
+      CompletableFuture<Void> producing)
+      throws Exception {
     ModelSnapshot beforeKill;
-    // The trainer's input: its committed offset moves only with a committed Kafka Streams transaction, which carries
-    // the state written up to there. A snapshot alone proves nothing: snapshots go out in transactions of their own.
+    // The trainer's input: its committed offset moves only with a committed Kafka Streams
+    // transaction, which carries
+    // the state written up to there. A snapshot alone proves nothing: snapshots go out in
+    // transactions of their own.
     TopicPartition trainerInput =
         new TopicPartition(applicationId + "-" + LearnerTopology.REPARTITION + "-repartition", 0);
     try {
-      beforeKill = SnapshotTopic.awaitSnapshot(kafka.bootstrapServers(), snapshots,
-          s -> s.getSamplesSeen() >= 3_000 || producing.isCompletedExceptionally(), Duration.ofMinutes(2),
-          "with 3000 samples before the kill");
+      beforeKill =
+          SnapshotTopic.awaitSnapshot(
+              kafka.bootstrapServers(),
+              snapshots,
+              s -> s.getSamplesSeen() >= 3_000 || producing.isCompletedExceptionally(),
+              Duration.ofMinutes(2),
+              "with 3000 samples before the kill");
       if (producing.isCompletedExceptionally()) {
         producing.join(); // rethrows why the producer failed
       }
-      Await.until(() -> kafka.committedOffsets(applicationId).getOrDefault(trainerInput, 0L) > 0,
-          Duration.ofMinutes(2), "a committed learner state (offset of " + trainerInput + " above 0) before the kill");
+      Await.until(
+          () -> kafka.committedOffsets(applicationId).getOrDefault(trainerInput, 0L) > 0,
+          Duration.ofMinutes(2),
+          "a committed learner state (offset of " + trainerInput + " above 0) before the kill");
     } finally {
       first.kill(); // SIGKILL: no shutdown hook, no clean close
     }
@@ -75,18 +113,32 @@ class LearnerKillIT {
 
     try (LearnerProcess second = LearnerProcess.start(args, log)) {
       producing.get(3, TimeUnit.MINUTES);
-      ModelSnapshot last = SnapshotTopic.awaitSnapshot(kafka.bootstrapServers(), snapshots,
-          s -> s.getSamplesSeen() >= SAMPLES, Duration.ofMinutes(3), "covering every produced sample");
-      // Stop the learner (its close publishes what was handed over) before reading every snapshot: a replay that
-      // trained anything twice would show in a snapshot after the one awaited, and none can come after the exit.
+      ModelSnapshot last =
+          SnapshotTopic.awaitSnapshot(
+              kafka.bootstrapServers(),
+              snapshots,
+              s -> s.getSamplesSeen() >= SAMPLES,
+              Duration.ofMinutes(3),
+              "covering every produced sample");
+      // Stop the learner (its close publishes what was handed over) before reading every snapshot:
+      // a replay that
+      // trained anything twice would show in a snapshot after the one awaited, and none can come
+      // after the exit.
       second.stop();
       List<ModelSnapshot> all = SnapshotTopic.readAll(kafka.bootstrapServers(), snapshots);
       ModelSnapshot newest = all.get(all.size() - 1);
-      System.out.printf("[LearnerKillIT] killed at v%d (%d samples); final v%d with %d samples, %d snapshots%n",
-          beforeKill.getVersion(), beforeKill.getSamplesSeen(), newest.getVersion(), newest.getSamplesSeen(),
+      System.out.printf(
+          "[LearnerKillIT] killed at v%d (%d samples); final v%d with %d samples, %d snapshots%n",
+          beforeKill.getVersion(),
+          beforeKill.getSamplesSeen(),
+          newest.getVersion(),
+          newest.getSamplesSeen(),
           all.size());
       assertEquals(SAMPLES, newest.getSamplesSeen(), "every produced sample trained exactly once");
-      assertEquals(last.getRunId(), beforeKill.getRunId(), "the restarted learner continues the same lineage");
+      assertEquals(
+          last.getRunId(),
+          beforeKill.getRunId(),
+          "the restarted learner continues the same lineage");
       SnapshotTopic.assertStrictlyIncreasingVersions(all);
       assertTrue(newest.getVersion() > beforeKill.getVersion());
     }

@@ -5,7 +5,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** The learner as a separate JVM (the test's class path), so a test can SIGKILL it: no shutdown hook runs. */
+/**
+ * The learner as a separate JVM (the test's class path), so a test can SIGKILL it: no shutdown hook
+ * runs.
+ */
 final class LearnerProcess implements AutoCloseable {
   private final Process process;
 
@@ -15,13 +18,20 @@ final class LearnerProcess implements AutoCloseable {
 
   /** Starts {@code LearnerMain} with {@code args}, appending its output to {@code log}. */
   static LearnerProcess start(List<String> args, Path log) throws Exception {
-    List<String> command = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:G1HeapRegionSize=8m",
-        "-Dstreamlearn.data.dir=" + System.getProperty("streamlearn.data.dir", "data"),
-        "-cp", System.getProperty("java.class.path"), LearnerMain.class.getName()));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:G1HeapRegionSize=8m",
+                "-Dstreamlearn.data.dir=" + System.getProperty("streamlearn.data.dir", "data"),
+                "-cp",
+                System.getProperty("java.class.path"),
+                LearnerMain.class.getName()));
     command.addAll(args);
-    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    ProcessBuilder builder =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     builder.environment().put("OMP_NUM_THREADS", "1");
     return new LearnerProcess(builder.start());
   }

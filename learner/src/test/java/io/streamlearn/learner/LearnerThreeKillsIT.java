@@ -26,10 +26,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Three SIGKILLs of the learner process while 3 epochs stream at a steady rate into a one-partition topic (whose
- * order, and so whose result, is fixed), each after the learner has committed more of the stream: every produced
- * sample is trained exactly once, versions strictly increase, the samples seen never decrease within a lineage, and
- * the final model's test accuracy is within 0.3 points of an uninterrupted learner's on the same topic.
+ * Three SIGKILLs of the learner process while 3 epochs stream at a steady rate into a one-partition
+ * topic (whose order, and so whose result, is fixed), each after the learner has committed more of
+ * the stream: every produced sample is trained exactly once, versions strictly increase, the
+ * samples seen never decrease within a lineage, and the final model's test accuracy is within 0.3
+ * points of an uninterrupted learner's on the same topic.
  */
 @Tag("real-kafka")
 class LearnerThreeKillsIT {
@@ -45,25 +46,53 @@ class LearnerThreeKillsIT {
     String snapshots = RealKafka.uniqueName("snapshots");
     String applicationId = RealKafka.uniqueName("learner");
     kafka.createTopic(train, 1, Map.of());
-    List<String> args = List.of("--bootstrap-servers", kafka.bootstrapServers(), "--application-id",
-        applicationId, "--training-topic", train, "--snapshot-topic", snapshots, "--dead-letter-topic",
-        RealKafka.uniqueName("dlq"), "--state-dir", dir.resolve("state").toString(), "--metrics-port", "0",
-        "--snapshot-interval", "300");
+    List<String> args =
+        List.of(
+            "--bootstrap-servers",
+            kafka.bootstrapServers(),
+            "--application-id",
+            applicationId,
+            "--training-topic",
+            train,
+            "--snapshot-topic",
+            snapshots,
+            "--dead-letter-topic",
+            RealKafka.uniqueName("dlq"),
+            "--state-dir",
+            dir.resolve("state").toString(),
+            "--metrics-port",
+            "0",
+            "--snapshot-interval",
+            "300");
     Path log = dir.resolve("learner.log");
-    // The one-partition path: the trainer reads the training topic itself, so its committed offset there is what
+    // The one-partition path: the trainer reads the training topic itself, so its committed offset
+    // there is what
     // a committed state covers.
     TopicPartition input = new TopicPartition(train, 0);
 
-    CompletableFuture<Void> producing = CompletableFuture.runAsync(() -> LearnerIT.produceTo(
-        kafka.bootstrapServers(), train, "--epochs", Integer.toString(EPOCHS), "--rate", "12000", "--seed", "7"));
+    CompletableFuture<Void> producing =
+        CompletableFuture.runAsync(
+            () ->
+                LearnerIT.produceTo(
+                    kafka.bootstrapServers(),
+                    train,
+                    "--epochs",
+                    Integer.toString(EPOCHS),
+                    "--rate",
+                    "12000",
+                    "--seed",
+                    "7"));
     List<Long> killedAt = new ArrayList<>();
     try {
       for (int kill = 1; kill <= KILLS; kill++) {
         long target = (long) SAMPLES * kill / (KILLS + 1);
         try (LearnerProcess learner = LearnerProcess.start(args, log)) {
-          Await.until(() -> producing.isCompletedExceptionally()
-                  || kafka.committedOffsets(applicationId).getOrDefault(input, 0L) >= target,
-              Duration.ofMinutes(3), "a committed state past " + target + " samples before kill " + kill);
+          Await.until(
+              () ->
+                  producing.isCompletedExceptionally()
+                      || kafka.committedOffsets(applicationId).getOrDefault(input, 0L) >= target,
+              Duration.ofMinutes(3),
+              "a committed state past " + target + " samples before kill " + kill);
           if (producing.isCompletedExceptionally()) {
             producing.join();
           }
@@ -73,12 +102,18 @@ class LearnerThreeKillsIT {
       }
       try (LearnerProcess last = LearnerProcess.start(args, log)) {
         producing.get(5, TimeUnit.MINUTES);
-        SnapshotTopic.awaitSnapshot(kafka.bootstrapServers(), snapshots, s -> s.getSamplesSeen() >= SAMPLES,
-            Duration.ofMinutes(5), "covering every produced sample");
+        SnapshotTopic.awaitSnapshot(
+            kafka.bootstrapServers(),
+            snapshots,
+            s -> s.getSamplesSeen() >= SAMPLES,
+            Duration.ofMinutes(5),
+            "covering every produced sample");
         last.stop(); // nothing can be published after the exit: every snapshot is on the topic now
       }
     } finally {
-      Files.copy(log, Path.of("target", "LearnerThreeKillsIT-learner.log"),
+      Files.copy(
+          log,
+          Path.of("target", "LearnerThreeKillsIT-learner.log"),
           java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
     List<ModelSnapshot> all = SnapshotTopic.readAll(kafka.bootstrapServers(), snapshots);
@@ -86,36 +121,74 @@ class LearnerThreeKillsIT {
     assertEquals(SAMPLES, killedRun.getSamplesSeen(), "every produced sample trained exactly once");
     SnapshotTopic.assertStrictlyIncreasingVersions(all);
     assertSamplesNeverDecreaseWithinALineage(all);
-    assertEquals(1, all.stream().map(ModelSnapshot::getRunId).distinct().count(),
+    assertEquals(
+        1,
+        all.stream().map(ModelSnapshot::getRunId).distinct().count(),
         "every kill came after a committed state: one lineage throughout");
 
     // The same topic, read by a learner nobody kills.
     String referenceSnapshots = RealKafka.uniqueName("snapshots-reference");
     ModelSnapshot reference;
-    try (Learner learner = Learner.start(LearnerIT.config("--bootstrap-servers", kafka.bootstrapServers(),
-        "--application-id", RealKafka.uniqueName("reference"), "--training-topic", train, "--snapshot-topic",
-        referenceSnapshots, "--dead-letter-topic", RealKafka.uniqueName("dlq"), "--state-dir",
-        dir.resolve("reference").toString(), "--metrics-port", "0"))) {
-      reference = SnapshotTopic.awaitSnapshot(kafka.bootstrapServers(), referenceSnapshots,
-          s -> s.getSamplesSeen() >= SAMPLES, Duration.ofMinutes(5), "from the uninterrupted learner");
+    try (Learner learner =
+        Learner.start(
+            LearnerIT.config(
+                "--bootstrap-servers",
+                kafka.bootstrapServers(),
+                "--application-id",
+                RealKafka.uniqueName("reference"),
+                "--training-topic",
+                train,
+                "--snapshot-topic",
+                referenceSnapshots,
+                "--dead-letter-topic",
+                RealKafka.uniqueName("dlq"),
+                "--state-dir",
+                dir.resolve("reference").toString(),
+                "--metrics-port",
+                "0"))) {
+      reference =
+          SnapshotTopic.awaitSnapshot(
+              kafka.bootstrapServers(),
+              referenceSnapshots,
+              s -> s.getSamplesSeen() >= SAMPLES,
+              Duration.ofMinutes(5),
+              "from the uninterrupted learner");
     }
     MnistDataset test = MnistDataset.test(MnistFetcher.ensureDefault());
-    double killed = Evaluation.accuracy(Snapshots.toNetwork(killedRun, null), test, killedRun.getInputScale());
-    double uninterrupted = Evaluation.accuracy(Snapshots.toNetwork(reference, null), test,
-        reference.getInputScale());
-    System.out.printf("[LearnerThreeKillsIT] killed with committed offsets at %s; %d snapshots, final v%d with %d"
-        + " samples; test accuracy %.4f, uninterrupted %.4f%n", killedAt, all.size(), killedRun.getVersion(),
-        killedRun.getSamplesSeen(), killed, uninterrupted);
-    assertEquals(uninterrupted, killed, 0.003, "accuracy after three kills against an uninterrupted run");
+    double killed =
+        Evaluation.accuracy(Snapshots.toNetwork(killedRun, null), test, killedRun.getInputScale());
+    double uninterrupted =
+        Evaluation.accuracy(Snapshots.toNetwork(reference, null), test, reference.getInputScale());
+    System.out.printf(
+        "[LearnerThreeKillsIT] killed with committed offsets at %s; %d snapshots, final v%d with %d"
+            + " samples; test accuracy %.4f, uninterrupted %.4f%n",
+        killedAt,
+        all.size(),
+        killedRun.getVersion(),
+        killedRun.getSamplesSeen(),
+        killed,
+        uninterrupted);
+    assertEquals(
+        uninterrupted, killed, 0.003, "accuracy after three kills against an uninterrupted run");
   }
 
-  /** Along the topic, within each lineage, a snapshot never has fewer samples than one before it. */
+  /**
+   * Along the topic, within each lineage, a snapshot never has fewer samples than one before it.
+   */
   private static void assertSamplesNeverDecreaseWithinALineage(List<ModelSnapshot> snapshots) {
     Map<String, Long> seen = new HashMap<>();
     for (ModelSnapshot s : snapshots) {
       Long before = seen.put(s.getRunId(), s.getSamplesSeen());
-      assertTrue(before == null || s.getSamplesSeen() >= before, "run " + s.getRunId() + " went from " + before
-          + " to " + s.getSamplesSeen() + " samples at v" + s.getVersion());
+      assertTrue(
+          before == null || s.getSamplesSeen() >= before,
+          "run "
+              + s.getRunId()
+              + " went from "
+              + before
+              + " to "
+              + s.getSamplesSeen()
+              + " samples at v"
+              + s.getVersion());
     }
   }
 }

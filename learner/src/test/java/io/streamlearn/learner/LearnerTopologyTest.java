@@ -37,20 +37,20 @@ import java.util.Random;
 import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TopologyTestDriver;
-import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.processor.api.MockProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
-import org.apache.kafka.streams.state.Stores;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.Stores;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -61,23 +61,26 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * The learner topology under {@link TopologyTestDriver}: batching, idle flush, snapshot cadence and versions,
- * snapshot contents, dead letters, skipped non-finite batches and repeatability. Time is the driver's mock wall
- * clock, which starts at {@link #T0} and moves only when a test advances it; the trainer's wall-clock punctuation
- * then fires once per advance (at the advanced-to time) when a tick is due.
+ * The learner topology under {@link TopologyTestDriver}: batching, idle flush, snapshot cadence and
+ * versions, snapshot contents, dead letters, skipped non-finite batches and repeatability. Time is
+ * the driver's mock wall clock, which starts at {@link #T0} and moves only when a test advances it;
+ * the trainer's wall-clock punctuation then fires once per advance (at the advanced-to time) when a
+ * tick is due.
  */
 class LearnerTopologyTest {
   private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
   private static final int[] SIZES = {784, 8, 10};
   private static final String MODEL = "mnist-test";
   private static final long HOUR = 3_600_000L;
+
   /** The trainer's punctuation period with the default flush-idle of 500 ms: max(10, 500 / 5). */
   private static final long TICK = 100;
 
   @TempDir Path tmp;
   private int harnesses;
 
-  // --- configuration and harness ---------------------------------------------------------------------------------
+  // --- configuration and harness
+  // ---------------------------------------------------------------------------------
 
   /** A mutable stand-in for the Config record's components, with small, fast defaults. */
   private final class Settings {
@@ -94,11 +97,34 @@ class LearnerTopologyTest {
 
     Config build() {
       Path stateDir = tmp.resolve("state-" + harnesses++);
-      return new Config("unused:9092", "learner-ttd", MODEL, "train-in", "snapshots-out", "dead-letters-out",
-          SIZES.clone(), batchSize, adam, lrDecayRate, 1000L, emaDecay, seed, DenseNetwork.Init.HE,
-          Duration.ofMillis(flushIdleMs), snapshotEvery, Duration.ofMillis(snapshotIntervalMs), prequentialWindow,
-          "at_least_once", 0, 1, 100L, 1,
-          (short) 1, stateDir, io.streamlearn.core.http.HttpService.Limits.anyPort("metrics-port"), kafka);
+      return new Config(
+          "unused:9092",
+          "learner-ttd",
+          MODEL,
+          "train-in",
+          "snapshots-out",
+          "dead-letters-out",
+          SIZES.clone(),
+          batchSize,
+          adam,
+          lrDecayRate,
+          1000L,
+          emaDecay,
+          seed,
+          DenseNetwork.Init.HE,
+          Duration.ofMillis(flushIdleMs),
+          snapshotEvery,
+          Duration.ofMillis(snapshotIntervalMs),
+          prequentialWindow,
+          "at_least_once",
+          0,
+          1,
+          100L,
+          1,
+          (short) 1,
+          stateDir,
+          io.streamlearn.core.http.HttpService.Limits.anyPort("metrics-port"),
+          kafka);
     }
   }
 
@@ -118,7 +144,10 @@ class LearnerTopologyTest {
     final TestOutputTopic<String, byte[]> snapshots;
     final TestOutputTopic<byte[], byte[]> deadLetters;
     private int nextSample;
-    /** Milliseconds the driver's wall clock has advanced past T0: the trainer's clock for snapshots. */
+
+    /**
+     * Milliseconds the driver's wall clock has advanced past T0: the trainer's clock for snapshots.
+     */
     private volatile long advanced;
 
     Harness(Config config) {
@@ -129,19 +158,35 @@ class LearnerTopologyTest {
       this(config, newestPublishedVersion, true);
     }
 
-    /** @param repartition false: the one-partition topology, where the trainer decodes and dead-letters itself */
+    /**
+     * @param repartition false: the one-partition topology, where the trainer decodes and
+     *     dead-letters itself
+     */
     Harness(Config config, long newestPublishedVersion, boolean repartition) {
       this.config = config;
-      driver = new TopologyTestDriver(
-          LearnerTopology.build(config, metrics, repartition, () -> T0.toEpochMilli() + advanced,
-              context -> Trainer.forwarding(context, newestPublishedVersion)),
-          LearnerTopology.streamsProperties(config), T0);
-      training = driver.createInputTopic(config.trainingTopic(), new ByteArraySerializer(),
-          new ByteArraySerializer(), T0, Duration.ZERO);
-      snapshots = driver.createOutputTopic(config.snapshotTopic(), new StringDeserializer(),
-          new ByteArrayDeserializer());
-      deadLetters = driver.createOutputTopic(config.deadLetterTopic(), new ByteArrayDeserializer(),
-          new ByteArrayDeserializer());
+      driver =
+          new TopologyTestDriver(
+              LearnerTopology.build(
+                  config,
+                  metrics,
+                  repartition,
+                  () -> T0.toEpochMilli() + advanced,
+                  context -> Trainer.forwarding(context, newestPublishedVersion)),
+              LearnerTopology.streamsProperties(config),
+              T0);
+      training =
+          driver.createInputTopic(
+              config.trainingTopic(),
+              new ByteArraySerializer(),
+              new ByteArraySerializer(),
+              T0,
+              Duration.ZERO);
+      snapshots =
+          driver.createOutputTopic(
+              config.snapshotTopic(), new StringDeserializer(), new ByteArrayDeserializer());
+      deadLetters =
+          driver.createOutputTopic(
+              config.deadLetterTopic(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 
     /** Sends the next {@code count} valid samples (sample numbers continue across calls). */
@@ -161,7 +206,10 @@ class LearnerTopologyTest {
       driver.advanceWallClockTime(Duration.ofMillis(millis));
     }
 
-    /** The snapshots published since the last call, decoded, after checking their key is the model id. */
+    /**
+     * The snapshots published since the last call, decoded, after checking their key is the model
+     * id.
+     */
     List<ModelSnapshot> newSnapshots() {
       List<ModelSnapshot> out = new ArrayList<>();
       for (TestRecord<String, byte[]> r : snapshots.readRecordsToList()) {
@@ -176,7 +224,11 @@ class LearnerTopologyTest {
     }
 
     double deadLetterCount(PayloadError reason) {
-      return registry.get("streamlearn.learner.dead.letters").tag("reason", reason.name()).counter().count();
+      return registry
+          .get("streamlearn.learner.dead.letters")
+          .tag("reason", reason.name())
+          .counter()
+          .count();
     }
 
     double gauge(String name) {
@@ -189,7 +241,8 @@ class LearnerTopologyTest {
     }
   }
 
-  // --- samples ---------------------------------------------------------------------------------------------------
+  // --- samples
+  // ---------------------------------------------------------------------------------------------------
 
   static int label(int n) {
     return n % 10;
@@ -239,16 +292,20 @@ class LearnerTopologyTest {
     return snapshots.stream().mapToLong(ModelSnapshot::getBatchesSeen).toArray();
   }
 
-  // --- 1. batching -----------------------------------------------------------------------------------------------
+  // --- 1. batching
+  // -----------------------------------------------------------------------------------------------
 
   @Test
   void threeOfFourSamplesTrainNothingUntilTheFourthArrives() {
     // Snapshot after every batch; a snapshot interval (1 s) shorter than flush-idle (5 s).
-    try (Harness h = new Harness(config(s -> {
-      s.snapshotEvery = 1;
-      s.flushIdleMs = 5000;
-      s.snapshotIntervalMs = 1000;
-    }))) {
+    try (Harness h =
+        new Harness(
+            config(
+                s -> {
+                  s.snapshotEvery = 1;
+                  s.flushIdleMs = 5000;
+                  s.snapshotIntervalMs = 1000;
+                }))) {
       h.sendValid(3);
       h.advance(1000);
       h.advance(1000); // 2 s: two snapshot intervals, less than flush-idle
@@ -287,26 +344,32 @@ class LearnerTopologyTest {
   }
 
   /**
-   * Batches train in the background, several queued; the stream thread takes their results when one more is full
-   * than the queue holds (up to the newest batch that captured its result), or at a tick, and until then the store holds the state from before them with their
-   * samples as waiting.
+   * Batches train in the background, several queued; the stream thread takes their results when one
+   * more is full than the queue holds (up to the newest batch that captured its result), or at a
+   * tick, and until then the store holds the state from before them with their samples as waiting.
    */
   @Test
   void fullBatchesTrainInTheBackgroundAndCountOnceTakenWhenTheQueueIsFullOrATickPasses() {
     int queued = TrainingState.MAX_QUEUED_BATCHES;
-    try (Harness h = new Harness(config(s -> {
-      s.snapshotEvery = 1000;
-      s.snapshotIntervalMs = HOUR;
-    }))) {
+    try (Harness h =
+        new Harness(
+            config(
+                s -> {
+                  s.snapshotEvery = 1000;
+                  s.snapshotIntervalMs = HOUR;
+                }))) {
       KeyValueStore<String, byte[]> store = h.driver.getKeyValueStore(LearnerTopology.STATE_STORE);
       h.sendValid(4 * queued);
-      assertEquals(0, h.counter("streamlearn.learner.batches"), "the queue is full, nothing taken yet");
+      assertEquals(
+          0, h.counter("streamlearn.learner.batches"), "the queue is full, nothing taken yet");
       TrainingState stored = TrainingState.load(store, h.config, 0);
       assertEquals(0, stored.batchesTrained, "the store holds the state before them");
       assertEquals(4 * queued, stored.pendingCount(), "and their samples as waiting");
-      h.sendValid(4); // one more full batch: the batches up to the newest captured result are taken first
+      h.sendValid(
+          4); // one more full batch: the batches up to the newest captured result are taken first
       long taken = (long) h.counter("streamlearn.learner.batches");
-      assertTrue(taken >= Trainer.CAPTURE_EVERY && taken <= queued && taken % Trainer.CAPTURE_EVERY == 0,
+      assertTrue(
+          taken >= Trainer.CAPTURE_EVERY && taken <= queued && taken % Trainer.CAPTURE_EVERY == 0,
           "taken up to a batch that captured its result: " + taken);
       stored = TrainingState.load(store, h.config, 0);
       assertEquals(taken, stored.batchesTrained);
@@ -325,11 +388,14 @@ class LearnerTopologyTest {
   @Test
   void backgroundTrainingGivesTheWeightsOfTrainingInLine() {
     List<ModelSnapshot> inLine = train(42, 3);
-    try (Harness h = new Harness(config(s -> {
-      s.snapshotEvery = 1000;
-      s.snapshotIntervalMs = 1000;
-      s.seed = 42;
-    }))) {
+    try (Harness h =
+        new Harness(
+            config(
+                s -> {
+                  s.snapshotEvery = 1000;
+                  s.snapshotIntervalMs = 1000;
+                  s.seed = 42;
+                }))) {
       h.sendValid(4 * 3);
       h.advance(1000);
       List<ModelSnapshot> background = h.newSnapshots();
@@ -338,16 +404,20 @@ class LearnerTopologyTest {
     }
   }
 
-  // --- 2. idle flush ---------------------------------------------------------------------------------------------
+  // --- 2. idle flush
+  // ---------------------------------------------------------------------------------------------
 
   @Test
   void halfFilledBatchIsTrainedOnceFlushIdlePassesWithoutNewSamples() {
     // flush-idle 500 ms, tick max(10, 500 / 5) = 100 ms; no interval snapshots within the test.
-    try (Harness h = new Harness(config(s -> {
-      s.snapshotEvery = 1;
-      s.flushIdleMs = 500;
-      s.snapshotIntervalMs = HOUR;
-    }))) {
+    try (Harness h =
+        new Harness(
+            config(
+                s -> {
+                  s.snapshotEvery = 1;
+                  s.flushIdleMs = 500;
+                  s.snapshotIntervalMs = HOUR;
+                }))) {
       h.sendValid(3);
       h.advance(499);
       assertEquals(List.of(), h.newSnapshots());
@@ -371,11 +441,14 @@ class LearnerTopologyTest {
 
   @Test
   void idleTimeCountsFromTheNewestSample() {
-    try (Harness h = new Harness(config(s -> {
-      s.snapshotEvery = 1;
-      s.flushIdleMs = 500;
-      s.snapshotIntervalMs = HOUR;
-    }))) {
+    try (Harness h =
+        new Harness(
+            config(
+                s -> {
+                  s.snapshotEvery = 1;
+                  s.flushIdleMs = 500;
+                  s.snapshotIntervalMs = HOUR;
+                }))) {
       h.sendValid(2);
       h.advance(300);
       h.sendValid(1); // newest sample at T0 + 300
@@ -403,14 +476,18 @@ class LearnerTopologyTest {
     }
   }
 
-  // --- 3. snapshot cadence and versions --------------------------------------------------------------------------
+  // --- 3. snapshot cadence and versions
+  // --------------------------------------------------------------------------
 
   @Test
   void snapshotEveryNBatchesPublishesAfterEachNthBatch() {
-    try (Harness h = new Harness(config(s -> {
-      s.snapshotEvery = 2;
-      s.snapshotIntervalMs = HOUR;
-    }))) {
+    try (Harness h =
+        new Harness(
+            config(
+                s -> {
+                  s.snapshotEvery = 2;
+                  s.snapshotIntervalMs = HOUR;
+                }))) {
       h.sendValid(4);
       assertEquals(List.of(), h.newSnapshots());
       h.sendValid(4 * 4); // batches 2 to 5
@@ -431,10 +508,13 @@ class LearnerTopologyTest {
   @Test
   void snapshotIntervalPublishesOnlyWhenABatchWasTrainedSinceTheLastSnapshot() {
     // snapshot-interval 1000 ms, tick max(10, min(500, 1000) / 5) = 100 ms.
-    try (Harness h = new Harness(config(s -> {
-      s.snapshotEvery = 1000;
-      s.snapshotIntervalMs = 1000;
-    }))) {
+    try (Harness h =
+        new Harness(
+            config(
+                s -> {
+                  s.snapshotEvery = 1000;
+                  s.snapshotIntervalMs = 1000;
+                }))) {
       h.sendValid(4); // batch 1 at T0
       assertEquals(List.of(), h.newSnapshots());
       h.advance(999);
@@ -472,7 +552,7 @@ class LearnerTopologyTest {
 
   @Test
   void learnerWithoutSamplesPublishesNothing() {
-    try (Harness h = new Harness(config(s -> { }))) {
+    try (Harness h = new Harness(config(s -> {}))) {
       for (int i = 0; i < 20; i++) {
         h.advance(1000);
       }
@@ -539,14 +619,19 @@ class LearnerTopologyTest {
       assertEquals(T0, snapshots.get(0).getCreatedAt());
       assertEquals(T0.plusMillis(250), snapshots.get(1).getCreatedAt());
       // Each snapshot holds the weights after its batches: consecutive ones differ.
-      assertFalse(Arrays.equals(bytes(snapshots.get(0).getChecksum()), bytes(snapshots.get(1).getChecksum())));
-      assertFalse(Arrays.equals(bytes(snapshots.get(1).getChecksum()), bytes(snapshots.get(2).getChecksum())));
+      assertFalse(
+          Arrays.equals(
+              bytes(snapshots.get(0).getChecksum()), bytes(snapshots.get(1).getChecksum())));
+      assertFalse(
+          Arrays.equals(
+              bytes(snapshots.get(1).getChecksum()), bytes(snapshots.get(2).getChecksum())));
     }
   }
 
   /**
-   * An independent replay of what the learner should do with samples 0, 1, 2, ... in full batches, built from the
-   * model's public API: seeded network, test-then-train, one Adam step per batch, the weight average when on.
+   * An independent replay of what the learner should do with samples 0, 1, 2, ... in full batches,
+   * built from the model's public API: seeded network, test-then-train, one Adam step per batch,
+   * the weight average when on.
    */
   private static final class Replay {
     final Config config;
@@ -559,7 +644,8 @@ class LearnerTopologyTest {
       this.config = config;
       network = DenseNetwork.initialized(config.sizes(), DataType.FLOAT, config.seed());
       adam = new Adam(config.adam(), network.parameters());
-      average = config.emaDecay() > 0 ? new WeightAverage(config.emaDecay(), network.parameters()) : null;
+      average =
+          config.emaDecay() > 0 ? new WeightAverage(config.emaDecay(), network.parameters()) : null;
     }
 
     /** Scores then trains on the next full batch; returns the score. */
@@ -589,16 +675,22 @@ class LearnerTopologyTest {
     }
 
     private ModelSnapshot snapshotOf(INDArray[] weights) {
-      return Snapshots.build(new Snapshots.Header(MODEL, 1, T0, "replay", WeightsKind.RAW, 0, 0, null, null),
-          config.sizes(), weights);
+      return Snapshots.build(
+          new Snapshots.Header(MODEL, 1, T0, "replay", WeightsKind.RAW, 0, 0, null, null),
+          config.sizes(),
+          weights);
     }
   }
 
   private static void assertSameWeights(ModelSnapshot expected, ModelSnapshot actual) {
     for (int l = 0; l < expected.getLayers().size(); l++) {
-      assertArrayEquals(bytes(expected.getLayers().get(l).getWeights()),
-          bytes(actual.getLayers().get(l).getWeights()), "weights of layer " + l);
-      assertArrayEquals(bytes(expected.getLayers().get(l).getBias()), bytes(actual.getLayers().get(l).getBias()),
+      assertArrayEquals(
+          bytes(expected.getLayers().get(l).getWeights()),
+          bytes(actual.getLayers().get(l).getWeights()),
+          "weights of layer " + l);
+      assertArrayEquals(
+          bytes(expected.getLayers().get(l).getBias()),
+          bytes(actual.getLayers().get(l).getBias()),
           "bias of layer " + l);
     }
     assertArrayEquals(bytes(expected.getChecksum()), bytes(actual.getChecksum()));
@@ -623,21 +715,29 @@ class LearnerTopologyTest {
         loss += scored.lossSum();
         ModelSnapshot s = snapshots.get(b);
         assertSameWeights(replay.raw(), s);
-        // Prequential: each batch scored by the forward pass before its update (window of 100 holds them all).
-        assertEquals(correct / (double) samples, s.getPrequentialAccuracy(), 1e-12, "accuracy after batch " + b);
+        // Prequential: each batch scored by the forward pass before its update (window of 100 holds
+        // them all).
+        assertEquals(
+            correct / (double) samples,
+            s.getPrequentialAccuracy(),
+            1e-12,
+            "accuracy after batch " + b);
         assertEquals(loss / samples, s.getPrequentialLoss(), 1e-12, "loss after batch " + b);
       }
-      assertFalse(Arrays.equals(bytes(initial.getChecksum()), bytes(snapshots.get(0).getChecksum())));
+      assertFalse(
+          Arrays.equals(bytes(initial.getChecksum()), bytes(snapshots.get(0).getChecksum())));
       assertEquals(loss / samples, h.gauge("streamlearn.learner.prequential.loss"), 1e-12);
     }
   }
 
   @Test
   void emaDecayPublishesTheWeightAverageAsEma() {
-    Config config = config(s -> {
-      s.snapshotEvery = 1;
-      s.emaDecay = 0.9;
-    });
+    Config config =
+        config(
+            s -> {
+              s.snapshotEvery = 1;
+              s.emaDecay = 0.9;
+            });
     Replay replay = new Replay(config);
     try (Harness h = new Harness(config)) {
       h.sendValid(4 * 3);
@@ -652,11 +752,13 @@ class LearnerTopologyTest {
         assertSameWeights(replay.published(), s);
       }
       // By the third batch the average is not the raw weights.
-      assertFalse(Arrays.equals(bytes(replay.raw().getChecksum()), bytes(snapshots.get(2).getChecksum())));
+      assertFalse(
+          Arrays.equals(bytes(replay.raw().getChecksum()), bytes(snapshots.get(2).getChecksum())));
     }
   }
 
-  // --- 4. dead letters -------------------------------------------------------------------------------------------
+  // --- 4. dead letters
+  // -------------------------------------------------------------------------------------------
 
   /** A record the learner must dead-letter, and why. */
   record BadInput(String name, byte[] key, byte[] value, PayloadError reason) {
@@ -679,14 +781,20 @@ class LearnerTopologyTest {
     byte[] shortHeader = {(byte) 0xC3, 0x01, 0x12, 0x34, 0x56};
     byte[] trailing = Arrays.copyOf(valid, valid.length + 1);
 
-    byte[] pixels783 = Codecs.TRAINING_SAMPLE.encode(
-        sampleBuilder(102).setPixels(ByteBuffer.wrap(new byte[783])).build());
+    byte[] pixels783 =
+        Codecs.TRAINING_SAMPLE.encode(
+            sampleBuilder(102).setPixels(ByteBuffer.wrap(new byte[783])).build());
     byte[] label10 = Codecs.TRAINING_SAMPLE.encode(sampleBuilder(103).setLabel(10).build());
     byte[] labelMinus1 = Codecs.TRAINING_SAMPLE.encode(sampleBuilder(104).setLabel(-1).build());
 
     return Stream.of(
-        new BadInput("random bytes", new byte[] {(byte) 0xFF, 0x00, 0x7F}, random, PayloadError.BAD_MARKER),
-        new BadInput("unknown schema fingerprint", utf8("bad-fp"), unknownFingerprint, PayloadError.UNKNOWN_SCHEMA),
+        new BadInput(
+            "random bytes", new byte[] {(byte) 0xFF, 0x00, 0x7F}, random, PayloadError.BAD_MARKER),
+        new BadInput(
+            "unknown schema fingerprint",
+            utf8("bad-fp"),
+            unknownFingerprint,
+            PayloadError.UNKNOWN_SCHEMA),
         new BadInput("cut inside the record", utf8("bad-cut"), truncated, PayloadError.TRUNCATED),
         new BadInput("shorter than the header", null, shortHeader, PayloadError.TRUNCATED),
         new BadInput("bytes after the record", utf8("bad-tail"), trailing, PayloadError.MALFORMED),
@@ -698,12 +806,14 @@ class LearnerTopologyTest {
 
   private static String expectedDetail(BadInput bad) {
     InvalidPayloadException e =
-        assertThrows(InvalidPayloadException.class, () -> Codecs.TRAINING_SAMPLE.decode(bad.value()));
+        assertThrows(
+            InvalidPayloadException.class, () -> Codecs.TRAINING_SAMPLE.decode(bad.value()));
     assertEquals(bad.reason(), e.reason(), "the test input is not the intended kind of bad");
     return e.detail();
   }
 
-  private static void assertDeadLetter(BadInput bad, long offset, Config config, TestRecord<byte[], byte[]> out) {
+  private static void assertDeadLetter(
+      BadInput bad, long offset, Config config, TestRecord<byte[], byte[]> out) {
     assertArrayEquals(bad.key(), out.key(), "original key");
     assertArrayEquals(bad.value(), out.value(), "original value");
     Headers headers = out.headers();
@@ -770,10 +880,12 @@ class LearnerTopologyTest {
   @ParameterizedTest(name = "repartition {0}")
   @ValueSource(booleans = {true, false})
   void headersTheRecordAlreadyCarriedAreKeptBesideTheDeadLetterHeaders(boolean repartition) {
-    BadInput bad = badInputs().filter(b -> b.reason() == PayloadError.BAD_LABEL).findFirst().orElseThrow();
-    try (Harness h = new Harness(config(s -> { }), 0, repartition)) {
-      Headers original = new org.apache.kafka.common.header.internals.RecordHeaders()
-          .add("trace-id", utf8("abc-123"));
+    BadInput bad =
+        badInputs().filter(b -> b.reason() == PayloadError.BAD_LABEL).findFirst().orElseThrow();
+    try (Harness h = new Harness(config(s -> {}), 0, repartition)) {
+      Headers original =
+          new org.apache.kafka.common.header.internals.RecordHeaders()
+              .add("trace-id", utf8("abc-123"));
       h.training.pipeInput(new TestRecord<>(bad.key(), bad.value(), original));
       TestRecord<byte[], byte[]> out = h.deadLetters.readRecord();
       assertEquals("abc-123", DeadLetter.header(out.headers(), "trace-id"));
@@ -794,19 +906,25 @@ class LearnerTopologyTest {
     }
   }
 
-  // --- 5. skipped non-finite batches -----------------------------------------------------------------------------
+  // --- 5. skipped non-finite batches
+  // -----------------------------------------------------------------------------
 
   @Test
   void batchesWithNonFiniteLossAreSkippedCountedAndNeverSnapshotted() {
-    // A learning rate of 1e38 makes the first step's weights non-finite in float32 (1e38 / (1 - 0.9) overflows),
+    // A learning rate of 1e38 makes the first step's weights non-finite in float32 (1e38 / (1 -
+    // 0.9) overflows),
     // so every later forward pass has a non-finite loss.
-    try (Harness h = new Harness(config(s -> {
-      s.adam = new Adam.Settings(1e38, 0.9, 0.999, 1e-8);
-      s.snapshotEvery = 1000;
-      s.snapshotIntervalMs = 1000;
-    }))) {
+    try (Harness h =
+        new Harness(
+            config(
+                s -> {
+                  s.adam = new Adam.Settings(1e38, 0.9, 0.999, 1e-8);
+                  s.snapshotEvery = 1000;
+                  s.snapshotIntervalMs = 1000;
+                }))) {
       h.sendValid(4 * 3); // batch 1 applied, batches 2 and 3 skipped
-      h.advance(TICK); // batch 3 trained in the background: its result is taken at the next punctuation
+      h.advance(
+          TICK); // batch 3 trained in the background: its result is taken at the next punctuation
       assertEquals(1, h.counter("streamlearn.learner.batches"));
       assertEquals(2, h.counter("streamlearn.learner.batches.skipped"));
       assertEquals(4, h.counter("streamlearn.learner.samples"));
@@ -826,50 +944,67 @@ class LearnerTopologyTest {
       assertEquals(1, h.counter("streamlearn.learner.batches"));
       assertEquals(4, h.counter("streamlearn.learner.samples"));
       assertEquals(4, h.gauge("streamlearn.learner.samples.seen"));
-      assertTrue(Double.isNaN(h.gauge("streamlearn.learner.snapshot.version")), "no snapshot was published");
+      assertTrue(
+          Double.isNaN(h.gauge("streamlearn.learner.snapshot.version")),
+          "no snapshot was published");
     }
   }
 
   @Test
   void skippedBatchesNeitherCountTowardsSnapshotEveryNorTriggerIt() {
-    try (Harness h = new Harness(config(s -> {
-      s.adam = new Adam.Settings(1e38, 0.9, 0.999, 1e-8);
-      s.snapshotEvery = 1;
-      s.snapshotIntervalMs = HOUR;
-    }))) {
+    try (Harness h =
+        new Harness(
+            config(
+                s -> {
+                  s.adam = new Adam.Settings(1e38, 0.9, 0.999, 1e-8);
+                  s.snapshotEvery = 1;
+                  s.snapshotIntervalMs = HOUR;
+                }))) {
       h.sendValid(4);
       assertEquals(List.of(), h.newSnapshots(), "non-finite weights are not published");
       assertEquals(1, h.counter("streamlearn.learner.snapshots.refused"));
       h.sendValid(4 * 5);
       assertEquals(List.of(), h.newSnapshots());
-      assertEquals(1, h.counter("streamlearn.learner.snapshots.refused"), "skipped batches trigger nothing");
+      assertEquals(
+          1, h.counter("streamlearn.learner.snapshots.refused"), "skipped batches trigger nothing");
       assertEquals(5, h.counter("streamlearn.learner.batches.skipped"));
       assertEquals(1, h.counter("streamlearn.learner.batches"));
     }
   }
 
-  // --- producer settings ----------------------------------------------------------------------------------------
+  // --- producer settings
+  // ----------------------------------------------------------------------------------------
 
   @Test
   void samplesCrossingTheRepartitionTopicAreCompressedFloatVectorsAloneAreNot() {
-    Config config = config(s -> { });
+    Config config = config(s -> {});
     String compression = StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG);
-    assertEquals("none", LearnerTopology.streamsProperties(config, 1).get(compression),
+    assertEquals(
+        "none",
+        LearnerTopology.streamsProperties(config, 1).get(compression),
         "one partition: the producer writes only state and snapshot floats");
-    assertEquals("lz4", LearnerTopology.streamsProperties(config, 3).get(compression),
+    assertEquals(
+        "lz4",
+        LearnerTopology.streamsProperties(config, 3).get(compression),
         "three partitions: MNIST samples cross the repartition topic");
     Config userChoice = config(s -> s.kafka = Map.of(compression, "zstd"));
-    assertEquals("zstd", LearnerTopology.streamsProperties(userChoice, 1).get(compression),
+    assertEquals(
+        "zstd",
+        LearnerTopology.streamsProperties(userChoice, 1).get(compression),
         "a --kafka property wins");
   }
 
-  // --- 6. repeatability ------------------------------------------------------------------------------------------
+  // --- 6. repeatability
+  // ------------------------------------------------------------------------------------------
 
   private List<ModelSnapshot> train(long seed, int batches) {
-    try (Harness h = new Harness(config(s -> {
-      s.snapshotEvery = 1;
-      s.seed = seed;
-    }))) {
+    try (Harness h =
+        new Harness(
+            config(
+                s -> {
+                  s.snapshotEvery = 1;
+                  s.seed = seed;
+                }))) {
       h.sendValid(4 * batches);
       List<ModelSnapshot> snapshots = h.newSnapshots();
       assertEquals(batches, snapshots.size());
@@ -895,17 +1030,28 @@ class LearnerTopologyTest {
   void anotherSeedGivesOtherWeights() {
     ModelSnapshot a = train(42, 1).get(0);
     ModelSnapshot b = train(43, 1).get(0);
-    assertFalse(Arrays.equals(bytes(a.getLayers().get(0).getWeights()), bytes(b.getLayers().get(0).getWeights())));
+    assertFalse(
+        Arrays.equals(
+            bytes(a.getLayers().get(0).getWeights()), bytes(b.getLayers().get(0).getWeights())));
   }
 
-  // --- task revival: Kafka Streams may call init() again on the same processor after close() ---------------------
+  // --- task revival: Kafka Streams may call init() again on the same processor after close()
+  // ---------------------
 
-  /** The trainer over an in-memory store, driven directly through a MockProcessorContext (no driver). */
+  /**
+   * The trainer over an in-memory store, driven directly through a MockProcessorContext (no
+   * driver).
+   */
   private static final class DirectTrainer {
     final MockProcessorContext<byte[], byte[]> context = new MockProcessorContext<>();
-    final KeyValueStore<String, byte[]> store = Stores.keyValueStoreBuilder(
-        Stores.inMemoryKeyValueStore(LearnerTopology.STATE_STORE), Serdes.String(), Serdes.ByteArray())
-        .withLoggingDisabled().withCachingDisabled().build();
+    final KeyValueStore<String, byte[]> store =
+        Stores.keyValueStoreBuilder(
+                Stores.inMemoryKeyValueStore(LearnerTopology.STATE_STORE),
+                Serdes.String(),
+                Serdes.ByteArray())
+            .withLoggingDisabled()
+            .withCachingDisabled()
+            .build();
     final Trainer trainer;
 
     /** What the output's {@code open()} says is already published; the next init() sees it. */
@@ -915,26 +1061,31 @@ class LearnerTopologyTest {
       store.init(context.getStateStoreContext(), store);
       context.addStateStore(store);
       context.setCurrentSystemTimeMs(T0.toEpochMilli());
-      trainer = new Trainer(config, new LearnerMetrics(new SimpleMeterRegistry()), false, T0::toEpochMilli,
-          c -> new Trainer.SnapshotOutput() {
-            final Trainer.SnapshotOutput forwarding = Trainer.forwarding(c, 0);
+      trainer =
+          new Trainer(
+              config,
+              new LearnerMetrics(new SimpleMeterRegistry()),
+              false,
+              T0::toEpochMilli,
+              c ->
+                  new Trainer.SnapshotOutput() {
+                    final Trainer.SnapshotOutput forwarding = Trainer.forwarding(c, 0);
 
-            @Override
-            public SnapshotVersions.Newest open() {
-              return published;
-            }
+                    @Override
+                    public SnapshotVersions.Newest open() {
+                      return published;
+                    }
 
-            @Override
-            public void publish(byte[] key, byte[] value, long timestamp) {
-              forwarding.publish(key, value, timestamp);
-            }
+                    @Override
+                    public void publish(byte[] key, byte[] value, long timestamp) {
+                      forwarding.publish(key, value, timestamp);
+                    }
 
-            @Override
-            public void close() {}
-          });
+                    @Override
+                    public void close() {}
+                  });
       trainer.init(context);
     }
-
 
     void send(int from, int to) {
       for (int n = from; n < to; n++) {
@@ -947,7 +1098,10 @@ class LearnerTopologyTest {
 
     private long tickAt = T0.toEpochMilli();
 
-    /** Runs the newest punctuation an hour after the last: everything waiting trains, a snapshot is due. */
+    /**
+     * Runs the newest punctuation an hour after the last: everything waiting trains, a snapshot is
+     * due.
+     */
     void tick() {
       tickAt += HOUR;
       List<MockProcessorContext.CapturedPunctuator> ticks = context.scheduledPunctuators();
@@ -957,7 +1111,8 @@ class LearnerTopologyTest {
     /** {@link #tick()}, then the snapshot it published. */
     ModelSnapshot flushAndSnapshot() {
       tick();
-      List<MockProcessorContext.CapturedForward<? extends byte[], ? extends byte[]>> out = context.forwarded();
+      List<MockProcessorContext.CapturedForward<? extends byte[], ? extends byte[]>> out =
+          context.forwarded();
       assertFalse(out.isEmpty(), "no snapshot after the flush");
       return Codecs.MODEL_SNAPSHOT.decode(out.get(out.size() - 1).record().value());
     }
@@ -966,7 +1121,9 @@ class LearnerTopologyTest {
   @Test
   void aTrainerClosedAndInitialisedAgainMidQueueTrainsWhatAFreshOneTrains() {
     Config config = config(s -> {});
-    assertTrue(TrainingState.queuedBatches(config) >= 2, "the test needs batches queued in the background");
+    assertTrue(
+        TrainingState.queuedBatches(config) >= 2,
+        "the test needs batches queued in the background");
 
     DirectTrainer revived = new DirectTrainer(config);
     revived.send(0, 10); // two full batches queued (not taken), two samples waiting
@@ -999,7 +1156,9 @@ class LearnerTopologyTest {
 
     learner.send(0, 12);
     learner.tick();
-    assertTrue(learner.context.forwarded().isEmpty(), "a snapshot of 12 samples would not be newer than v5's 12");
+    assertTrue(
+        learner.context.forwarded().isEmpty(),
+        "a snapshot of 12 samples would not be newer than v5's 12");
 
     learner.send(12, 16);
     ModelSnapshot next = learner.flushAndSnapshot();

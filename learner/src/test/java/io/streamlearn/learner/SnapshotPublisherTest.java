@@ -18,12 +18,16 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The publisher's hand-off, with a {@link MockProducer} in place of Kafka (the real broker is in
- * {@link SnapshotPublisherIT}): at most one snapshot waits, and a failure stops the learner at its next check.
+ * {@link SnapshotPublisherIT}): at most one snapshot waits, and a failure stops the learner at its
+ * next check.
  */
 class SnapshotPublisherTest {
   private static final byte[] KEY = "m".getBytes(StandardCharsets.UTF_8);
 
-  /** A transactional mock whose commit waits until released, as a commit slower than the snapshot interval does. */
+  /**
+   * A transactional mock whose commit waits until released, as a commit slower than the snapshot
+   * interval does.
+   */
   private static final class SlowCommits extends MockProducer<byte[], byte[]> {
     final CountDownLatch committing = new CountDownLatch(1);
     final CountDownLatch release = new CountDownLatch(1);
@@ -45,8 +49,10 @@ class SnapshotPublisherTest {
   }
 
   private static SnapshotPublisher publisher(MockProducer<byte[], byte[]> producer) {
-    LearnerSettings.Config config = LearnerIT.config("--snapshot-topic", "snapshots", "--model-id", "m");
-    return new SnapshotPublisher(config, "tx", props -> producer, props -> SnapshotVersions.Newest.NONE);
+    LearnerSettings.Config config =
+        LearnerIT.config("--snapshot-topic", "snapshots", "--model-id", "m");
+    return new SnapshotPublisher(
+        config, "tx", props -> producer, props -> SnapshotVersions.Newest.NONE);
   }
 
   private static byte[] version(int v) {
@@ -62,7 +68,8 @@ class SnapshotPublisherTest {
       publisher.publish(KEY, version(1), 1);
       assertTrue(producer.committing.await(30, TimeUnit.SECONDS), "v1's commit did not start");
       for (int v = 2; v <= 100; v++) {
-        publisher.publish(KEY, version(v), v); // v1 is still committing: each replaces the one waiting
+        publisher.publish(
+            KEY, version(v), v); // v1 is still committing: each replaces the one waiting
       }
       producer.release.countDown();
     }
@@ -77,19 +84,23 @@ class SnapshotPublisherTest {
   void aFailedPublicationStopsTheLearnerAtTheNextCheckEvenAfterTheLastSnapshot() {
     MockProducer<byte[], byte[]> producer =
         new MockProducer<>(true, null, new ByteArraySerializer(), new ByteArraySerializer());
-    producer.commitTransactionException = new ProducerFencedException("another learner owns model m");
+    producer.commitTransactionException =
+        new ProducerFencedException("another learner owns model m");
     try (SnapshotPublisher publisher = publisher(producer)) {
       publisher.open();
       publisher.publish(KEY, version(1), 1); // the last snapshot: nothing is published after it
 
-      Await.until(() -> {
-        try {
-          publisher.check();
-          return false;
-        } catch (IllegalStateException e) {
-          return true;
-        }
-      }, Duration.ofSeconds(30), "the failed publication reported by check()");
+      Await.until(
+          () -> {
+            try {
+              publisher.check();
+              return false;
+            } catch (IllegalStateException e) {
+              return true;
+            }
+          },
+          Duration.ofSeconds(30),
+          "the failed publication reported by check()");
       IllegalStateException e = assertThrows(IllegalStateException.class, publisher::check);
       assertTrue(e.getMessage().contains("another learner owns model m"), e.getMessage());
       assertThrows(IllegalStateException.class, () -> publisher.publish(KEY, version(2), 2));

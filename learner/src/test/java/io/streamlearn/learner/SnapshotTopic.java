@@ -20,10 +20,17 @@ final class SnapshotTopic {
   /** Every committed snapshot on partition 0 of {@code topic}, in offset order. */
   static List<ModelSnapshot> readAll(String bootstrap, String topic) {
     List<ModelSnapshot> snapshots = new ArrayList<>();
-    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(
-        Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap, ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-            "read_committed", ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false),
-        new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(
+            Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                bootstrap,
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                "read_committed",
+                ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG,
+                false),
+            new ByteArrayDeserializer(),
+            new ByteArrayDeserializer())) {
       if (!consumer.listTopics(Duration.ofSeconds(30)).containsKey(topic)) {
         return snapshots; // not created yet (by the learner, with its compaction settings)
       }
@@ -42,8 +49,13 @@ final class SnapshotTopic {
   }
 
   /** Polls the topic until a snapshot matches, or fails with the newest seen. */
-  static ModelSnapshot awaitSnapshot(String bootstrap, String topic, Predicate<ModelSnapshot> condition,
-      Duration timeout, String what) throws InterruptedException {
+  static ModelSnapshot awaitSnapshot(
+      String bootstrap,
+      String topic,
+      Predicate<ModelSnapshot> condition,
+      Duration timeout,
+      String what)
+      throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     ModelSnapshot newest = null;
     while (System.nanoTime() < deadline) {
@@ -56,9 +68,17 @@ final class SnapshotTopic {
       }
       Thread.sleep(500);
     }
-    throw new AssertionError("no snapshot on " + topic + " " + what + " within " + timeout.toMillis()
-        + " ms; newest: " + (newest == null ? "none" : "v" + newest.getVersion() + " with "
-        + newest.getSamplesSeen() + " samples"));
+    throw new AssertionError(
+        "no snapshot on "
+            + topic
+            + " "
+            + what
+            + " within "
+            + timeout.toMillis()
+            + " ms; newest: "
+            + (newest == null
+                ? "none"
+                : "v" + newest.getVersion() + " with " + newest.getSamplesSeen() + " samples"));
   }
 
   static void assertStrictlyIncreasingVersions(List<ModelSnapshot> snapshots) {
@@ -66,7 +86,8 @@ final class SnapshotTopic {
       long before = snapshots.get(i - 1).getVersion();
       long after = snapshots.get(i).getVersion();
       if (after <= before) {
-        throw new AssertionError("snapshot versions go from " + before + " to " + after + " at position " + i);
+        throw new AssertionError(
+            "snapshot versions go from " + before + " to " + after + " at position " + i);
       }
     }
   }

@@ -22,17 +22,41 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * What a restarted learner finds in its store (the Kafka Streams restore itself is the integration tests' part; the
- * TopologyTestDriver wipes its state directory on close).
+ * What a restarted learner finds in its store (the Kafka Streams restore itself is the integration
+ * tests' part; the TopologyTestDriver wipes its state directory on close).
  */
 class TrainingStateTest {
   private static final int BATCH = 4;
 
   private static Config config(int[] sizes, int batchSize, double emaDecay) {
-    return new Config("unused:9092", "learner-state-test", "m", "in", "out", "dlq", sizes, batchSize,
-        Adam.Settings.defaults(), 1.0, 1000L, emaDecay, 42L, DenseNetwork.Init.HE, Duration.ofMillis(500), 1000,
-        Duration.ofMillis(1000), 100, "at_least_once", 0, 1, 100L, 1, (short) 1, Path.of("unused"),
-        io.streamlearn.core.http.HttpService.Limits.anyPort("metrics-port"), Map.of());
+    return new Config(
+        "unused:9092",
+        "learner-state-test",
+        "m",
+        "in",
+        "out",
+        "dlq",
+        sizes,
+        batchSize,
+        Adam.Settings.defaults(),
+        1.0,
+        1000L,
+        emaDecay,
+        42L,
+        DenseNetwork.Init.HE,
+        Duration.ofMillis(500),
+        1000,
+        Duration.ofMillis(1000),
+        100,
+        "at_least_once",
+        0,
+        1,
+        100L,
+        1,
+        (short) 1,
+        Path.of("unused"),
+        io.streamlearn.core.http.HttpService.Limits.anyPort("metrics-port"),
+        Map.of());
   }
 
   private static Config config(double emaDecay) {
@@ -40,11 +64,14 @@ class TrainingStateTest {
   }
 
   private static KeyValueStore<String, byte[]> store() {
-    KeyValueStore<String, byte[]> store = Stores.keyValueStoreBuilder(
-            Stores.inMemoryKeyValueStore(LearnerTopology.STATE_STORE), Serdes.String(), Serdes.ByteArray())
-        .withLoggingDisabled()
-        .withCachingDisabled()
-        .build();
+    KeyValueStore<String, byte[]> store =
+        Stores.keyValueStoreBuilder(
+                Stores.inMemoryKeyValueStore(LearnerTopology.STATE_STORE),
+                Serdes.String(),
+                Serdes.ByteArray())
+            .withLoggingDisabled()
+            .withCachingDisabled()
+            .build();
     store.init(new MockProcessorContext<String, byte[]>().getStateStoreContext(), store);
     return store;
   }
@@ -57,7 +84,8 @@ class TrainingStateTest {
     return sample;
   }
 
-  private static void add(TrainingState state, KeyValueStore<String, byte[]> store, int from, int count) {
+  private static void add(
+      TrainingState state, KeyValueStore<String, byte[]> store, int from, int count) {
     for (int n = from; n < from + count; n++) {
       state.addPending(compact(n), store);
     }
@@ -65,7 +93,10 @@ class TrainingStateTest {
 
   private static long steps;
 
-  /** Trains the oldest waiting samples (at most a batch) at once, as the trainer does in line; stores nothing. */
+  /**
+   * Trains the oldest waiting samples (at most a batch) at once, as the trainer does in line;
+   * stores nothing.
+   */
   private static TrainingState.BatchOutcome trainPending(TrainingState state) {
     int count = Math.min(state.pendingCount(), BATCH);
     return state.finish(count, state.train(state.ringIndex(0), count, ++steps, true).step());
@@ -73,8 +104,10 @@ class TrainingStateTest {
 
   /** The same raw weights and the same published (averaged) weights. */
   private static void assertSameWeights(TrainingState expected, TrainingState actual) {
-    assertArrayEquals(flat(expected.network.parameters()), flat(actual.network.parameters()), "raw weights");
-    assertArrayEquals(flat(expected.publishedWeights()), flat(actual.publishedWeights()), "averaged weights");
+    assertArrayEquals(
+        flat(expected.network.parameters()), flat(actual.network.parameters()), "raw weights");
+    assertArrayEquals(
+        flat(expected.publishedWeights()), flat(actual.publishedWeights()), "averaged weights");
   }
 
   private static float[] flat(INDArray[] tensors) {
@@ -127,10 +160,11 @@ class TrainingStateTest {
   }
 
   /**
-   * The trainer trains full batches on another thread while the next fills; a commit in between stores the state
-   * from before them and their samples as still waiting. Restored from there, the learner trains those batches again
-   * and reaches the very weights the original reached. Two batches train before either is taken, so the second
-   * must not write into the copy of the state the store holds; the first makes no copy, and the second's covers both.
+   * The trainer trains full batches on another thread while the next fills; a commit in between
+   * stores the state from before them and their samples as still waiting. Restored from there, the
+   * learner trains those batches again and reaches the very weights the original reached. Two
+   * batches train before either is taken, so the second must not write into the copy of the state
+   * the store holds; the first makes no copy, and the second's covers both.
    */
   @Test
   void stateStoredWhileBatchesTrainRestoresToTheSameWeights() {
@@ -139,14 +173,16 @@ class TrainingStateTest {
     TrainingState original = TrainingState.fresh(config, 0);
     original.save(store);
     add(original, store, 0, BATCH);
-    TrainingState.Trained first = original.train(original.ringIndex(0), BATCH, 1, false); // nothing of it stored
+    TrainingState.Trained first =
+        original.train(original.ringIndex(0), BATCH, 1, false); // nothing of it stored
     add(original, store, BATCH, BATCH);
     TrainingState.Trained second = original.train(original.ringIndex(BATCH), BATCH, 2, true);
     add(original, store, 2 * BATCH, BATCH); // the next batch fills behind them
     assertEquals(3 * BATCH, original.pendingCount());
 
     TrainingState restored = TrainingState.load(store, config, 0); // a crash here, then a restore
-    assertEquals(3 * BATCH, restored.pendingCount(), "all three batches wait in the restored state");
+    assertEquals(
+        3 * BATCH, restored.pendingCount(), "all three batches wait in the restored state");
     assertEquals(0, restored.batchesTrained);
 
     TrainingState.Claim claim = original.claimLatest();
@@ -170,7 +206,10 @@ class TrainingStateTest {
     assertEquals(original.prequential.loss(), restored.prequential.loss());
   }
 
-  /** A batch that trained without copying its result is captured afterwards, and that copy is what gets stored. */
+  /**
+   * A batch that trained without copying its result is captured afterwards, and that copy is what
+   * gets stored.
+   */
   @Test
   void batchTrainedWithoutACaptureIsCapturedWhenTaken() {
     Config config = config(0.9);
@@ -205,7 +244,8 @@ class TrainingStateTest {
   @Test
   void fewerBatchesQueueWhenTheyAreLargeAndNoneWhenTwoDoNotFitInOneRecord() {
     int[] sizes = {784, 8, 10};
-    assertEquals(TrainingState.MAX_QUEUED_BATCHES, TrainingState.queuedBatches(config(sizes, 64, 0)));
+    assertEquals(
+        TrainingState.MAX_QUEUED_BATCHES, TrainingState.queuedBatches(config(sizes, 64, 0)));
     assertEquals(3, TrainingState.queuedBatches(config(sizes, 286, 0)));
     assertEquals(2, TrainingState.queuedBatches(config(sizes, 287, 0)));
     assertEquals(1, TrainingState.queuedBatches(config(sizes, 573, 0)));
@@ -213,7 +253,10 @@ class TrainingStateTest {
     assertEquals(1024, TrainingState.capacity(config(sizes, 1024, 0)));
   }
 
-  /** The waiting samples wrap around the ring; a restore lays them out oldest first and trains them in order. */
+  /**
+   * The waiting samples wrap around the ring; a restore lays them out oldest first and trains them
+   * in order.
+   */
   @Test
   void waitingSamplesThatWrapAroundTheRingRestoreInOrder() {
     Config config = config(0);
@@ -222,7 +265,8 @@ class TrainingStateTest {
     original.save(store);
     int capacity = TrainingState.capacity(config);
     add(original, store, 0, 2);
-    assertTrue(trainPending(original).applied()); // a flushed half batch: the ring now starts at index 2
+    assertTrue(
+        trainPending(original).applied()); // a flushed half batch: the ring now starts at index 2
     add(original, store, 2, capacity - 1); // fills the ring to its end and wraps to index 0
     original.save(store);
 
@@ -272,10 +316,13 @@ class TrainingStateTest {
   void stateOfAnotherArchitectureOrBatchSizeIsRefused() {
     KeyValueStore<String, byte[]> store = store();
     TrainingState.fresh(config(0), 0).save(store);
-    IllegalStateException sizes = assertThrows(IllegalStateException.class,
-        () -> TrainingState.load(store, config(new int[] {784, 9, 10}, BATCH, 0), 0));
+    IllegalStateException sizes =
+        assertThrows(
+            IllegalStateException.class,
+            () -> TrainingState.load(store, config(new int[] {784, 9, 10}, BATCH, 0), 0));
     assertTrue(sizes.getMessage().contains("[784, 8, 10]"), sizes.getMessage());
-    assertThrows(IllegalStateException.class,
+    assertThrows(
+        IllegalStateException.class,
         () -> TrainingState.load(store, config(new int[] {784, 8, 10}, 8, 0), 0));
   }
 
@@ -289,7 +336,8 @@ class TrainingStateTest {
     float[] trained = flat(before.network.parameters());
 
     TrainingState resumed = TrainingState.load(store, config(0.9), 0);
-    assertTrue(resumed.batchesTrained > resumed.batchesAtLastSnapshot, "the next tick would publish");
+    assertTrue(
+        resumed.batchesTrained > resumed.batchesAtLastSnapshot, "the next tick would publish");
     float[] published = flat(resumed.publishedWeights());
     boolean allZero = true;
     for (float w : published) {

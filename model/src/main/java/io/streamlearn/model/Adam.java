@@ -6,7 +6,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Adam, as in Kingma and Ba, "Adam: A Method for Stochastic Optimization" (ICLR 2015), Algorithm 1, textbook form:
+ * Adam, as in Kingma and Ba, "Adam: A Method for Stochastic Optimization" (ICLR 2015), Algorithm 1,
+ * textbook form:
  *
  * <pre>
  *   t = t + 1
@@ -15,7 +16,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *   theta = theta - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + epsilon)
  * </pre>
  *
- * The moment estimates are flat heap arrays, one per parameter tensor; the update is one plain Java pass over each.
+ * The moment estimates are flat heap arrays, one per parameter tensor; the update is one plain Java
+ * pass over each.
  */
 public final class Adam {
   /**
@@ -28,7 +30,10 @@ public final class Adam {
    */
   public record Settings(double learningRate, double beta1, double beta2, double epsilon) {
     public Settings {
-      if (!(learningRate > 0) || !(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) || !(epsilon > 0)) {
+      if (!(learningRate > 0)
+          || !(beta1 >= 0 && beta1 < 1)
+          || !(beta2 >= 0 && beta2 < 1)
+          || !(epsilon > 0)) {
         throw new IllegalArgumentException("invalid Adam settings " + this);
       }
     }
@@ -40,8 +45,10 @@ public final class Adam {
 
   private final Settings settings;
   private final boolean doublePrecision;
-  // Moments live on the heap: the update runs over plain arrays, which the JIT vectorises; parameters and gradients
-  // are copied in and out of ND4J's memory in bulk (memcpy speed), several times faster than element access.
+  // Moments live on the heap: the update runs over plain arrays, which the JIT vectorises;
+  // parameters and gradients
+  // are copied in and out of ND4J's memory in bulk (memcpy speed), several times faster than
+  // element access.
   private final float[][] m32;
   private final float[][] v32;
   private final float[] p32;
@@ -126,8 +133,9 @@ public final class Adam {
   }
 
   /**
-   * One Adam step at the given learning rate (the schedule's value for this step), unless a gradient is not finite:
-   * then nothing changes (not the parameters, the moments nor the step count) and the result is false.
+   * One Adam step at the given learning rate (the schedule's value for this step), unless a
+   * gradient is not finite: then nothing changes (not the parameters, the moments nor the step
+   * count) and the result is false.
    */
   public boolean apply(INDArray[] parameters, INDArray[] gradients, double learningRate) {
     double sumOfSquares = 0;
@@ -148,26 +156,49 @@ public final class Adam {
     double beta1 = settings.beta1();
     double beta2 = settings.beta2();
     double stepSize = learningRate / (1 - Math.pow(beta1, step)); // lr / bias correction of m
-    double invSqrtCorrection2 = 1 / Math.sqrt(1 - Math.pow(beta2, step)); // sqrt(v/c2) = sqrt(v) / sqrt(c2)
+    double invSqrtCorrection2 =
+        1 / Math.sqrt(1 - Math.pow(beta2, step)); // sqrt(v/c2) = sqrt(v) / sqrt(c2)
     for (int k = 0; k < parameters.length; k++) {
       int n = Math.toIntExact(parameters[k].length());
       if (doublePrecision) {
         DoubleBuffer p = parameters[k].data().asNioDouble();
         p.get(0, p64, 0, n);
-        update64(p64, g64[k], m64[k], v64[k], n, beta1, beta2, stepSize, invSqrtCorrection2, settings.epsilon());
+        update64(
+            p64,
+            g64[k],
+            m64[k],
+            v64[k],
+            n,
+            beta1,
+            beta2,
+            stepSize,
+            invSqrtCorrection2,
+            settings.epsilon());
         p.put(0, p64, 0, n);
       } else {
         FloatBuffer p = parameters[k].data().asNioFloat();
         p.get(0, p32, 0, n);
-        update32(p32, g32[k], m32[k], v32[k], n, (float) beta1, (float) beta2, (float) stepSize,
-            (float) invSqrtCorrection2, (float) settings.epsilon());
+        update32(
+            p32,
+            g32[k],
+            m32[k],
+            v32[k],
+            n,
+            (float) beta1,
+            (float) beta2,
+            (float) stepSize,
+            (float) invSqrtCorrection2,
+            (float) settings.epsilon());
         p.put(0, p32, 0, n);
       }
     }
     return true;
   }
 
-  /** Sum of squares with four accumulators (independent chains run in parallel); not finite if any value is not. */
+  /**
+   * Sum of squares with four accumulators (independent chains run in parallel); not finite if any
+   * value is not.
+   */
   private static double sumOfSquares(float[] x, int n) {
     double a = 0;
     double b = 0;
@@ -194,8 +225,17 @@ public final class Adam {
     return sum;
   }
 
-  private static void update32(float[] p, float[] g, float[] m, float[] v, int n, float beta1, float beta2,
-      float stepSize, float invSqrtCorrection2, float epsilon) {
+  private static void update32(
+      float[] p,
+      float[] g,
+      float[] m,
+      float[] v,
+      int n,
+      float beta1,
+      float beta2,
+      float stepSize,
+      float invSqrtCorrection2,
+      float epsilon) {
     float oneMinusBeta1 = 1 - beta1;
     float oneMinusBeta2 = 1 - beta2;
     for (int i = 0; i < n; i++) {
@@ -208,8 +248,17 @@ public final class Adam {
     }
   }
 
-  private static void update64(double[] p, double[] g, double[] m, double[] v, int n, double beta1, double beta2,
-      double stepSize, double invSqrtCorrection2, double epsilon) {
+  private static void update64(
+      double[] p,
+      double[] g,
+      double[] m,
+      double[] v,
+      int n,
+      double beta1,
+      double beta2,
+      double stepSize,
+      double invSqrtCorrection2,
+      double epsilon) {
     for (int i = 0; i < n; i++) {
       double gi = g[i];
       double mi = beta1 * m[i] + (1 - beta1) * gi;

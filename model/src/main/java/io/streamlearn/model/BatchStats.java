@@ -1,8 +1,8 @@
 package io.streamlearn.model;
 
 /**
- * What a forward pass measured on a batch, before any update: the basis of prequential (test-then-train)
- * evaluation.
+ * What a forward pass measured on a batch, before any update: the basis of prequential
+ * (test-then-train) evaluation.
  *
  * @param samples samples in the batch
  * @param lossSum summed cross-entropy (nats)

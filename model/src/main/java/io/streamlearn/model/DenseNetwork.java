@@ -9,14 +9,15 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * A fully connected network: ReLU hidden layers, a softmax output, mean cross-entropy loss. Layer l computes
- * {@code a[l+1] = act(a[l] W[l] + b[l])} with {@code W[l]} of shape (sizes[l], sizes[l+1]), row-major, as the
- * ModelSnapshot contract lays it out. The five matrix products of a 784-100-10 training step are ND4J GEMMs into
- * preallocated arrays; the element-wise work is plain Java over the same memory (see {@link Vec}). Nothing is
- * allocated per batch once a batch size has been seen.
+ * A fully connected network: ReLU hidden layers, a softmax output, mean cross-entropy loss. Layer l
+ * computes {@code a[l+1] = act(a[l] W[l] + b[l])} with {@code W[l]} of shape (sizes[l],
+ * sizes[l+1]), row-major, as the ModelSnapshot contract lays it out. The five matrix products of a
+ * 784-100-10 training step are ND4J GEMMs into preallocated arrays; the element-wise work is plain
+ * Java over the same memory (see {@link Vec}). Nothing is allocated per batch once a batch size has
+ * been seen.
  *
- * <p>Backpropagation as in any textbook (e.g. Goodfellow et al., Deep Learning, 6.5); softmax with cross-entropy
- * gives the output delta {@code (p - onehot(y)) / B}.
+ * <p>Backpropagation as in any textbook (e.g. Goodfellow et al., Deep Learning, 6.5); softmax with
+ * cross-entropy gives the output delta {@code (p - onehot(y)) / B}.
  */
 public final class DenseNetwork {
   private final int[] sizes;
@@ -27,7 +28,9 @@ public final class DenseNetwork {
   private final INDArray[] biasGradients;
   private final Map<Integer, Activations> activations = new HashMap<>();
 
-  /** Per-batch-size buffers: a[0] is the input (not owned), a[L] the probabilities; d[l] the deltas. */
+  /**
+   * Per-batch-size buffers: a[0] is the input (not owned), a[L] the probabilities; d[l] the deltas.
+   */
   private final class Activations {
     final INDArray[] a;
     final INDArray[] d;
@@ -61,7 +64,10 @@ public final class DenseNetwork {
     }
   }
 
-  /** A forward-only network over {@code shared}'s weights (not copied), with activation buffers of its own. */
+  /**
+   * A forward-only network over {@code shared}'s weights (not copied), with activation buffers of
+   * its own.
+   */
   private DenseNetwork(DenseNetwork shared) {
     this.sizes = shared.sizes;
     this.dataType = shared.dataType;
@@ -72,9 +78,9 @@ public final class DenseNetwork {
   }
 
   /**
-   * A forward-only view of this network for another thread: it reads the same weight arrays (which must then no
-   * longer change) and has its own activation buffers, so several threads can score with one set of weights.
-   * {@link #computeGradients} is refused on a view.
+   * A forward-only view of this network for another thread: it reads the same weight arrays (which
+   * must then no longer change) and has its own activation buffers, so several threads can score
+   * with one set of weights. {@link #computeGradients} is refused on a view.
    */
   public DenseNetwork inferenceView() {
     return new DenseNetwork(this);
@@ -83,10 +89,14 @@ public final class DenseNetwork {
   /** How the initial weights are drawn; biases start at zero. */
   public enum Init {
     /**
-     * He normal, {@code N(0, 2/fan_in)} (He et al. 2015), for ReLU layers; Glorot uniform for the softmax layer.
+     * He normal, {@code N(0, 2/fan_in)} (He et al. 2015), for ReLU layers; Glorot uniform for the
+     * softmax layer.
      */
     HE,
-    /** Glorot uniform, {@code U(±sqrt(6/(fan_in+fan_out)))} (Glorot and Bengio 2010), for every layer (Keras). */
+    /**
+     * Glorot uniform, {@code U(±sqrt(6/(fan_in+fan_out)))} (Glorot and Bengio 2010), for every
+     * layer (Keras).
+     */
     GLOROT
   }
 
@@ -113,7 +123,9 @@ public final class DenseNetwork {
     return initialized(sizes, dataType, seed, Init.HE);
   }
 
-  /** A network of the given shape with all parameters zero, to be filled by {@link #parameters()}. */
+  /**
+   * A network of the given shape with all parameters zero, to be filled by {@link #parameters()}.
+   */
   public static DenseNetwork zeros(int[] sizes, DataType dataType) {
     return new DenseNetwork(sizes, dataType);
   }
@@ -145,7 +157,9 @@ public final class DenseNetwork {
     return dataType;
   }
 
-  /** The parameters in order W[0], b[0], W[1], b[1], ...: live arrays, updated in place by training. */
+  /**
+   * The parameters in order W[0], b[0], W[1], b[1], ...: live arrays, updated in place by training.
+   */
   public INDArray[] parameters() {
     INDArray[] all = new INDArray[2 * layers()];
     for (int l = 0; l < layers(); l++) {
@@ -181,13 +195,20 @@ public final class DenseNetwork {
     return Nd4j.create(dataType, rows, sizes[0]);
   }
 
-  /** Writes one input row: {@code pixels[offset .. offset+inputs)} (unsigned bytes) times {@code scale}. */
+  /**
+   * Writes one input row: {@code pixels[offset .. offset+inputs)} (unsigned bytes) times {@code
+   * scale}.
+   */
   public static void setInputRow(INDArray x, int row, byte[] pixels, int offset, float scale) {
     setInputRow(x, row, pixels, offset, scale, new float[Math.toIntExact(x.columns())]);
   }
 
-  /** As {@link #setInputRow(INDArray, int, byte[], int, float)}, with a caller's scratch row (hot loops). */
-  public static void setInputRow(INDArray x, int row, byte[] pixels, int offset, float scale, float[] values) {
+  /**
+   * As {@link #setInputRow(INDArray, int, byte[], int, float)}, with a caller's scratch row (hot
+   * loops).
+   */
+  public static void setInputRow(
+      INDArray x, int row, byte[] pixels, int offset, float scale, float[] values) {
     int width = Math.toIntExact(x.columns());
     if (x.dataType() == DataType.FLOAT) {
       for (int i = 0; i < width; i++) {
@@ -203,8 +224,8 @@ public final class DenseNetwork {
   }
 
   /**
-   * Forward pass: leaves class probabilities in {@link #probabilities} for this batch size and, when labels are
-   * given, returns the batch's loss and accuracy.
+   * Forward pass: leaves class probabilities in {@link #probabilities} for this batch size and,
+   * when labels are given, returns the batch's loss and accuracy.
    *
    * @param x inputs, shape (B, inputs), already scaled
    * @param labels the true classes, length B, or null
@@ -230,8 +251,8 @@ public final class DenseNetwork {
   }
 
   /**
-   * Forward and backward pass: the gradients of the batch's mean cross-entropy land in {@link #gradients()}.
-   * Returns the loss and accuracy measured by the forward pass, before any update.
+   * Forward and backward pass: the gradients of the batch's mean cross-entropy land in {@link
+   * #gradients()}. Returns the loss and accuracy measured by the forward pass, before any update.
    */
   public BatchStats computeGradients(INDArray x, int[] labels) {
     if (weightGradients == null) {
@@ -276,7 +297,10 @@ public final class DenseNetwork {
     }
   }
 
-  /** Adds the bias, turns logits into probabilities in place, and sums -log p(label) computed stably. */
+  /**
+   * Adds the bias, turns logits into probabilities in place, and sums -log p(label) computed
+   * stably.
+   */
   private static BatchStats softmaxAndLoss(Vec z, Vec bias, int batch, int width, int[] labels) {
     double lossSum = 0;
     int correct = 0;

@@ -10,7 +10,8 @@ public final class Evaluation {
   private Evaluation() {}
 
   /** Fraction of rows {@code [from, to)} of {@code data} classified correctly. */
-  public static double accuracy(DenseNetwork network, MnistDataset data, int from, int to, float inputScale) {
+  public static double accuracy(
+      DenseNetwork network, MnistDataset data, int from, int to, float inputScale) {
     int correct = 0;
     byte[] pixels = new byte[MnistDataset.PIXELS];
     float[] row = new float[MnistDataset.PIXELS];

@@ -1,6 +1,8 @@
 package io.streamlearn.model;
 
-/** A ModelSnapshot that must not be served; {@link #reason()} is a short code for logs and metrics. */
+/**
+ * A ModelSnapshot that must not be served; {@link #reason()} is a short code for logs and metrics.
+ */
 public final class InvalidSnapshotException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 

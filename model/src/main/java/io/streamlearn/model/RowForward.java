@@ -3,16 +3,19 @@ package io.streamlearn.model;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * The forward pass of a {@link DenseNetwork} one input row at a time, in plain Java over heap copies of the weights:
- * for scoring a few rows, where a GEMM's fixed cost (packing the whole first weight matrix, about 100 µs for
- * 784x100) dwarfs the arithmetic. The first layer skips zero pixels, which are most of an MNIST digit. Same
- * mathematics as {@link DenseNetwork#forward}; sums run in another order, so results agree to float rounding.
- * Immutable and safe to share between threads; each caller brings its own scratch rows.
+ * The forward pass of a {@link DenseNetwork} one input row at a time, in plain Java over heap
+ * copies of the weights: for scoring a few rows, where a GEMM's fixed cost (packing the whole first
+ * weight matrix, about 100 µs for 784x100) dwarfs the arithmetic. The first layer skips zero
+ * pixels, which are most of an MNIST digit. Same mathematics as {@link DenseNetwork#forward}; sums
+ * run in another order, so results agree to float rounding. Immutable and safe to share between
+ * threads; each caller brings its own scratch rows.
  */
 public final class RowForward {
   private final int[] sizes;
-  // layer l, input i: row i of W[l], length sizes[l+1]. One array per row, so that the inner loop indexes both of its
-  // arrays alike and the JIT can vectorise it (with one flat array and an offset it cannot rule out an overlap).
+  // layer l, input i: row i of W[l], length sizes[l+1]. One array per row, so that the inner loop
+  // indexes both of its
+  // arrays alike and the JIT can vectorise it (with one flat array and an offset it cannot rule out
+  // an overlap).
   private final float[][][] weights;
   private final float[][] biases;
   private final int widest;
@@ -68,9 +71,11 @@ public final class RowForward {
   /**
    * Class probabilities of one input, written to {@code out[outOffset .. outOffset+outputs)}.
    *
-   * @param pixels the input as unsigned bytes {@code pixels[offset .. offset+inputs)}, multiplied by {@code scale}
+   * @param pixels the input as unsigned bytes {@code pixels[offset .. offset+inputs)}, multiplied
+   *     by {@code scale}
    */
-  public void probabilities(byte[] pixels, int offset, float scale, float[] out, int outOffset, Scratch scratch) {
+  public void probabilities(
+      byte[] pixels, int offset, float scale, float[] out, int outOffset, Scratch scratch) {
     float[] a = scratch.a;
     float[] z = scratch.z;
     int last = sizes.length - 2;

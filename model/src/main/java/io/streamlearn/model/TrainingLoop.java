@@ -6,9 +6,9 @@ import java.util.function.LongToDoubleFunction;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * The training step the learner runs ({@link #step(INDArray, int[])}), and the bare loop around it without Kafka:
- * shuffled mini-batches from memory, for model selection on a validation split and as the benchmark's reference
- * speed.
+ * The training step the learner runs ({@link #step(INDArray, int[])}), and the bare loop around it
+ * without Kafka: shuffled mini-batches from memory, for model selection on a validation split and
+ * as the benchmark's reference speed.
  */
 public final class TrainingLoop {
   private final DenseNetwork network;
@@ -25,7 +25,11 @@ public final class TrainingLoop {
    * @param learningRate the learning rate for each (1-based) optimizer step
    * @param average the weight average to update after each step, or null
    */
-  public TrainingLoop(DenseNetwork network, Adam adam, WeightAverage average, LongToDoubleFunction learningRate,
+  public TrainingLoop(
+      DenseNetwork network,
+      Adam adam,
+      WeightAverage average,
+      LongToDoubleFunction learningRate,
       int batchSize) {
     this.network = network;
     this.adam = adam;
@@ -36,7 +40,10 @@ public final class TrainingLoop {
     this.labels = new int[batchSize];
   }
 
-  /** One epoch over rows {@code [0, rows)} of {@code data}, in an order shuffled by {@code random}; returns samples. */
+  /**
+   * One epoch over rows {@code [0, rows)} of {@code data}, in an order shuffled by {@code random};
+   * returns samples.
+   */
   public int epoch(MnistDataset data, int rows, SplittableRandom random) {
     int[] order = new int[rows];
     for (int i = 0; i < rows; i++) {
@@ -62,7 +69,10 @@ public final class TrainingLoop {
     return trained;
   }
 
-  /** What one training step did: the batch's score before the update, and whether the update was applied. */
+  /**
+   * What one training step did: the batch's score before the update, and whether the update was
+   * applied.
+   */
   public record Step(BatchStats stats, boolean applied) {}
 
   /** One training step on the batch currently in {@link #input()}/{@link #labels()}. */
@@ -71,14 +81,18 @@ public final class TrainingLoop {
   }
 
   /**
-   * One training step, the learner's and the benchmark's alike: score the batch (forward), backpropagate, and
-   * unless the loss or a gradient is not finite, apply Adam at the scheduled learning rate and fold the new weights
-   * into the average. A refused step changes nothing.
+   * One training step, the learner's and the benchmark's alike: score the batch (forward),
+   * backpropagate, and unless the loss or a gradient is not finite, apply Adam at the scheduled
+   * learning rate and fold the new weights into the average. A refused step changes nothing.
    */
   public Step step(INDArray x, int[] y) {
     BatchStats stats = network.computeGradients(x, y);
-    boolean applied = Double.isFinite(stats.lossSum())
-        && adam.apply(network.parameters(), network.gradients(), learningRate.applyAsDouble(adam.step() + 1));
+    boolean applied =
+        Double.isFinite(stats.lossSum())
+            && adam.apply(
+                network.parameters(),
+                network.gradients(),
+                learningRate.applyAsDouble(adam.step() + 1));
     if (applied && average != null) {
       average.update(network.parameters());
     }

@@ -6,9 +6,10 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Element access to a dense ND4J array's off-heap memory, for the element-wise loops (bias, activations, softmax,
- * Adam) that are far cheaper in plain Java than as separate ND4J ops (each of which costs 10-30 µs to launch).
- * Float32 in production, float64 for gradient checks; values pass through as double.
+ * Element access to a dense ND4J array's off-heap memory, for the element-wise loops (bias,
+ * activations, softmax, Adam) that are far cheaper in plain Java than as separate ND4J ops (each of
+ * which costs 10-30 µs to launch). Float32 in production, float64 for gradient checks; values pass
+ * through as double.
  */
 abstract sealed class Vec permits Vec.F32, Vec.F64 {
   static Vec of(INDArray array) {

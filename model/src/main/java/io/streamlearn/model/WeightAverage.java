@@ -6,10 +6,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * An exponential moving average of the weights (Polyak averaging), bias-corrected as Adam corrects its moments
- * (Kingma and Ba 2015, section 3): {@code avg = d avg + (1 - d) theta} from {@code avg = 0}, and the averaged weights
- * are {@code avg / (1 - d^t)} after t steps, so early steps are not pulled towards zero and no warm-up rule is
- * needed. The average covers roughly the last {@code 1 / (1 - d)} steps. Published as {@code weightsKind = EMA}.
+ * An exponential moving average of the weights (Polyak averaging), bias-corrected as Adam corrects
+ * its moments (Kingma and Ba 2015, section 3): {@code avg = d avg + (1 - d) theta} from {@code avg
+ * = 0}, and the averaged weights are {@code avg / (1 - d^t)} after t steps, so early steps are not
+ * pulled towards zero and no warm-up rule is needed. The average covers roughly the last {@code 1 /
+ * (1 - d)} steps. Published as {@code weightsKind = EMA}.
  */
 public final class WeightAverage {
   private final double decay;
@@ -57,7 +58,8 @@ public final class WeightAverage {
     for (int k = 0; k < parameters.length; k++) {
       int n = Math.toIntExact(parameters[k].length());
       if (average[k].dataType() == DataType.FLOAT) {
-        // Bulk copies to heap arrays and a plain loop the JIT vectorises: several times faster than element access.
+        // Bulk copies to heap arrays and a plain loop the JIT vectorises: several times faster than
+        // element access.
         FloatBuffer avg = average[k].data().asNioFloat();
         float[] a = scratch32(0, n);
         float[] p = scratch32(1, n);
@@ -87,8 +89,8 @@ public final class WeightAverage {
   }
 
   /**
-   * The averaged weights, {@code avg / (1 - d^t)}, in the order of {@link DenseNetwork#parameters()}: arrays owned
-   * by this object, recomputed on each call.
+   * The averaged weights, {@code avg / (1 - d^t)}, in the order of {@link
+   * DenseNetwork#parameters()}: arrays owned by this object, recomputed on each call.
    *
    * @throws IllegalStateException before the first {@link #update}
    */

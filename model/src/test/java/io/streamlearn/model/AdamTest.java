@@ -15,8 +15,10 @@ class AdamTest {
     Adam a32 = new Adam(Adam.Settings.defaults(), new INDArray[] {single});
     Adam a64 = new Adam(Adam.Settings.defaults(), new INDArray[] {doubled});
     for (int step = 0; step < 3; step++) {
-      a32.apply(new INDArray[] {single}, new INDArray[] {Nd4j.createFromArray(0.5f, -0.1f, 0.0f)}, 1e-3);
-      a64.apply(new INDArray[] {doubled}, new INDArray[] {Nd4j.createFromArray(0.5, -0.1, 0.0)}, 1e-3);
+      a32.apply(
+          new INDArray[] {single}, new INDArray[] {Nd4j.createFromArray(0.5f, -0.1f, 0.0f)}, 1e-3);
+      a64.apply(
+          new INDArray[] {doubled}, new INDArray[] {Nd4j.createFromArray(0.5, -0.1, 0.0)}, 1e-3);
     }
     for (int i = 0; i < 3; i++) {
       assertEquals(doubled.getDouble(i), single.getDouble(i), 1e-6);
@@ -29,13 +31,18 @@ class AdamTest {
     INDArray theta = Nd4j.createFromArray(1.0f, -2.0f);
     Adam adam = new Adam(Adam.Settings.defaults(), new INDArray[] {theta});
     org.junit.jupiter.api.Assertions.assertTrue(
-        adam.apply(new INDArray[] {theta}, new INDArray[] {Nd4j.createFromArray(0.5f, -0.1f)}, 1e-3));
+        adam.apply(
+            new INDArray[] {theta}, new INDArray[] {Nd4j.createFromArray(0.5f, -0.1f)}, 1e-3));
     float[] before = theta.toFloatVector();
     float[] m = adam.firstMoments()[0].clone();
     org.junit.jupiter.api.Assertions.assertFalse(
-        adam.apply(new INDArray[] {theta}, new INDArray[] {Nd4j.createFromArray(Float.NaN, 0.1f)}, 1e-3));
-    org.junit.jupiter.api.Assertions.assertFalse(adam.apply(new INDArray[] {theta},
-        new INDArray[] {Nd4j.createFromArray(0.1f, Float.POSITIVE_INFINITY)}, 1e-3));
+        adam.apply(
+            new INDArray[] {theta}, new INDArray[] {Nd4j.createFromArray(Float.NaN, 0.1f)}, 1e-3));
+    org.junit.jupiter.api.Assertions.assertFalse(
+        adam.apply(
+            new INDArray[] {theta},
+            new INDArray[] {Nd4j.createFromArray(0.1f, Float.POSITIVE_INFINITY)},
+            1e-3));
     org.junit.jupiter.api.Assertions.assertArrayEquals(before, theta.toFloatVector());
     org.junit.jupiter.api.Assertions.assertArrayEquals(m, adam.firstMoments()[0]);
     assertEquals(1, adam.step());
@@ -59,9 +66,12 @@ class AdamTest {
     assertEquals(0.900000002, theta.getDouble(0), 1e-12);
     assertEquals(-1.90000001, theta.getDouble(1), 1e-12);
 
-    // Step 2, g = (0.2, 0.3): m = 0.9 m + 0.1 g = (0.065, 0.021); v = 0.999 v + 0.001 g^2 = (0.00028975, 0.00009999);
-    // element 0: 0.1 * (0.065/0.19) / (sqrt(0.00028975/0.001999) + 1e-8) = 0.0898575181 -> 0.8101424839;
-    // element 1: 0.1 * (0.021/0.19) / (sqrt(0.00009999/0.001999) + 1e-8) = 0.0494189911 -> -1.9494189911.
+    // Step 2, g = (0.2, 0.3): m = 0.9 m + 0.1 g = (0.065, 0.021); v = 0.999 v + 0.001 g^2 =
+    // (0.00028975, 0.00009999);
+    // element 0: 0.1 * (0.065/0.19) / (sqrt(0.00028975/0.001999) + 1e-8) = 0.0898575181 ->
+    // 0.8101424839;
+    // element 1: 0.1 * (0.021/0.19) / (sqrt(0.00009999/0.001999) + 1e-8) = 0.0494189911 ->
+    // -1.9494189911.
     adam.apply(parameters, new INDArray[] {Nd4j.createFromArray(0.2, 0.3)}, 0.1);
     assertEquals(0.065, adam.firstMoments64()[0][0], 1e-15);
     assertEquals(0.021, adam.firstMoments64()[0][1], 1e-15);

@@ -8,7 +8,10 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-/** The backward pass against central finite differences of the loss, in float64 (float32 gives false alarms). */
+/**
+ * The backward pass against central finite differences of the loss, in float64 (float32 gives false
+ * alarms).
+ */
 class DenseNetworkGradientTest {
   private static final double H = 1e-6;
 
@@ -57,7 +60,8 @@ class DenseNetworkGradientTest {
         double a = analytic[k][i];
         double relative = Math.abs(a - numeric) / Math.max(1e-7, Math.abs(a) + Math.abs(numeric));
         worst = Math.max(worst, relative);
-        assertTrue(relative < 1e-5,
+        assertTrue(
+            relative < 1e-5,
             "parameter tensor " + k + " element " + i + ": analytic " + a + ", numeric " + numeric);
         checked++;
       }

@@ -12,7 +12,8 @@ class WeightAverageTest {
     INDArray theta = Nd4j.createFromArray(2.0, -4.0);
     WeightAverage average = new WeightAverage(0.9, new INDArray[] {theta});
     average.update(new INDArray[] {theta});
-    assertEquals(2.0, average.parameters()[0].getDouble(0), 1e-12, "one step: the weights themselves");
+    assertEquals(
+        2.0, average.parameters()[0].getDouble(0), 1e-12, "one step: the weights themselves");
     assertEquals(-4.0, average.parameters()[0].getDouble(1), 1e-12);
 
     theta.assign(Nd4j.createFromArray(4.0, 0.0));

@@ -16,8 +16,8 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.BooleanSupplier;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -25,9 +25,10 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
- * Streams a dataset to Kafka: in train mode every row as a {@link TrainingSample} (key {@code sampleId}), epoch after
- * epoch, each epoch in a fresh seeded shuffle; in events mode every row once, in file order, as an {@link ImageEvent}
- * (key {@code imageId}). Paced to a rate if one is set, through an idempotent producer.
+ * Streams a dataset to Kafka: in train mode every row as a {@link TrainingSample} (key {@code
+ * sampleId}), epoch after epoch, each epoch in a fresh seeded shuffle; in events mode every row
+ * once, in file order, as an {@link ImageEvent} (key {@code imageId}). Paced to a rate if one is
+ * set, through an idempotent producer.
  */
 final class MnistStreamer {
   /** What a run did. */
@@ -52,13 +53,23 @@ final class MnistStreamer {
     this.data = data;
     this.registry = registry;
     String kind = config.mode() == Mode.TRAIN ? "TrainingSample" : "ImageEvent";
-    this.recordsSent = Counter.builder("streamlearn.producer.records")
-        .description("Records acknowledged by Kafka").tag("topic", config.topic()).tag("kind", kind)
-        .register(registry);
-    this.bytesSent = Counter.builder("streamlearn.producer.payload").baseUnit("bytes")
-        .description("Value bytes of acknowledged records").tag("topic", config.topic()).register(registry);
-    this.sendErrors = Counter.builder("streamlearn.producer.send.errors")
-        .description("Records Kafka did not acknowledge").tag("topic", config.topic()).register(registry);
+    this.recordsSent =
+        Counter.builder("streamlearn.producer.records")
+            .description("Records acknowledged by Kafka")
+            .tag("topic", config.topic())
+            .tag("kind", kind)
+            .register(registry);
+    this.bytesSent =
+        Counter.builder("streamlearn.producer.payload")
+            .baseUnit("bytes")
+            .description("Value bytes of acknowledged records")
+            .tag("topic", config.topic())
+            .register(registry);
+    this.sendErrors =
+        Counter.builder("streamlearn.producer.send.errors")
+            .description("Records Kafka did not acknowledge")
+            .tag("topic", config.topic())
+            .register(registry);
   }
 
   /** The number of records a full run sends. */
@@ -71,7 +82,9 @@ final class MnistStreamer {
     return acknowledged.get();
   }
 
-  /** Streams until done or until {@code stop} says so; flushes and returns what was acknowledged. */
+  /**
+   * Streams until done or until {@code stop} says so; flushes and returns what was acknowledged.
+   */
   Summary run(BooleanSupplier stop) {
     long planned = plannedRecords();
     long bytes = 0;
@@ -106,17 +119,19 @@ final class MnistStreamer {
           byte[] value = encode(id, row);
           bytes += value.length;
           int size = value.length;
-          producer.send(new ProducerRecord<>(config.topic(), id, value), (metadata, error) -> {
-            if (error == null) {
-              acknowledged.incrementAndGet();
-              recordsSent.increment();
-              bytesSent.increment(size);
-            } else {
-              failed.incrementAndGet();
-              sendErrors.increment();
-              firstError.compareAndSet(null, id + ": " + error);
-            }
-          });
+          producer.send(
+              new ProducerRecord<>(config.topic(), id, value),
+              (metadata, error) -> {
+                if (error == null) {
+                  acknowledged.incrementAndGet();
+                  recordsSent.increment();
+                  bytesSent.increment(size);
+                } else {
+                  failed.incrementAndGet();
+                  sendErrors.increment();
+                  firstError.compareAndSet(null, id + ": " + error);
+                }
+              });
           sent++;
         }
       }
@@ -130,11 +145,22 @@ final class MnistStreamer {
     ByteBuffer pixels = ByteBuffer.wrap(data.pixels(row));
     Instant now = Instant.now();
     if (config.mode() == Mode.TRAIN) {
-      return Codecs.TRAINING_SAMPLE.encode(TrainingSample.newBuilder().setSampleId(id).setLabel(data.label(row))
-          .setPixels(pixels).setSource(config.source()).setEventTime(now).build());
+      return Codecs.TRAINING_SAMPLE.encode(
+          TrainingSample.newBuilder()
+              .setSampleId(id)
+              .setLabel(data.label(row))
+              .setPixels(pixels)
+              .setSource(config.source())
+              .setEventTime(now)
+              .build());
     }
-    return Codecs.IMAGE_EVENT.encode(ImageEvent.newBuilder().setImageId(id).setPixels(pixels).setEventTime(now)
-        .setLabel(config.withLabels() ? data.label(row) : null).build());
+    return Codecs.IMAGE_EVENT.encode(
+        ImageEvent.newBuilder()
+            .setImageId(id)
+            .setPixels(pixels)
+            .setEventTime(now)
+            .setLabel(config.withLabels() ? data.label(row) : null)
+            .build());
   }
 
   private KafkaProducer<String, byte[]> createProducer() {

@@ -26,17 +26,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code ./streamlearn produce}: streams MNIST (or the user's IDX files) to Kafka. Reads the IDX files, creates the
- * topic if missing, writes TrainingSample or ImageEvent records, prints a summary. Exit code 0 when every record was
- * acknowledged, 1 when some were not or the run failed, 2 on bad configuration.
+ * {@code ./streamlearn produce}: streams MNIST (or the user's IDX files) to Kafka. Reads the IDX
+ * files, creates the topic if missing, writes TrainingSample or ImageEvent records, prints a
+ * summary. Exit code 0 when every record was acknowledged, 1 when some were not or the run failed,
+ * 2 on bad configuration.
  */
 public final class ProducerMain {
   private static final Logger log = LoggerFactory.getLogger(ProducerMain.class);
 
-  public static final ServiceCommand COMMAND = new ServiceCommand("streamlearn produce",
-      "Streams MNIST (or your IDX files) to Kafka: the training set as TrainingSample records (--mode train) or"
-          + " the test set as ImageEvent records (--mode events).",
-      ProducerSettings.ALL);
+  public static final ServiceCommand COMMAND =
+      new ServiceCommand(
+          "streamlearn produce",
+          "Streams MNIST (or your IDX files) to Kafka: the training set as TrainingSample records (--mode train) or"
+              + " the test set as ImageEvent records (--mode events).",
+          ProducerSettings.ALL);
 
   private ProducerMain() {}
 
@@ -45,7 +48,11 @@ public final class ProducerMain {
   }
 
   /** Runs the producer; returns the exit code. */
-  public static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err,
+  public static int run(
+      String[] args,
+      Map<String, String> env,
+      PrintStream out,
+      PrintStream err,
       boolean stopOnSignal) {
     Config config;
     try {
@@ -71,18 +78,22 @@ public final class ProducerMain {
       MnistStreamer streamer = new MnistStreamer(config, data, metrics.registry());
       AtomicBoolean stop = new AtomicBoolean();
       CountDownLatch finished = new CountDownLatch(1);
-      Thread hook = new Thread(() -> {
-        stop.set(true);
-        try {
-          finished.await();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }, "producer-shutdown");
+      Thread hook =
+          new Thread(
+              () -> {
+                stop.set(true);
+                try {
+                  finished.await();
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                }
+              },
+              "producer-shutdown");
       if (stopOnSignal) {
         Runtime.getRuntime().addShutdownHook(hook);
       }
-      Progress progress = Progress.start(config.progress(), streamer.plannedRecords(), streamer::acknowledged, err);
+      Progress progress =
+          Progress.start(config.progress(), streamer.plannedRecords(), streamer::acknowledged, err);
       MnistStreamer.Summary summary;
       try {
         summary = streamer.run(stop::get);
@@ -90,12 +101,18 @@ public final class ProducerMain {
         progress.close();
         finished.countDown();
       }
-      out.printf("produced %d %s records to %s (%.1f MB) in %.2f s: %.0f records/s%n", summary.records(),
-          config.mode() == Mode.TRAIN ? "TrainingSample" : "ImageEvent", config.topic(), summary.bytes() / 1e6,
-          summary.seconds(), summary.recordsPerSecond());
+      out.printf(
+          "produced %d %s records to %s (%.1f MB) in %.2f s: %.0f records/s%n",
+          summary.records(),
+          config.mode() == Mode.TRAIN ? "TrainingSample" : "ImageEvent",
+          config.topic(),
+          summary.bytes() / 1e6,
+          summary.seconds(),
+          summary.recordsPerSecond());
       if (summary.failed() > 0) {
-        err.printf("produce: %d records were not acknowledged; first error: %s%n", summary.failed(),
-            summary.firstError());
+        err.printf(
+            "produce: %d records were not acknowledged; first error: %s%n",
+            summary.failed(), summary.firstError());
         return 1;
       }
       if (stop.get()) {
@@ -119,8 +136,13 @@ public final class ProducerMain {
     Map<String, Object> props = new HashMap<>(config.kafka());
     props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
     try (Admin admin = Admin.create(props)) {
-      TopicAdmin.ensure(admin, new TopicSpec(config.topic(), config.partitions(), config.replicationFactor(),
-          Map.of("min.insync.replicas", Integer.toString(config.minInsyncReplicas()))));
+      TopicAdmin.ensure(
+          admin,
+          new TopicSpec(
+              config.topic(),
+              config.partitions(),
+              config.replicationFactor(),
+              Map.of("min.insync.replicas", Integer.toString(config.minInsyncReplicas()))));
     }
   }
 }

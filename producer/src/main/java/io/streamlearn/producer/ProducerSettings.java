@@ -13,7 +13,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The producer's configuration: every key declared once below, resolved into an immutable {@link Config}.
+ * The producer's configuration: every key declared once below, resolved into an immutable {@link
+ * Config}.
  */
 public final class ProducerSettings {
   /** What to stream. */
@@ -25,52 +26,113 @@ public final class ProducerSettings {
   }
 
   static final Setting<String> BOOTSTRAP_SERVERS = KafkaSettings.BOOTSTRAP_SERVERS;
-  static final Setting<Mode> MODE = Setting.choice("mode",
-      "train: the training set as TrainingSample records; events: the test set as ImageEvent records.",
-      Mode.class, Mode.TRAIN);
-  static final Setting<String> TOPIC = Setting.text("topic",
-      "Topic to write (default " + Topics.TRAINING.name() + " for train, " + Topics.IMAGES.name() + " for events).",
-      null);
+  static final Setting<Mode> MODE =
+      Setting.choice(
+          "mode",
+          "train: the training set as TrainingSample records; events: the test set as ImageEvent records.",
+          Mode.class,
+          Mode.TRAIN);
+  static final Setting<String> TOPIC =
+      Setting.text(
+          "topic",
+          "Topic to write (default "
+              + Topics.TRAINING.name()
+              + " for train, "
+              + Topics.IMAGES.name()
+              + " for events).",
+          null);
   static final Setting<Path> IMAGES =
       Setting.path("images", "An IDX images file (raw or .gz) instead of MNIST's.", null);
   static final Setting<Path> LABELS =
       Setting.path("labels", "The IDX labels file (raw or .gz) that goes with --images.", null);
-  static final Setting<Path> DATA_DIR = Setting.path("data-dir",
-      "Data folder; MNIST is fetched into <data-dir>/mnist when no --images is given.",
-      MnistFiles.defaultDataDir().toString());
-  static final Setting<Integer> EPOCHS = Setting.integer("epochs",
-      "Times to stream the set (train mode), reshuffled each epoch.", 1, 1, 10_000);
+  static final Setting<Path> DATA_DIR =
+      Setting.path(
+          "data-dir",
+          "Data folder; MNIST is fetched into <data-dir>/mnist when no --images is given.",
+          MnistFiles.defaultDataDir().toString());
+  static final Setting<Integer> EPOCHS =
+      Setting.integer(
+          "epochs", "Times to stream the set (train mode), reshuffled each epoch.", 1, 1, 10_000);
   static final Setting<Long> SEED =
-      Setting.longInteger("seed", "Seed of the per-epoch shuffle.", 42L, Long.MIN_VALUE, Long.MAX_VALUE);
+      Setting.longInteger(
+          "seed", "Seed of the per-epoch shuffle.", 42L, Long.MIN_VALUE, Long.MAX_VALUE);
   static final Setting<Boolean> SHUFFLE =
       Setting.onOff("shuffle", "Shuffle the training set each epoch (train mode).", true);
   static final Setting<Long> LIMIT =
-      Setting.longInteger("limit", "Stop after this many records (0 = no limit).", 0L, 0, Long.MAX_VALUE);
+      Setting.longInteger(
+          "limit", "Stop after this many records (0 = no limit).", 0L, 0, Long.MAX_VALUE);
   static final Setting<Double> RATE =
       Setting.decimal("rate", "Records per second (0 = as fast as possible).", 0.0, 0, 1e9);
   static final Setting<Boolean> NO_LABELS =
       Setting.onOff("no-labels", "Leave the label out of image events (events mode).", false);
-  static final Setting<String> SOURCE = Setting.text("source",
-      "The source field of training samples (default mnist-train, or the --images file name).", null);
-  static final Setting<String> ID_PREFIX = Setting.text("id-prefix",
-      "Ids are <id-prefix>-<row index> (default train / t10k for MNIST, else the --images file name).", null);
+  static final Setting<String> SOURCE =
+      Setting.text(
+          "source",
+          "The source field of training samples (default mnist-train, or the --images file name).",
+          null);
+  static final Setting<String> ID_PREFIX =
+      Setting.text(
+          "id-prefix",
+          "Ids are <id-prefix>-<row index> (default train / t10k for MNIST, else the --images file name).",
+          null);
   static final Setting<Integer> PARTITIONS =
-      Setting.integer("partitions", "Partitions of the topic if it must be created.", 3, 1, 100_000);
-  static final Setting<Integer> REPLICATION_FACTOR = Setting.integer("replication-factor",
-      "Replication factor of the topic if it must be created.", 1, 1, Short.MAX_VALUE);
-  static final Setting<Integer> MIN_INSYNC_REPLICAS = Setting.integer("min-insync-replicas",
-      "min.insync.replicas of the topic if it must be created.", 1, 1, Short.MAX_VALUE);
-  static final Setting<String> COMPRESSION = Setting.oneOf("compression",
-      "compression.type of the producer.", "lz4", List.of("none", "gzip", "snappy", "lz4", "zstd"));
-  static final Setting<Integer> METRICS_PORT = Setting.integer("metrics-port",
-      "Port of the Prometheus endpoint /metrics (0 = any free port).", 9400, 0, 65535);
+      Setting.integer(
+          "partitions", "Partitions of the topic if it must be created.", 3, 1, 100_000);
+  static final Setting<Integer> REPLICATION_FACTOR =
+      Setting.integer(
+          "replication-factor",
+          "Replication factor of the topic if it must be created.",
+          1,
+          1,
+          Short.MAX_VALUE);
+  static final Setting<Integer> MIN_INSYNC_REPLICAS =
+      Setting.integer(
+          "min-insync-replicas",
+          "min.insync.replicas of the topic if it must be created.",
+          1,
+          1,
+          Short.MAX_VALUE);
+  static final Setting<String> COMPRESSION =
+      Setting.oneOf(
+          "compression",
+          "compression.type of the producer.",
+          "lz4",
+          List.of("none", "gzip", "snappy", "lz4", "zstd"));
+  static final Setting<Integer> METRICS_PORT =
+      Setting.integer(
+          "metrics-port",
+          "Port of the Prometheus endpoint /metrics (0 = any free port).",
+          9400,
+          0,
+          65535);
   static final Setting<Boolean> PROGRESS =
       Setting.onOff("progress", "Show a progress bar when stderr is a terminal.", true);
 
-  static final List<Setting<?>> ALL = List.of(BOOTSTRAP_SERVERS, MODE, TOPIC, IMAGES, LABELS, DATA_DIR, EPOCHS,
-      SEED, SHUFFLE, LIMIT, RATE, NO_LABELS, SOURCE, ID_PREFIX, PARTITIONS, REPLICATION_FACTOR,
-      MIN_INSYNC_REPLICAS, COMPRESSION, METRICS_PORT, HttpSettings.HOST, HttpSettings.MAX_CONNECTIONS,
-      HttpSettings.IDLE_TIMEOUT, PROGRESS);
+  static final List<Setting<?>> ALL =
+      List.of(
+          BOOTSTRAP_SERVERS,
+          MODE,
+          TOPIC,
+          IMAGES,
+          LABELS,
+          DATA_DIR,
+          EPOCHS,
+          SEED,
+          SHUFFLE,
+          LIMIT,
+          RATE,
+          NO_LABELS,
+          SOURCE,
+          ID_PREFIX,
+          PARTITIONS,
+          REPLICATION_FACTOR,
+          MIN_INSYNC_REPLICAS,
+          COMPRESSION,
+          METRICS_PORT,
+          HttpSettings.HOST,
+          HttpSettings.MAX_CONNECTIONS,
+          HttpSettings.IDLE_TIMEOUT,
+          PROGRESS);
 
   private ProducerSettings() {}
 
@@ -127,11 +189,12 @@ public final class ProducerSettings {
     Path labels = c.find(LABELS);
     if ((images == null) != (labels == null)) {
       String missing = images == null ? "images" : "labels";
-      throw new ConfigException(missing,
-          "missing value for key '" + missing + "': --images and --labels go together");
+      throw new ConfigException(
+          missing, "missing value for key '" + missing + "': --images and --labels go together");
     }
     Mode mode = c.get(MODE);
-    String fileName = images == null ? null : images.getFileName().toString().replaceFirst("\\.gz$", "");
+    String fileName =
+        images == null ? null : images.getFileName().toString().replaceFirst("\\.gz$", "");
     String topic = c.find(TOPIC);
     if (topic == null) {
       topic = mode == Mode.TRAIN ? Topics.TRAINING.name() : Topics.IMAGES.name();
@@ -144,9 +207,27 @@ public final class ProducerSettings {
     if (idPrefix == null) {
       idPrefix = fileName == null ? (mode == Mode.TRAIN ? "train" : "t10k") : fileName;
     }
-    return new Config(c.get(BOOTSTRAP_SERVERS), mode, topic, images, labels, c.get(DATA_DIR), c.get(EPOCHS),
-        c.get(SEED), c.get(SHUFFLE), c.get(LIMIT), c.get(RATE), !c.get(NO_LABELS), source, idPrefix,
-        c.get(PARTITIONS), c.get(REPLICATION_FACTOR).shortValue(), c.get(MIN_INSYNC_REPLICAS), c.get(COMPRESSION),
-        HttpSettings.limits(c, METRICS_PORT), c.get(PROGRESS), c.kafkaProperties());
+    return new Config(
+        c.get(BOOTSTRAP_SERVERS),
+        mode,
+        topic,
+        images,
+        labels,
+        c.get(DATA_DIR),
+        c.get(EPOCHS),
+        c.get(SEED),
+        c.get(SHUFFLE),
+        c.get(LIMIT),
+        c.get(RATE),
+        !c.get(NO_LABELS),
+        source,
+        idPrefix,
+        c.get(PARTITIONS),
+        c.get(REPLICATION_FACTOR).shortValue(),
+        c.get(MIN_INSYNC_REPLICAS),
+        c.get(COMPRESSION),
+        HttpSettings.limits(c, METRICS_PORT),
+        c.get(PROGRESS),
+        c.kafkaProperties());
   }
 }

@@ -55,12 +55,24 @@ class ProducerIT {
 
   private static Result produce(String... args) {
     List<String> all = new ArrayList<>(List.of(args));
-    all.addAll(List.of("--bootstrap-servers", kafka.bootstrapServers(), "--metrics-port", "0", "--no-progress"));
+    all.addAll(
+        List.of(
+            "--bootstrap-servers",
+            kafka.bootstrapServers(),
+            "--metrics-port",
+            "0",
+            "--no-progress"));
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int rc = ProducerMain.run(all.toArray(String[]::new), Map.of(), new PrintStream(out, true),
-        new PrintStream(err, true), false);
-    return new Result(rc, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    int rc =
+        ProducerMain.run(
+            all.toArray(String[]::new),
+            Map.of(),
+            new PrintStream(out, true),
+            new PrintStream(err, true),
+            false);
+    return new Result(
+        rc, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 
   private record Result(int exitCode, String out, String err) {}
@@ -79,9 +91,11 @@ class ProducerIT {
   @Test
   void trainingSamplesMatchTheSourceFilesIdLabelAndEveryPixel() throws Exception {
     String topic = RealKafka.uniqueName("train");
-    Result result = produce("--mode", "train", "--topic", topic, "--limit", "10000", "--partitions", "3");
+    Result result =
+        produce("--mode", "train", "--topic", topic, "--limit", "10000", "--partitions", "3");
     assertEquals(0, result.exitCode(), result.err());
-    assertTrue(result.out().contains("produced 10000 TrainingSample records to " + topic), result.out());
+    assertTrue(
+        result.out().contains("produced 10000 TrainingSample records to " + topic), result.out());
 
     List<ConsumerRecord<byte[], byte[]>> records = kafka.readFromBeginning(topic, 10_000, TIMEOUT);
     assertEquals(10_000, records.size(), "exactly the limit, no duplicates");
@@ -89,21 +103,29 @@ class ProducerIT {
     Set<Integer> rows = new HashSet<>();
     for (ConsumerRecord<byte[], byte[]> r : records) {
       TrainingSample sample = Codecs.TRAINING_SAMPLE.decode(r.value());
-      assertEquals(sample.getSampleId(), new String(r.key(), StandardCharsets.UTF_8), "key = sampleId");
+      assertEquals(
+          sample.getSampleId(), new String(r.key(), StandardCharsets.UTF_8), "key = sampleId");
       int row = row(sample.getSampleId(), "train");
       assertTrue(rows.add(row), "sample " + row + " sent twice");
       assertEquals(train.label(row), sample.getLabel(), "label of " + row);
       assertArrayEquals(train.pixels(row), bytes(sample.getPixels()), "pixels of " + row);
       assertEquals("mnist-train", sample.getSource());
     }
-    assertNotEquals(contiguous(10_000), rows, "the training set is shuffled, not the first 10000 rows");
+    assertNotEquals(
+        contiguous(10_000), rows, "the training set is shuffled, not the first 10000 rows");
 
     try (Admin admin = kafka.admin()) {
       TopicDescription description =
           admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic);
       assertEquals(3, description.partitions().size());
-      var config = admin.describeConfigs(List.of(new ConfigResource(ConfigResource.Type.TOPIC, topic))).all()
-          .get(30, TimeUnit.SECONDS).values().iterator().next();
+      var config =
+          admin
+              .describeConfigs(List.of(new ConfigResource(ConfigResource.Type.TOPIC, topic)))
+              .all()
+              .get(30, TimeUnit.SECONDS)
+              .values()
+              .iterator()
+              .next();
       assertEquals("1", config.get("min.insync.replicas").value());
     }
   }
@@ -111,7 +133,8 @@ class ProducerIT {
   @Test
   void imageEventsFollowTheTestFileInOrderWithLabels() {
     String topic = RealKafka.uniqueName("images");
-    Result result = produce("--mode", "events", "--topic", topic, "--limit", "1000", "--partitions", "1");
+    Result result =
+        produce("--mode", "events", "--topic", topic, "--limit", "1000", "--partitions", "1");
     assertEquals(0, result.exitCode(), result.err());
 
     List<ConsumerRecord<byte[], byte[]>> records = kafka.readFromBeginning(topic, 1000, TIMEOUT);
@@ -134,14 +157,35 @@ class ProducerIT {
       port = socket.getLocalPort();
     }
     String topic = RealKafka.uniqueName("metrics");
-    List<String> args = List.of("--mode", "events", "--topic", topic, "--limit", "300", "--rate", "100",
-        "--bootstrap-servers", kafka.bootstrapServers(), "--metrics-port", Integer.toString(port), "--no-progress");
-    var run = java.util.concurrent.CompletableFuture.supplyAsync(() -> ProducerMain.run(
-        args.toArray(String[]::new), Map.of(), new PrintStream(OutputStream.nullOutputStream()),
-        new PrintStream(OutputStream.nullOutputStream()), false));
+    List<String> args =
+        List.of(
+            "--mode",
+            "events",
+            "--topic",
+            topic,
+            "--limit",
+            "300",
+            "--rate",
+            "100",
+            "--bootstrap-servers",
+            kafka.bootstrapServers(),
+            "--metrics-port",
+            Integer.toString(port),
+            "--no-progress");
+    var run =
+        java.util.concurrent.CompletableFuture.supplyAsync(
+            () ->
+                ProducerMain.run(
+                    args.toArray(String[]::new),
+                    Map.of(),
+                    new PrintStream(OutputStream.nullOutputStream()),
+                    new PrintStream(OutputStream.nullOutputStream()),
+                    false));
     var http = java.net.http.HttpClient.newHttpClient();
-    var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://localhost:" + port + "/metrics"))
-        .build();
+    var request =
+        java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://localhost:" + port + "/metrics"))
+            .build();
     String body = "";
     long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
     while (!body.matches("(?s).*streamlearn_producer_records_total\\{[^}]*\\} [1-9].*")
@@ -154,7 +198,8 @@ class ProducerIT {
       }
     }
     assertTrue(body.contains("streamlearn_producer_records_total{"), "records counter served");
-    assertTrue(body.matches("(?s).*streamlearn_producer_records_total\\{[^}]*\\} [1-9].*"),
+    assertTrue(
+        body.matches("(?s).*streamlearn_producer_records_total\\{[^}]*\\} [1-9].*"),
         "records counted while running");
     assertTrue(body.contains("kafka_producer_"), "Kafka client metrics bound");
     assertTrue(body.contains("jvm_memory_used_bytes"), "JVM metrics bound");
@@ -173,7 +218,8 @@ class ProducerIT {
   }
 
   @Test
-  void userGzippedIdxFilesStreamOncePerEpochInADifferentOrderEachEpoch(@TempDir Path dir) throws IOException {
+  void userGzippedIdxFilesStreamOncePerEpochInADifferentOrderEachEpoch(@TempDir Path dir)
+      throws IOException {
     int count = 40;
     byte[] pixels = new byte[count * 784];
     byte[] labels = new byte[count];
@@ -189,11 +235,26 @@ class ProducerIT {
     writeGzipIdx(labelsFile, new int[] {2049, count}, labels);
 
     String topic = RealKafka.uniqueName("user-train");
-    Result result = produce("--images", images.toString(), "--labels", labelsFile.toString(), "--epochs", "2",
-        "--topic", topic, "--partitions", "1", "--id-prefix", "digits", "--source", "my-pipeline");
+    Result result =
+        produce(
+            "--images",
+            images.toString(),
+            "--labels",
+            labelsFile.toString(),
+            "--epochs",
+            "2",
+            "--topic",
+            topic,
+            "--partitions",
+            "1",
+            "--id-prefix",
+            "digits",
+            "--source",
+            "my-pipeline");
     assertEquals(0, result.exitCode(), result.err());
 
-    List<ConsumerRecord<byte[], byte[]>> records = kafka.readFromBeginning(topic, 2 * count, TIMEOUT);
+    List<ConsumerRecord<byte[], byte[]>> records =
+        kafka.readFromBeginning(topic, 2 * count, TIMEOUT);
     assertEquals(2 * count, records.size());
     List<Integer> order = new ArrayList<>();
     Map<Integer, Integer> seen = new HashMap<>();
@@ -212,22 +273,31 @@ class ProducerIT {
       assertEquals(2, seen.get(i), "row " + i + " once per epoch");
     }
     assertEquals(Set.copyOf(order.subList(0, count)), contiguous(count), "epoch 1 holds every row");
-    assertNotEquals(order.subList(0, count), order.subList(count, 2 * count), "each epoch is reshuffled");
+    assertNotEquals(
+        order.subList(0, count), order.subList(count, 2 * count), "each epoch is reshuffled");
   }
 
   @Test
   void badIdxInputStopsBeforeSendingWithTheFileNamed(@TempDir Path dir) throws IOException {
     Path images = dir.resolve("broken-images");
     Files.write(images, new byte[] {0, 0, 8, 1, 0, 0, 0, 1}); // labels magic in an images file
-    Result result = produce("--images", images.toString(), "--labels", images.toString(), "--topic",
-        RealKafka.uniqueName("never"));
+    Result result =
+        produce(
+            "--images",
+            images.toString(),
+            "--labels",
+            images.toString(),
+            "--topic",
+            RealKafka.uniqueName("never"));
     assertEquals(2, result.exitCode());
     assertTrue(result.err().contains(images.toString()), result.err());
   }
 
   @Test
   void aKafkaPropertyThatDoesNotParseExitsTwoNamingIt() {
-    Result result = produce("--limit", "10", "--topic", RealKafka.uniqueName("never"), "--kafka", "linger.ms=soon");
+    Result result =
+        produce(
+            "--limit", "10", "--topic", RealKafka.uniqueName("never"), "--kafka", "linger.ms=soon");
     assertEquals(2, result.exitCode(), result.err());
     assertTrue(result.err().contains("linger.ms"), result.err());
   }

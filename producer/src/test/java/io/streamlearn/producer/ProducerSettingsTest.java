@@ -45,7 +45,8 @@ class ProducerSettingsTest {
 
   @Test
   void userFilesNameTheIdsAndSourceAfterTheImagesFile() {
-    Config c = parse(Map.of(), "--images", "/x/my-images-idx3-ubyte.gz", "--labels", "/x/my-labels");
+    Config c =
+        parse(Map.of(), "--images", "/x/my-images-idx3-ubyte.gz", "--labels", "/x/my-labels");
     assertEquals(Path.of("/x/my-images-idx3-ubyte.gz"), c.images());
     assertEquals("my-images-idx3-ubyte", c.idPrefix());
     assertEquals("my-images-idx3-ubyte", c.source());
@@ -53,20 +54,23 @@ class ProducerSettingsTest {
 
   @Test
   void imagesWithoutLabelsIsRefusedNamingTheMissingKey() {
-    ConfigException e = assertThrows(ConfigException.class, () -> parse(Map.of(), "--images", "/x/a"));
+    ConfigException e =
+        assertThrows(ConfigException.class, () -> parse(Map.of(), "--images", "/x/a"));
     assertEquals("labels", e.key());
   }
 
   @Test
   void unknownCompressionIsRefusedNamingTheKey() {
-    ConfigException e = assertThrows(ConfigException.class, () -> parse(Map.of(), "--compression", "brotli"));
+    ConfigException e =
+        assertThrows(ConfigException.class, () -> parse(Map.of(), "--compression", "brotli"));
     assertEquals("compression", e.key());
     assertTrue(e.getMessage().contains("brotli"), e.getMessage());
   }
 
   @Test
   void kafkaPropertiesPassThroughUntouched() {
-    Config c = parse(Map.of("STREAMLEARN_KAFKA_SECURITY_PROTOCOL", "SSL"), "--kafka", "linger.ms=20");
+    Config c =
+        parse(Map.of("STREAMLEARN_KAFKA_SECURITY_PROTOCOL", "SSL"), "--kafka", "linger.ms=20");
     assertEquals(Map.of("security.protocol", "SSL", "linger.ms", "20"), c.kafka());
   }
 }

@@ -18,9 +18,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Turns a micro-batch of ImageEvent records into Prediction records keyed by image id, all scored by the one model
- * in use when the batch began. An event that does not decode or has the wrong pixel count becomes a dead letter in
- * the contract's format, in place; the batch goes on. One per scoring thread.
+ * Turns a micro-batch of ImageEvent records into Prediction records keyed by image id, all scored
+ * by the one model in use when the batch began. An event that does not decode or has the wrong
+ * pixel count becomes a dead letter in the contract's format, in place; the batch goes on. One per
+ * scoring thread.
  */
 final class ImageScorer implements ScoringLoop.Transform {
   private static final Logger log = LoggerFactory.getLogger(ImageScorer.class);
@@ -37,7 +38,11 @@ final class ImageScorer implements ScoringLoop.Transform {
   private final EventRows rows = new EventRows();
   private float[] probabilities = new float[0];
 
-  ImageScorer(ModelHolder holder, ScorerMetrics metrics, String predictionsTopic, String deadLetterTopic,
+  ImageScorer(
+      ModelHolder holder,
+      ScorerMetrics metrics,
+      String predictionsTopic,
+      String deadLetterTopic,
       Clock clock) {
     this.holder = holder;
     this.metrics = metrics;
@@ -47,9 +52,11 @@ final class ImageScorer implements ScoringLoop.Transform {
   }
 
   @Override
-  public void apply(ConsumerRecords<byte[], byte[]> batch, List<ProducerRecord<byte[], byte[]>> out) {
+  public void apply(
+      ConsumerRecords<byte[], byte[]> batch, List<ProducerRecord<byte[], byte[]>> out) {
     long start = System.nanoTime();
-    ServingModel model = holder.current().orElseThrow(() -> new IllegalStateException("scoring before a model"));
+    ServingModel model =
+        holder.current().orElseThrow(() -> new IllegalStateException("scoring before a model"));
     events.clear();
     sources.clear();
     for (ConsumerRecord<byte[], byte[]> record : batch) {
@@ -75,29 +82,38 @@ final class ImageScorer implements ScoringLoop.Transform {
         for (int c = 0; c < classes; c++) {
           p.add(probabilities[i * classes + c]);
         }
-        Prediction prediction = Prediction.newBuilder()
-            .setImageId(event.getImageId())
-            .setDigit(digit)
-            .setProbabilities(p)
-            .setModelId(model.modelId())
-            .setModelVersion(model.version())
-            .setSnapshotCreatedAt(model.createdAt())
-            .setEventTime(event.getEventTime())
-            .setScoredAt(scoredAt)
-            .setLabel(event.getLabel())
-            .build();
-        out.add(new ProducerRecord<>(predictionsTopic, event.getImageId().getBytes(StandardCharsets.UTF_8),
-            Codecs.PREDICTION.encode(prediction)));
-        metrics.prediction(digit, event.getLabel(),
-            scoredAt.toEpochMilli() - event.getEventTime().toEpochMilli());
+        Prediction prediction =
+            Prediction.newBuilder()
+                .setImageId(event.getImageId())
+                .setDigit(digit)
+                .setProbabilities(p)
+                .setModelId(model.modelId())
+                .setModelVersion(model.version())
+                .setSnapshotCreatedAt(model.createdAt())
+                .setEventTime(event.getEventTime())
+                .setScoredAt(scoredAt)
+                .setLabel(event.getLabel())
+                .build();
+        out.add(
+            new ProducerRecord<>(
+                predictionsTopic,
+                event.getImageId().getBytes(StandardCharsets.UTF_8),
+                Codecs.PREDICTION.encode(prediction)));
+        metrics.prediction(
+            digit, event.getLabel(), scoredAt.toEpochMilli() - event.getEventTime().toEpochMilli());
       }
     }
     metrics.batch(System.nanoTime() - start);
   }
 
-  private ProducerRecord<byte[], byte[]> deadLetter(ConsumerRecord<byte[], byte[]> record,
-      InvalidPayloadException e) {
-    log.warn("dead-lettering {}/{}@{}: {}", record.topic(), record.partition(), record.offset(), e.getMessage());
+  private ProducerRecord<byte[], byte[]> deadLetter(
+      ConsumerRecord<byte[], byte[]> record, InvalidPayloadException e) {
+    log.warn(
+        "dead-lettering {}/{}@{}: {}",
+        record.topic(),
+        record.partition(),
+        record.offset(),
+        e.getMessage());
     metrics.deadLetter(e.reason());
     return DeadLetter.record(deadLetterTopic, record, e, SERVICE);
   }

@@ -1,8 +1,8 @@
 package io.streamlearn.scorer;
 
 /**
- * Accuracy over the last {@code window} scored events that carried a label: a ring of hits. Thread-safe; NaN until
- * the first labelled event.
+ * Accuracy over the last {@code window} scored events that carried a label: a ring of hits.
+ * Thread-safe; NaN until the first labelled event.
  */
 final class LiveAccuracy {
   private final boolean[] hits;

@@ -33,25 +33,28 @@ import org.slf4j.LoggerFactory;
  * The scorer's HTTP API, on the same port as {@code /metrics}:
  *
  * <ul>
- *   <li>{@code POST /v1/predict}: a JSON body {@code {"pixels": [784 numbers 0-255]}} (or the bare array), or a
- *       28x28 grayscale PNG (white digit on black, as MNIST); answers the digit, the 10 probabilities and the model
- *       id and version that scored it;
+ *   <li>{@code POST /v1/predict}: a JSON body {@code {"pixels": [784 numbers 0-255]}} (or the bare
+ *       array), or a 28x28 grayscale PNG (white digit on black, as MNIST); answers the digit, the
+ *       10 probabilities and the model id and version that scored it;
  *   <li>{@code GET /v1/model}: the model in use;
- *   <li>{@code GET /health/live}: 200 while the process runs; {@code GET /health/ready}: 200 once a model is
- *       loaded, else 503.
+ *   <li>{@code GET /health/live}: 200 while the process runs; {@code GET /health/ready}: 200 once a
+ *       model is loaded, else 503.
  * </ul>
  *
- * Bad input gets a 4xx with a JSON {@code {"error": ...}} message: 400 malformed or wrongly sized, 404 unknown path,
- * 405 wrong method, 413 too large, 415 unsupported content type. Before the first model, predict answers 503.
+ * Bad input gets a 4xx with a JSON {@code {"error": ...}} message: 400 malformed or wrongly sized,
+ * 404 unknown path, 405 wrong method, 413 too large, 415 unsupported content type. Before the first
+ * model, predict answers 503.
  *
- * <p>Predictions are computed on a pool of their own ({@code threads}, with a queue of {@value #QUEUE_PER_THREAD}
- * per thread): when it is full, predict answers 503 at once, and the health, model and metrics endpoints, which
- * answer on the HTTP server's own threads, are never queued behind predictions.
+ * <p>Predictions are computed on a pool of their own ({@code threads}, with a queue of {@value
+ * #QUEUE_PER_THREAD} per thread): when it is full, predict answers 503 at once, and the health,
+ * model and metrics endpoints, which answer on the HTTP server's own threads, are never queued
+ * behind predictions.
  */
 final class PredictApi implements AutoCloseable {
   static final int QUEUE_PER_THREAD = 16;
   private static final Logger log = LoggerFactory.getLogger(PredictApi.class);
-  private static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
   private static final byte[] PNG_MAGIC = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 
   private final ModelHolder holder;
@@ -74,35 +77,67 @@ final class PredictApi implements AutoCloseable {
     }
   }
 
-  /** @param threads the size of the pool that computes predictions */
-  PredictApi(ModelHolder holder, int pixels, int maxRequestBytes, int threads, MeterRegistry registry) {
+  /**
+   * @param threads the size of the pool that computes predictions
+   */
+  PredictApi(
+      ModelHolder holder, int pixels, int maxRequestBytes, int threads, MeterRegistry registry) {
     this.holder = holder;
     this.pixels = pixels;
     this.side = (int) Math.round(Math.sqrt(pixels));
     this.maxRequestBytes = maxRequestBytes;
     this.registry = registry;
     AtomicInteger count = new AtomicInteger();
-    this.predictions = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
-        new ArrayBlockingQueue<>(threads * QUEUE_PER_THREAD), r -> {
-          Thread t = new Thread(r, "scorer-predict-" + count.incrementAndGet());
-          t.setDaemon(true);
-          return t;
-        });
+    this.predictions =
+        new ThreadPoolExecutor(
+            threads,
+            threads,
+            60,
+            TimeUnit.SECONDS,
+            new ArrayBlockingQueue<>(threads * QUEUE_PER_THREAD),
+            r -> {
+              Thread t = new Thread(r, "scorer-predict-" + count.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
   }
 
   void register(MetricsEndpoint endpoint) {
-    HttpService.Answer busy = json(503, JSON.createObjectNode().put("error",
-        "too many predictions at once (" + predictions.getMaximumPoolSize() + " computing, "
-            + predictions.getQueue().remainingCapacity() + " waiting): try again"));
-    endpoint.route("/v1/predict", new HttpService.Route(e -> handle(e, "predict", "POST", this::predict),
-        maxRequestBytes, predictions, busy));
-    endpoint.route("/v1/model", HttpService.Route.inline(e -> handle(e, "model", "GET", this::model)));
-    endpoint.route("/health/live", HttpService.Route.inline(e -> handle(e, "live", "GET", this::live)));
-    endpoint.route("/health/ready", HttpService.Route.inline(e -> handle(e, "ready", "GET", this::ready)));
-    endpoint.fallback(HttpService.Route.inline(e -> handle(e, "unknown", null, x -> {
-      throw new ClientError(404, "no such path: " + x.path()
-          + " (try POST /v1/predict, GET /v1/model, /health/live, /health/ready, /metrics)");
-    })));
+    HttpService.Answer busy =
+        json(
+            503,
+            JSON.createObjectNode()
+                .put(
+                    "error",
+                    "too many predictions at once ("
+                        + predictions.getMaximumPoolSize()
+                        + " computing, "
+                        + predictions.getQueue().remainingCapacity()
+                        + " waiting): try again"));
+    endpoint.route(
+        "/v1/predict",
+        new HttpService.Route(
+            e -> handle(e, "predict", "POST", this::predict), maxRequestBytes, predictions, busy));
+    endpoint.route(
+        "/v1/model", HttpService.Route.inline(e -> handle(e, "model", "GET", this::model)));
+    endpoint.route(
+        "/health/live", HttpService.Route.inline(e -> handle(e, "live", "GET", this::live)));
+    endpoint.route(
+        "/health/ready", HttpService.Route.inline(e -> handle(e, "ready", "GET", this::ready)));
+    endpoint.fallback(
+        HttpService.Route.inline(
+            e ->
+                handle(
+                    e,
+                    "unknown",
+                    null,
+                    x -> {
+                      throw new ClientError(
+                          404,
+                          "no such path: "
+                              + x.path()
+                              + " (try POST /v1/predict, GET /v1/model, /health/live, /health/ready, /metrics)");
+                    })));
   }
 
   @Override
@@ -116,23 +151,27 @@ final class PredictApi implements AutoCloseable {
 
   private record Response(int status, JsonNode body) {}
 
-  private HttpService.Answer handle(HttpService.Exchange exchange, String name, String method, Endpoint endpoint) {
+  private HttpService.Answer handle(
+      HttpService.Exchange exchange, String name, String method, Endpoint endpoint) {
     Response response;
     String allow = null;
     try {
       if (method != null && !method.equals(exchange.method())) {
         allow = method;
-        throw new ClientError(405, exchange.method() + " is not allowed on " + exchange.path() + "; use " + method);
+        throw new ClientError(
+            405, exchange.method() + " is not allowed on " + exchange.path() + "; use " + method);
       }
       response = endpoint.answer(exchange);
     } catch (ClientError e) {
       response = new Response(e.status, JSON.createObjectNode().put("error", e.getMessage()));
     } catch (RuntimeException e) {
-      // The log has the cause; the client gets nothing of it (an exception's message may hold anything).
+      // The log has the cause; the client gets nothing of it (an exception's message may hold
+      // anything).
       log.error("HTTP {} {} failed", exchange.method(), exchange.path(), e);
       response = new Response(500, JSON.createObjectNode().put("error", "internal error"));
     }
-    count(name, response.status()); // before the answer, so a scrape right after it sees the request
+    count(
+        name, response.status()); // before the answer, so a scrape right after it sees the request
     HttpService.Answer answer = json(response.status(), response.body());
     return allow == null ? answer : answer.withHeader("Allow", allow);
   }
@@ -146,26 +185,46 @@ final class PredictApi implements AutoCloseable {
   }
 
   private void count(String endpoint, int status) {
-    requests.computeIfAbsent(endpoint + " " + status, k -> Counter.builder("streamlearn.scorer.http.requests")
-        .description("HTTP requests answered, by endpoint and status").tag("endpoint", endpoint)
-        .tag("status", Integer.toString(status)).register(registry)).increment();
+    requests
+        .computeIfAbsent(
+            endpoint + " " + status,
+            k ->
+                Counter.builder("streamlearn.scorer.http.requests")
+                    .description("HTTP requests answered, by endpoint and status")
+                    .tag("endpoint", endpoint)
+                    .tag("status", Integer.toString(status))
+                    .register(registry))
+        .increment();
   }
 
   private Response predict(HttpService.Exchange exchange) throws ClientError {
     byte[] body = body(exchange);
-    String type = Optional.ofNullable(exchange.header("Content-Type")).orElse("").toLowerCase(Locale.ROOT);
+    String type =
+        Optional.ofNullable(exchange.header("Content-Type")).orElse("").toLowerCase(Locale.ROOT);
     byte[] image;
-    if (type.startsWith("image/png") || (type.isEmpty() || type.startsWith("application/octet-stream"))
-        && startsWith(body, PNG_MAGIC)) {
+    if (type.startsWith("image/png")
+        || (type.isEmpty() || type.startsWith("application/octet-stream"))
+            && startsWith(body, PNG_MAGIC)) {
       image = fromPng(body);
     } else if (type.isEmpty() || type.startsWith("application/json")) {
       image = fromJson(body);
     } else {
-      throw new ClientError(415, "unsupported Content-Type '" + type + "': send application/json with 784 pixel"
-          + " values or image/png (28x28 grayscale)");
+      throw new ClientError(
+          415,
+          "unsupported Content-Type '"
+              + type
+              + "': send application/json with 784 pixel"
+              + " values or image/png (28x28 grayscale)");
     }
-    ServingModel model = holder.current().orElseThrow(() -> new ClientError(503,
-        "no model loaded yet: the scorer is waiting for the first snapshot of model " + holder.modelId()));
+    ServingModel model =
+        holder
+            .current()
+            .orElseThrow(
+                () ->
+                    new ClientError(
+                        503,
+                        "no model loaded yet: the scorer is waiting for the first snapshot of model "
+                            + holder.modelId()));
     int classes = model.network().outputs();
     float[] probabilities = new float[classes];
     classifiers.get().classify(model, new SingleRow(image), 1, probabilities);
@@ -183,8 +242,15 @@ final class PredictApi implements AutoCloseable {
   }
 
   private Response model(HttpService.Exchange exchange) throws ClientError {
-    ServingModel model = holder.current().orElseThrow(() -> new ClientError(503,
-        "no model loaded yet: the scorer is waiting for the first snapshot of model " + holder.modelId()));
+    ServingModel model =
+        holder
+            .current()
+            .orElseThrow(
+                () ->
+                    new ClientError(
+                        503,
+                        "no model loaded yet: the scorer is waiting for the first snapshot of model "
+                            + holder.modelId()));
     ObjectNode answer = JSON.createObjectNode();
     answer.put("modelId", model.modelId());
     answer.put("version", model.version());
@@ -212,24 +278,34 @@ final class PredictApi implements AutoCloseable {
   private Response ready(HttpService.Exchange exchange) {
     if (holder.isReady()) {
       long version = holder.current().map(ServingModel::version).orElse(-1L);
-      return new Response(200, JSON.createObjectNode().put("status", "ready").put("modelVersion", version));
+      return new Response(
+          200, JSON.createObjectNode().put("status", "ready").put("modelVersion", version));
     }
-    return new Response(503, JSON.createObjectNode().put("status", "not ready")
-        .put("reason", "waiting for the newest snapshot of model " + holder.modelId()));
+    return new Response(
+        503,
+        JSON.createObjectNode()
+            .put("status", "not ready")
+            .put("reason", "waiting for the newest snapshot of model " + holder.modelId()));
   }
 
   private byte[] body(HttpService.Exchange exchange) throws ClientError {
     if (exchange.bodyTooLarge()) {
-      throw new ClientError(413, "request body is over the limit of " + maxRequestBytes
-          + " bytes (key 'max-request-bytes')");
+      throw new ClientError(
+          413,
+          "request body is over the limit of "
+              + maxRequestBytes
+              + " bytes (key 'max-request-bytes')");
     }
     if (exchange.body().length == 0) {
-      throw new ClientError(400, "empty request body: send JSON {\"pixels\": [784 values 0-255]} or a PNG");
+      throw new ClientError(
+          400, "empty request body: send JSON {\"pixels\": [784 values 0-255]} or a PNG");
     }
     return exchange.body();
   }
 
-  /** {@code {"pixels": [...]}} or a bare array of 784 numbers, each 0-255 (fractions are rounded). */
+  /**
+   * {@code {"pixels": [...]}} or a bare array of 784 numbers, each 0-255 (fractions are rounded).
+   */
   byte[] fromJson(byte[] body) throws ClientError {
     JsonNode root;
     try {
@@ -241,28 +317,38 @@ final class PredictApi implements AutoCloseable {
     }
     JsonNode values = root != null && root.isObject() ? root.get("pixels") : root;
     if (values == null || !values.isArray()) {
-      throw new ClientError(400, "expected {\"pixels\": [" + pixels + " values 0-255]} or an array of " + pixels
-          + " values");
+      throw new ClientError(
+          400,
+          "expected {\"pixels\": ["
+              + pixels
+              + " values 0-255]} or an array of "
+              + pixels
+              + " values");
     }
     if (values.size() != pixels) {
-      throw new ClientError(400, "expected " + pixels + " pixel values (" + side + "x" + side + "), got "
-          + values.size());
+      throw new ClientError(
+          400,
+          "expected " + pixels + " pixel values (" + side + "x" + side + "), got " + values.size());
     }
     byte[] image = new byte[pixels];
     for (int i = 0; i < pixels; i++) {
       JsonNode v = values.get(i);
       if (!v.isNumber() || !(v.asDouble() >= 0 && v.asDouble() <= 255)) {
-        throw new ClientError(400, "pixel " + i + " is " + v + "; every pixel must be a number from 0 to 255");
+        throw new ClientError(
+            400, "pixel " + i + " is " + v + "; every pixel must be a number from 0 to 255");
       }
       image[i] = (byte) Math.round(v.asDouble());
     }
     return image;
   }
 
-  /** A 28x28 PNG: grayscale as it is; colour by luminance, with transparency composited onto black. */
+  /**
+   * A 28x28 PNG: grayscale as it is; colour by luminance, with transparency composited onto black.
+   */
   byte[] fromPng(byte[] body) throws ClientError {
     if (!startsWith(body, PNG_MAGIC)) {
-      throw new ClientError(400, "the body is not a PNG image (it does not start with the PNG signature)");
+      throw new ClientError(
+          400, "the body is not a PNG image (it does not start with the PNG signature)");
     }
     BufferedImage png;
     ImageReader reader = ImageIO.getImageReadersByFormatName("png").next();
@@ -272,7 +358,8 @@ final class PredictApi implements AutoCloseable {
       int width = reader.getWidth(0);
       int height = reader.getHeight(0);
       if (width != side || height != side) {
-        throw new ClientError(400, "expected a " + side + "x" + side + " image, got " + width + "x" + height);
+        throw new ClientError(
+            400, "expected a " + side + "x" + side + " image, got " + width + "x" + height);
       }
       png = reader.read(0);
     } catch (IOException | RuntimeException e) {
@@ -282,8 +369,9 @@ final class PredictApi implements AutoCloseable {
     }
     byte[] image = new byte[pixels];
     Raster raster = png.getRaster();
-    boolean gray = png.getColorModel().getColorSpace().getType() == java.awt.color.ColorSpace.TYPE_GRAY
-        && !png.getColorModel().hasAlpha();
+    boolean gray =
+        png.getColorModel().getColorSpace().getType() == java.awt.color.ColorSpace.TYPE_GRAY
+            && !png.getColorModel().hasAlpha();
     int bits = png.getColorModel().getComponentSize(0);
     for (int y = 0; y < side; y++) {
       for (int x = 0; x < side; x++) {
@@ -291,11 +379,13 @@ final class PredictApi implements AutoCloseable {
         if (gray) {
           // The raw sample: getRGB would pass gray through a colour-space conversion and change it.
           value = raster.getSample(x, y, 0);
-          value = bits == 8 ? value : bits > 8 ? value >> (bits - 8) : value * 255 / ((1 << bits) - 1);
+          value =
+              bits == 8 ? value : bits > 8 ? value >> (bits - 8) : value * 255 / ((1 << bits) - 1);
         } else {
           int argb = png.getRGB(x, y);
           int a = argb >>> 24;
-          double luminance = 0.299 * (argb >> 16 & 0xff) + 0.587 * (argb >> 8 & 0xff) + 0.114 * (argb & 0xff);
+          double luminance =
+              0.299 * (argb >> 16 & 0xff) + 0.587 * (argb >> 8 & 0xff) + 0.114 * (argb & 0xff);
           value = (int) Math.round(luminance * a / 255.0);
         }
         image[y * side + x] = (byte) value;
@@ -327,5 +417,4 @@ final class PredictApi implements AutoCloseable {
       return 0;
     }
   }
-
 }

@@ -1,8 +1,8 @@
 package io.streamlearn.scorer;
 
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.streamlearn.core.avro.Codecs;
-import io.micrometer.core.instrument.Tags;
 import io.streamlearn.core.kafka.GroupLag;
 import io.streamlearn.core.kafka.TopicAdmin;
 import io.streamlearn.core.kafka.TopicAdmin.TopicSpec;
@@ -24,12 +24,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A running scorer: the snapshot follower (one thread), {@code consumers} scoring loops (a thread each, one consumer
- * group member each, each with its own model copy), and the HTTP API with {@code /metrics} on one port.
- * {@link #close()} stops it cleanly (idempotent).
+ * A running scorer: the snapshot follower (one thread), {@code consumers} scoring loops (a thread
+ * each, one consumer group member each, each with its own model copy), and the HTTP API with {@code
+ * /metrics} on one port. {@link #close()} stops it cleanly (idempotent).
  */
 public final class Scorer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Scorer.class);
+
   /** How often the consumer group's lag is measured from the broker. */
   static final java.time.Duration LAG_PERIOD = java.time.Duration.ofSeconds(5);
 
@@ -52,26 +53,44 @@ public final class Scorer implements AutoCloseable {
     Clock clock = Clock.systemUTC();
     endpoint = MetricsEndpoint.start("scorer", config.http(), Tags.of("model", config.modelId()));
     try {
-      metrics = new ScorerMetrics(endpoint.registry(), Codecs.CLASSES, config.accuracyWindow(), clock);
+      metrics =
+          new ScorerMetrics(endpoint.registry(), Codecs.CLASSES, config.accuracyWindow(), clock);
       holder = new ModelHolder(config.modelId(), Codecs.PIXELS, Codecs.CLASSES, clock, metrics);
-      api = new PredictApi(holder, Codecs.PIXELS, config.maxRequestBytes(), config.httpThreads(),
-          endpoint.registry());
+      api =
+          new PredictApi(
+              holder,
+              Codecs.PIXELS,
+              config.maxRequestBytes(),
+              config.httpThreads(),
+              endpoint.registry());
       api.register(endpoint);
       follower = new SnapshotFollower(client, config.snapshotTopic(), holder);
       bind(new KafkaClientMetrics(follower.consumer()));
       for (int i = 0; i < config.consumers(); i++) {
-        ScoringLoop loop = new ScoringLoop("scorer-" + config.modelId() + "-" + i, client, config.groupId(),
-            config.imagesTopic(), config.maxBatch(),
-            new ImageScorer(holder, metrics, config.predictionsTopic(), config.deadLetterTopic(), clock),
-            this::awaitReady);
+        ScoringLoop loop =
+            new ScoringLoop(
+                "scorer-" + config.modelId() + "-" + i,
+                client,
+                config.groupId(),
+                config.imagesTopic(),
+                config.maxBatch(),
+                new ImageScorer(
+                    holder, metrics, config.predictionsTopic(), config.deadLetterTopic(), clock),
+                this::awaitReady);
         loops.add(loop);
         bind(new KafkaClientMetrics(loop.consumer()));
         bind(new KafkaClientMetrics(loop.producer()));
       }
-      lag = GroupLag.start(client, config.groupId(), () -> List.of(config.imagesTopic()), LAG_PERIOD,
-          endpoint.registry(), "streamlearn.scorer.input.lag",
-          "Events on the images topic not yet scored, as the broker sees it: end offsets minus the group's committed"
-              + " offsets (NaN while it cannot be measured)");
+      lag =
+          GroupLag.start(
+              client,
+              config.groupId(),
+              () -> List.of(config.imagesTopic()),
+              LAG_PERIOD,
+              endpoint.registry(),
+              "streamlearn.scorer.input.lag",
+              "Events on the images topic not yet scored, as the broker sees it: end offsets minus the group's committed"
+                  + " offsets (NaN while it cannot be measured)");
     } catch (RuntimeException e) {
       if (lag != null) {
         lag.close();
@@ -100,17 +119,20 @@ public final class Scorer implements AutoCloseable {
   }
 
   private void thread(String name, Runnable body) {
-    Thread t = new Thread(() -> {
-      try {
-        body.run();
-      } catch (RuntimeException | Error e) {
-        if (!closed.get()) {
-          log.error("{} failed; stopping the scorer", name, e);
-          exitCode.set(1);
-          stopped.countDown();
-        }
-      }
-    }, name);
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                body.run();
+              } catch (RuntimeException | Error e) {
+                if (!closed.get()) {
+                  log.error("{} failed; stopping the scorer", name, e);
+                  exitCode.set(1);
+                  stopped.countDown();
+                }
+              }
+            },
+            name);
     threads.add(t);
     t.start();
   }
@@ -130,17 +152,30 @@ public final class Scorer implements AutoCloseable {
     return client;
   }
 
-  /** Creates the images, predictions and dead-letter topics when missing (the learner creates the snapshot topic). */
+  /**
+   * Creates the images, predictions and dead-letter topics when missing (the learner creates the
+   * snapshot topic).
+   */
   static void prepareTopics(Config config, Map<String, Object> client) {
     try (Admin admin = Admin.create(client)) {
-      int partitions = TopicAdmin.ensure(admin, new TopicSpec(config.imagesTopic(), config.partitions(),
-          config.replicationFactor(), Map.of()));
-      TopicAdmin.ensure(admin, new TopicSpec(config.predictionsTopic(), partitions, config.replicationFactor(),
-          Map.of()));
-      TopicAdmin.ensure(admin, new TopicSpec(config.deadLetterTopic(), 1, config.replicationFactor(), Map.of()));
+      int partitions =
+          TopicAdmin.ensure(
+              admin,
+              new TopicSpec(
+                  config.imagesTopic(), config.partitions(), config.replicationFactor(), Map.of()));
+      TopicAdmin.ensure(
+          admin,
+          new TopicSpec(
+              config.predictionsTopic(), partitions, config.replicationFactor(), Map.of()));
+      TopicAdmin.ensure(
+          admin, new TopicSpec(config.deadLetterTopic(), 1, config.replicationFactor(), Map.of()));
       if (config.consumers() > partitions) {
-        log.warn("{} scoring consumers but topic {} has {} partitions: {} will stay idle", config.consumers(),
-            config.imagesTopic(), partitions, config.consumers() - partitions);
+        log.warn(
+            "{} scoring consumers but topic {} has {} partitions: {} will stay idle",
+            config.consumers(),
+            config.imagesTopic(),
+            partitions,
+            config.consumers() - partitions);
       }
     }
   }

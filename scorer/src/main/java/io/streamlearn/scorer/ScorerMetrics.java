@@ -12,8 +12,9 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The scorer's own meters, all named {@code streamlearn.scorer.*} (Prometheus: {@code streamlearn_scorer_*}).
- * Gauges read the model in use at scrape time; they are NaN before the first model.
+ * The scorer's own meters, all named {@code streamlearn.scorer.*} (Prometheus: {@code
+ * streamlearn_scorer_*}). Gauges read the model in use at scrape time; they are NaN before the
+ * first model.
  */
 final class ScorerMetrics implements ModelHolder.Listener {
   private final Counter[] predictions;
@@ -30,39 +31,66 @@ final class ScorerMetrics implements ModelHolder.Listener {
     this.registry = registry;
     predictions = new Counter[classes];
     for (int c = 0; c < classes; c++) {
-      predictions[c] = Counter.builder("streamlearn.scorer.predictions")
-          .description("Predictions published, by predicted digit").tag("digit", Integer.toString(c))
-          .register(registry);
+      predictions[c] =
+          Counter.builder("streamlearn.scorer.predictions")
+              .description("Predictions published, by predicted digit")
+              .tag("digit", Integer.toString(c))
+              .register(registry);
     }
     for (PayloadError reason : PayloadError.values()) {
-      deadLetters.put(reason, Counter.builder("streamlearn.scorer.dead.letters")
-          .description("Image events sent to the dead-letter topic").tag("reason", reason.name())
-          .register(registry));
+      deadLetters.put(
+          reason,
+          Counter.builder("streamlearn.scorer.dead.letters")
+              .description("Image events sent to the dead-letter topic")
+              .tag("reason", reason.name())
+              .register(registry));
     }
     for (SnapshotRejection reason : SnapshotRejection.values()) {
-      rejected.put(reason, Counter.builder("streamlearn.scorer.snapshots.rejected")
-          .description("Snapshots refused; the model in use stayed").tag("reason", reason.name())
-          .register(registry));
+      rejected.put(
+          reason,
+          Counter.builder("streamlearn.scorer.snapshots.rejected")
+              .description("Snapshots refused; the model in use stayed")
+              .tag("reason", reason.name())
+              .register(registry));
     }
-    applied = Counter.builder("streamlearn.scorer.snapshots.applied")
-        .description("Snapshots loaded and swapped in").register(registry);
-    batchLatency = Timer.builder("streamlearn.scorer.batch.latency")
-        .description("Time to decode, score and encode one micro-batch of events")
-        .publishPercentileHistogram().minimumExpectedValue(Duration.ofNanos(10_000))
-        .maximumExpectedValue(Duration.ofSeconds(10)).register(registry);
-    endToEnd = Timer.builder("streamlearn.scorer.end.to.end.latency")
-        .description("From an event's eventTime to its prediction being made")
-        .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
-        .maximumExpectedValue(Duration.ofMinutes(10)).register(registry);
+    applied =
+        Counter.builder("streamlearn.scorer.snapshots.applied")
+            .description("Snapshots loaded and swapped in")
+            .register(registry);
+    batchLatency =
+        Timer.builder("streamlearn.scorer.batch.latency")
+            .description("Time to decode, score and encode one micro-batch of events")
+            .publishPercentileHistogram()
+            .minimumExpectedValue(Duration.ofNanos(10_000))
+            .maximumExpectedValue(Duration.ofSeconds(10))
+            .register(registry);
+    endToEnd =
+        Timer.builder("streamlearn.scorer.end.to.end.latency")
+            .description("From an event's eventTime to its prediction being made")
+            .publishPercentileHistogram()
+            .minimumExpectedValue(Duration.ofMillis(1))
+            .maximumExpectedValue(Duration.ofMinutes(10))
+            .register(registry);
     liveAccuracy = new LiveAccuracy(accuracyWindow);
     Gauge.builder("streamlearn.scorer.live.accuracy", liveAccuracy, LiveAccuracy::value)
         .description("Accuracy over the last accuracy-window scored events that carried a label")
         .register(registry);
-    Gauge.builder("streamlearn.scorer.model.version", this, m -> m.model == null ? Double.NaN : m.model.version())
-        .description("Version of the snapshot in use").register(registry);
-    Gauge.builder("streamlearn.scorer.model.age", this,
-            m -> m.model == null ? Double.NaN : (clock.millis() - m.model.createdAt().toEpochMilli()) / 1000.0)
-        .description("Seconds since the snapshot in use was created").baseUnit("seconds").register(registry);
+    Gauge.builder(
+            "streamlearn.scorer.model.version",
+            this,
+            m -> m.model == null ? Double.NaN : m.model.version())
+        .description("Version of the snapshot in use")
+        .register(registry);
+    Gauge.builder(
+            "streamlearn.scorer.model.age",
+            this,
+            m ->
+                m.model == null
+                    ? Double.NaN
+                    : (clock.millis() - m.model.createdAt().toEpochMilli()) / 1000.0)
+        .description("Seconds since the snapshot in use was created")
+        .baseUnit("seconds")
+        .register(registry);
   }
 
   @Override

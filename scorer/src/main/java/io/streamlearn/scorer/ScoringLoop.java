@@ -27,13 +27,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One consumer of a consumer group with its own producer: polls a micro-batch (what one poll returns), turns it into
- * output records with a {@link Transform}, sends them, waits until the broker has acknowledged all of them, and only
- * then commits the batch's offsets. Delivery is therefore at-least-once: after a crash, a batch whose offsets were
- * not committed is processed again, and its outputs may appear twice (with the same keys).
+ * One consumer of a consumer group with its own producer: polls a micro-batch (what one poll
+ * returns), turns it into output records with a {@link Transform}, sends them, waits until the
+ * broker has acknowledged all of them, and only then commits the batch's offsets. Delivery is
+ * therefore at-least-once: after a crash, a batch whose offsets were not committed is processed
+ * again, and its outputs may appear twice (with the same keys).
  *
- * <p>The scorer runs {@link ImageScorer} in it; the benchmark's pass-through app runs an identity transform in the
- * same loop, so both have the same delivery guarantee and commit settings.
+ * <p>The scorer runs {@link ImageScorer} in it; the benchmark's pass-through app runs an identity
+ * transform in the same loop, so both have the same delivery guarantee and commit settings.
  */
 public final class ScoringLoop implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(ScoringLoop.class);
@@ -44,7 +45,10 @@ public final class ScoringLoop implements Runnable {
     void apply(ConsumerRecords<byte[], byte[]> batch, List<ProducerRecord<byte[], byte[]>> out);
   }
 
-  /** Blocks until the loop may start consuming (the scorer's first model); false when it should not start. */
+  /**
+   * Blocks until the loop may start consuming (the scorer's first model); false when it should not
+   * start.
+   */
   public interface StartGate {
     boolean await() throws InterruptedException;
   }
@@ -64,26 +68,42 @@ public final class ScoringLoop implements Runnable {
    * @param groupId the consumer group
    * @param maxBatch max.poll.records
    */
-  public ScoringLoop(String name, Map<String, Object> client, String groupId, String inputTopic, int maxBatch,
-      Transform transform, StartGate gate) {
+  public ScoringLoop(
+      String name,
+      Map<String, Object> client,
+      String groupId,
+      String inputTopic,
+      int maxBatch,
+      Transform transform,
+      StartGate gate) {
     this.name = name;
     this.inputTopic = inputTopic;
     this.transform = transform;
     this.gate = gate;
-    this.consumer = new KafkaConsumer<>(consumerProperties(client, groupId, maxBatch, name),
-        new ByteArrayDeserializer(), new ByteArrayDeserializer());
-    this.producer = new KafkaProducer<>(producerProperties(client, name + "-producer"), new ByteArraySerializer(),
-        new ByteArraySerializer());
+    this.consumer =
+        new KafkaConsumer<>(
+            consumerProperties(client, groupId, maxBatch, name),
+            new ByteArrayDeserializer(),
+            new ByteArrayDeserializer());
+    this.producer =
+        new KafkaProducer<>(
+            producerProperties(client, name + "-producer"),
+            new ByteArraySerializer(),
+            new ByteArraySerializer());
   }
 
-  static Properties consumerProperties(Map<String, Object> client, String groupId, int maxBatch, String clientId) {
+  static Properties consumerProperties(
+      Map<String, Object> client, String groupId, int maxBatch, String clientId) {
     Properties props = new Properties();
-    props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"); // a new group scores what is waiting
+    props.put(
+        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"); // a new group scores what is waiting
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
     props.putAll(client);
     props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
-    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false); // offsets are committed after the outputs are acked
+    props.put(
+        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+        false); // offsets are committed after the outputs are acked
     props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, maxBatch);
     return props;
   }
@@ -113,17 +133,19 @@ public final class ScoringLoop implements Runnable {
       if (!gate.await()) {
         return;
       }
-      consumer.subscribe(List.of(inputTopic), new ConsumerRebalanceListener() {
-        @Override
-        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-          commitProcessed(true);
-        }
+      consumer.subscribe(
+          List.of(inputTopic),
+          new ConsumerRebalanceListener() {
+            @Override
+            public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+              commitProcessed(true);
+            }
 
-        @Override
-        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-          log.info("{}: scoring partitions {}", name, partitions);
-        }
-      });
+            @Override
+            public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+              log.info("{}: scoring partitions {}", name, partitions);
+            }
+          });
       List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
       while (running.get()) {
         ConsumerRecords<byte[], byte[]> batch = consumer.poll(POLL);
@@ -133,22 +155,29 @@ public final class ScoringLoop implements Runnable {
         out.clear();
         transform.apply(batch, out);
         for (ProducerRecord<byte[], byte[]> record : out) {
-          producer.send(record, (metadata, e) -> {
-            if (e != null) {
-              sendFailure.compareAndSet(null, e);
-            }
-          });
+          producer.send(
+              record,
+              (metadata, e) -> {
+                if (e != null) {
+                  sendFailure.compareAndSet(null, e);
+                }
+              });
         }
         producer.flush();
         Exception failure = sendFailure.get();
         if (failure != null) {
           // Nothing of this batch is committed: a restarted scorer scores it again (at-least-once).
-          throw new KafkaException(name + ": could not deliver the outputs of a batch from " + inputTopic
-              + "; its offsets stay uncommitted", failure);
+          throw new KafkaException(
+              name
+                  + ": could not deliver the outputs of a batch from "
+                  + inputTopic
+                  + "; its offsets stay uncommitted",
+              failure);
         }
         for (TopicPartition partition : batch.partitions()) {
           List<ConsumerRecord<byte[], byte[]>> records = batch.records(partition);
-          processed.put(partition, new OffsetAndMetadata(records.get(records.size() - 1).offset() + 1));
+          processed.put(
+              partition, new OffsetAndMetadata(records.get(records.size() - 1).offset() + 1));
         }
         commitProcessed(false);
       }
@@ -162,7 +191,8 @@ public final class ScoringLoop implements Runnable {
       try {
         commitProcessed(true);
       } catch (RuntimeException e) {
-        log.warn("{}: final commit failed ({}); the last batch may be scored again", name, e.toString());
+        log.warn(
+            "{}: final commit failed ({}); the last batch may be scored again", name, e.toString());
       }
       consumer.close(Duration.ofSeconds(10));
       producer.close(Duration.ofSeconds(10));
@@ -178,15 +208,24 @@ public final class ScoringLoop implements Runnable {
     if (sync) {
       consumer.commitSync(offsets);
     } else {
-      consumer.commitAsync(offsets, (committed, e) -> {
-        if (e != null) {
-          log.warn("{}: commit of {} failed ({}); those events may be scored again", name, committed, e.toString());
-        }
-      });
+      consumer.commitAsync(
+          offsets,
+          (committed, e) -> {
+            if (e != null) {
+              log.warn(
+                  "{}: commit of {} failed ({}); those events may be scored again",
+                  name,
+                  committed,
+                  e.toString());
+            }
+          });
     }
   }
 
-  /** Asks the loop to stop after the batch in hand; it commits what it delivered and closes its clients. */
+  /**
+   * Asks the loop to stop after the batch in hand; it commits what it delivered and closes its
+   * clients.
+   */
   public void stop() {
     running.set(false);
     consumer.wakeup();

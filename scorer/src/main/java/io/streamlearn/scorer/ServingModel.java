@@ -6,8 +6,8 @@ import io.streamlearn.model.RowForward;
 import java.time.Instant;
 
 /**
- * A checked snapshot ready to serve: its identity and a network whose weights never change after loading. Each
- * scoring thread scores through its own {@link DenseNetwork#inferenceView()} of it.
+ * A checked snapshot ready to serve: its identity and a network whose weights never change after
+ * loading. Each scoring thread scores through its own {@link DenseNetwork#inferenceView()} of it.
  *
  * @param modelId the model
  * @param version the snapshot's version
@@ -20,7 +20,8 @@ import java.time.Instant;
  * @param prequentialAccuracy the learner's rolling accuracy at snapshot time, or null
  * @param appliedAt when this scorer started serving it
  * @param network the weights (shared, read-only)
- * @param rowForward the same weights on the heap, for scoring a few rows without a GEMM (shared, read-only)
+ * @param rowForward the same weights on the heap, for scoring a few rows without a GEMM (shared,
+ *     read-only)
  */
 public record ServingModel(
     String modelId,
@@ -37,9 +38,19 @@ public record ServingModel(
     RowForward rowForward) {
 
   static ServingModel of(ModelSnapshot snapshot, DenseNetwork network, Instant appliedAt) {
-    return new ServingModel(snapshot.getModelId(), snapshot.getVersion(), snapshot.getCreatedAt(),
-        snapshot.getRunId(), snapshot.getWeightsKind().name(), snapshot.getInputScale(), snapshot.getSamplesSeen(),
-        snapshot.getBatchesSeen(), snapshot.getPrequentialAccuracy(), appliedAt, network, RowForward.of(network));
+    return new ServingModel(
+        snapshot.getModelId(),
+        snapshot.getVersion(),
+        snapshot.getCreatedAt(),
+        snapshot.getRunId(),
+        snapshot.getWeightsKind().name(),
+        snapshot.getInputScale(),
+        snapshot.getSamplesSeen(),
+        snapshot.getBatchesSeen(),
+        snapshot.getPrequentialAccuracy(),
+        appliedAt,
+        network,
+        RowForward.of(network));
   }
 
   public int[] sizes() {

@@ -1,5 +1,7 @@
 package io.streamlearn.scorer;
 
+import io.streamlearn.contract.ModelSnapshot;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -8,8 +10,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.nio.charset.StandardCharsets;
-import io.streamlearn.contract.ModelSnapshot;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -22,14 +22,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Follows the compacted snapshot topic: reads it from the beginning with {@code isolation.level=read_committed}
- * (snapshots of an aborted learner transaction are never seen), with no consumer group, so every scorer instance
- * reads every snapshot whatever its group. It reads up to the end offsets found at start, checking each snapshot of
- * its model as it comes ({@link ModelHolder#check}) and keeping only the newest that passes (and that the lineage
- * rule lets replace the one kept before, as a running scorer would), offers that one and then
- * tells the {@link ModelHolder} it has caught up, so the scorer begins with the newest valid snapshot however many bad
- * records follow it; later snapshots are offered as they arrive. Records keyed by other model ids are skipped;
- * tombstones are ignored.
+ * Follows the compacted snapshot topic: reads it from the beginning with {@code
+ * isolation.level=read_committed} (snapshots of an aborted learner transaction are never seen),
+ * with no consumer group, so every scorer instance reads every snapshot whatever its group. It
+ * reads up to the end offsets found at start, checking each snapshot of its model as it comes
+ * ({@link ModelHolder#check}) and keeping only the newest that passes (and that the lineage rule
+ * lets replace the one kept before, as a running scorer would), offers that one and then tells the
+ * {@link ModelHolder} it has caught up, so the scorer begins with the newest valid snapshot however
+ * many bad records follow it; later snapshots are offered as they arrive. Records keyed by other
+ * model ids are skipped; tombstones are ignored.
  */
 final class SnapshotFollower implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(SnapshotFollower.class);
@@ -54,7 +55,8 @@ final class SnapshotFollower implements Runnable {
     props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 50);
     props.put(ConsumerConfig.CLIENT_ID_CONFIG, "scorer-snapshots-" + holder.modelId());
     props.remove(ConsumerConfig.GROUP_ID_CONFIG);
-    this.consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    this.consumer =
+        new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     this.topic = topic;
     this.holder = holder;
     this.modelKey = holder.modelId().getBytes(StandardCharsets.UTF_8);
@@ -74,9 +76,11 @@ final class SnapshotFollower implements Runnable {
       consumer.assign(partitions);
       consumer.seekToBeginning(partitions);
       Map<TopicPartition, Long> end = new HashMap<>(consumer.endOffsets(partitions));
-      log.info("reading snapshots of model {} from {} up to offsets {}", holder.modelId(), topic, end);
+      log.info(
+          "reading snapshots of model {} from {} up to offsets {}", holder.modelId(), topic, end);
       boolean caughtUp = false;
-      // While catching up, only the newest snapshot that passes its checks is kept: the part of the topic not yet
+      // While catching up, only the newest snapshot that passes its checks is kept: the part of the
+      // topic not yet
       // compacted may hold many, and bad records may follow the last good one.
       ConsumerRecord<byte[], byte[]> newestValid = null;
       ModelSnapshot newestValidSnapshot = null;
@@ -88,11 +92,17 @@ final class SnapshotFollower implements Runnable {
               offer(record);
               continue;
             }
-            // The rule a running scorer applies as each arrives, so a restarted one ends where a running one is.
+            // The rule a running scorer applies as each arrives, so a restarted one ends where a
+            // running one is.
             Optional<ModelSnapshot> valid = holder.check(record.value(), origin(record));
-            if (valid.isPresent() && (newestValidSnapshot == null || ModelHolder.lineageRule(valid.get(),
-                newestValidSnapshot.getRunId(), newestValidSnapshot.getVersion(),
-                newestValidSnapshot.getSamplesSeen()) == null)) {
+            if (valid.isPresent()
+                && (newestValidSnapshot == null
+                    || ModelHolder.lineageRule(
+                            valid.get(),
+                            newestValidSnapshot.getRunId(),
+                            newestValidSnapshot.getVersion(),
+                            newestValidSnapshot.getSamplesSeen())
+                        == null)) {
               newestValid = record;
               newestValidSnapshot = valid.get();
             }
@@ -108,8 +118,13 @@ final class SnapshotFollower implements Runnable {
               newestValidSnapshot = null;
             }
             holder.caughtUp();
-            log.info("caught up with {}: {}", topic, holder.current()
-                .map(m -> "serving v" + m.version()).orElse("no snapshot of model " + holder.modelId() + " yet"));
+            log.info(
+                "caught up with {}: {}",
+                topic,
+                holder
+                    .current()
+                    .map(m -> "serving v" + m.version())
+                    .orElse("no snapshot of model " + holder.modelId() + " yet"));
           }
         }
       }
@@ -143,7 +158,8 @@ final class SnapshotFollower implements Runnable {
         return partitions;
       }
       if (System.currentTimeMillis() - lastLog > 10_000) {
-        log.info("waiting for snapshot topic {} (the learner creates it); scoring starts with the first model",
+        log.info(
+            "waiting for snapshot topic {} (the learner creates it); scoring starts with the first model",
             topic);
         lastLog = System.currentTimeMillis();
       }

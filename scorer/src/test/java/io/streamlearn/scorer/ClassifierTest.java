@@ -18,8 +18,10 @@ class ClassifierTest {
   private static final int[] SIZES = {784, 100, 10};
   private static final int PIXELS = 784;
   private static final int CLASSES = 10;
+
   /** Bytes before each row in the test's event buffer, so row offsets are not multiples of 784. */
   private static final int HEADER = 13;
+
   private static final float TOLERANCE = 1e-6f;
 
   private static final DenseNetwork FIRST = DenseNetwork.initialized(SIZES, DataType.FLOAT, 11);
@@ -29,7 +31,8 @@ class ClassifierTest {
   void scoresAnyNumberOfRowsAsOneForwardPassOverThemWould() {
     ServingModel model = serving(FIRST, 1);
     Classifier classifier = new Classifier();
-    // Largest first: later, smaller calls reuse padded input arrays that still hold rows of earlier calls.
+    // Largest first: later, smaller calls reuse padded input arrays that still hold rows of earlier
+    // calls.
     for (int count : new int[] {513, 300, 257, 256, 255, 129, 3, 2, 1}) {
       Batch batch = new Batch(count, count);
 
@@ -52,7 +55,10 @@ class ClassifierTest {
     classifier.classify(serving(FIRST, 1), new Batch(count, 1), count, probabilities);
 
     for (int i = count * CLASSES; i < probabilities.length; i++) {
-      assertEquals(-7f, probabilities[i], "value " + i + " lies beyond the " + count + " rows and was overwritten");
+      assertEquals(
+          -7f,
+          probabilities[i],
+          "value " + i + " lies beyond the " + count + " rows and was overwritten");
     }
   }
 
@@ -91,7 +97,10 @@ class ClassifierTest {
         sum += Math.exp(logits[k] - max);
       }
       for (int k = 0; k < CLASSES; k++) {
-        assertEquals(Math.exp(logits[k] - max) / sum, probabilities[r * CLASSES + k], 1e-5,
+        assertEquals(
+            Math.exp(logits[k] - max) / sum,
+            probabilities[r * CLASSES + k],
+            1e-5,
             "row " + r + " class " + k);
       }
     }
@@ -112,8 +121,11 @@ class ClassifierTest {
 
     assertClose(forward(FIRST, batch, count, Snapshots.INPUT_SCALE), first, "v1");
     assertClose(forward(SECOND, batch, count, Snapshots.INPUT_SCALE), second, "v2 after v1");
-    assertClose(forward(FIRST, batch, count, Snapshots.INPUT_SCALE), again, "v3 (v1's weights) after v2");
-    assertTrue(maxDifference(first, second) > 1e-3, "the two models should disagree; the test would prove nothing");
+    assertClose(
+        forward(FIRST, batch, count, Snapshots.INPUT_SCALE), again, "v3 (v1's weights) after v2");
+    assertTrue(
+        maxDifference(first, second) > 1e-3,
+        "the two models should disagree; the test would prove nothing");
   }
 
   @Test
@@ -121,7 +133,8 @@ class ClassifierTest {
     ModelSnapshot snapshot = snapshot(FIRST, 1);
     float scale = 0.5f / 255f;
     snapshot.setInputScale(scale);
-    ServingModel model = ServingModel.of(snapshot, Snapshots.toNetwork(snapshot, SIZES), Instant.EPOCH);
+    ServingModel model =
+        ServingModel.of(snapshot, Snapshots.toNetwork(snapshot, SIZES), Instant.EPOCH);
     int count = 4;
     Batch batch = new Batch(count, 41);
     float[] probabilities = new float[count * CLASSES];
@@ -129,7 +142,8 @@ class ClassifierTest {
     new Classifier().classify(model, batch, count, probabilities);
 
     assertClose(forward(FIRST, batch, count, scale), probabilities, "half-scale inputs");
-    assertTrue(maxDifference(forward(FIRST, batch, count, Snapshots.INPUT_SCALE), probabilities) > 1e-4,
+    assertTrue(
+        maxDifference(forward(FIRST, batch, count, Snapshots.INPUT_SCALE), probabilities) > 1e-4,
         "scaling made no difference; the test would prove nothing");
   }
 
@@ -137,9 +151,13 @@ class ClassifierTest {
   void argmaxIsTheIndexOfTheLargestValueFromTheOffset() {
     float[] values = {0.9f, 0.0f, 0.1f, 0.2f, 0.6f, 0.1f, 0.0f};
     assertEquals(0, Classifier.argmax(values, 0, 3));
-    assertEquals(2, Classifier.argmax(values, 2, 3), "0.1, 0.2, 0.6 from offset 2; the 0.9 before is not a class");
+    assertEquals(
+        2,
+        Classifier.argmax(values, 2, 3),
+        "0.1, 0.2, 0.6 from offset 2; the 0.9 before is not a class");
     assertEquals(3, Classifier.argmax(values, 1, 4));
-    assertEquals(0, Classifier.argmax(new float[] {0.5f, 0.5f}, 0, 2), "a tie goes to the smaller digit");
+    assertEquals(
+        0, Classifier.argmax(new float[] {0.5f, 0.5f}, 0, 2), "a tie goes to the smaller digit");
   }
 
   @Test
@@ -151,7 +169,8 @@ class ClassifierTest {
     for (int r = 0; r < count; r++) {
       int digit = Classifier.argmax(probabilities, r * CLASSES, CLASSES);
       for (int k = 0; k < CLASSES; k++) {
-        assertTrue(probabilities[r * CLASSES + k] <= probabilities[r * CLASSES + digit],
+        assertTrue(
+            probabilities[r * CLASSES + k] <= probabilities[r * CLASSES + digit],
             "row " + r + ": class " + k + " beats the argmax " + digit);
       }
     }
@@ -180,8 +199,11 @@ class ClassifierTest {
   }
 
   private static ModelSnapshot snapshot(DenseNetwork network, long version) {
-    return Snapshots.build(new Snapshots.Header("mnist", version, Instant.EPOCH, "run", WeightsKind.RAW, 0, 0,
-        null, null), network.sizes(), network.parameters());
+    return Snapshots.build(
+        new Snapshots.Header(
+            "mnist", version, Instant.EPOCH, "run", WeightsKind.RAW, 0, 0, null, null),
+        network.sizes(),
+        network.parameters());
   }
 
   /** Served as the scorer serves it: through the snapshot's bytes into a network of its own. */
@@ -191,7 +213,8 @@ class ClassifierTest {
   }
 
   /** One DenseNetwork.forward over all rows at once (no chunks, no padding). */
-  private static float[] forward(DenseNetwork network, Classifier.Rows rows, int count, float scale) {
+  private static float[] forward(
+      DenseNetwork network, Classifier.Rows rows, int count, float scale) {
     INDArray x = network.newInput(count);
     for (int r = 0; r < count; r++) {
       DenseNetwork.setInputRow(x, r, rows.bytes(r), rows.offset(r), scale);
@@ -208,7 +231,9 @@ class ClassifierTest {
       assertEquals(expected[i], actual[i], TOLERANCE, what + ": row " + row + " class " + k);
     }
     for (int r = 0; r < expected.length / CLASSES; r++) {
-      assertEquals(Classifier.argmax(expected, r * CLASSES, CLASSES), Classifier.argmax(actual, r * CLASSES, CLASSES),
+      assertEquals(
+          Classifier.argmax(expected, r * CLASSES, CLASSES),
+          Classifier.argmax(actual, r * CLASSES, CLASSES),
           what + ": digit of row " + r);
     }
   }

@@ -84,11 +84,13 @@ class LiveAccuracyTest {
       List<Future<?>> done = new ArrayList<>();
       for (int t = 0; t < 4; t++) {
         boolean hit = t % 2 == 0;
-        done.add(pool.submit(() -> {
-          for (int i = 0; i < 10_000; i++) {
-            accuracy.add(hit);
-          }
-        }));
+        done.add(
+            pool.submit(
+                () -> {
+                  for (int i = 0; i < 10_000; i++) {
+                    accuracy.add(hit);
+                  }
+                }));
       }
       for (Future<?> f : done) {
         f.get();

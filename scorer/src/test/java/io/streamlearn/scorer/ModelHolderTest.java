@@ -51,7 +51,8 @@ class ModelHolderTest {
   void appliesAValidSnapshotWithItsIdentityAndServesItsWeights() {
     ModelSnapshot snapshot = snapshot(MODEL, 3, FIRST);
 
-    ModelHolder.Outcome outcome = holder.offer(Codecs.MODEL_SNAPSHOT.encode(snapshot), "snapshots-0@41");
+    ModelHolder.Outcome outcome =
+        holder.offer(Codecs.MODEL_SNAPSHOT.encode(snapshot), "snapshots-0@41");
 
     assertTrue(outcome.applied(), () -> "refused: " + outcome);
     assertNull(outcome.rejection());
@@ -70,7 +71,8 @@ class ModelHolderTest {
     INDArray[] expected = FIRST.parameters();
     INDArray[] served = model.network().parameters();
     for (int i = 0; i < expected.length; i++) {
-      assertEquals(expected[i], served[i], "parameter " + i + " differs from the weights that were sent");
+      assertEquals(
+          expected[i], served[i], "parameter " + i + " differs from the weights that were sent");
     }
   }
 
@@ -91,7 +93,8 @@ class ModelHolderTest {
   void isReadyOnlyOnceCaughtUpWithAModelLoaded() throws InterruptedException {
     holder.offer(snapshot(MODEL, 1, FIRST), "test");
     assertTrue(holder.current().isPresent());
-    assertFalse(holder.isReady(), "a model alone is not ready: a newer snapshot may follow on the topic");
+    assertFalse(
+        holder.isReady(), "a model alone is not ready: a newer snapshot may follow on the topic");
     assertFalse(holder.awaitReady(10, TimeUnit.MILLISECONDS));
 
     holder.caughtUp();
@@ -125,7 +128,8 @@ class ModelHolderTest {
 
   @Test
   void rejectsAChecksumMismatchAndKeepsTheModelInUse() {
-    assertRejectedKeepingTheModel(SnapshotRejection.CHECKSUM, corruptChecksum(snapshot(MODEL, 2, SECOND)));
+    assertRejectedKeepingTheModel(
+        SnapshotRejection.CHECKSUM, corruptChecksum(snapshot(MODEL, 2, SECOND)));
   }
 
   @Test
@@ -185,7 +189,8 @@ class ModelHolderTest {
   void servesADeeperReluStackWith784InputsAnd10Outputs() {
     DenseNetwork deeper = DenseNetwork.initialized(new int[] {784, 64, 32, 10}, DataType.FLOAT, 4);
 
-    assertTrue(holder.offer(Codecs.MODEL_SNAPSHOT.encode(snapshot(MODEL, 1, deeper)), "test").applied());
+    assertTrue(
+        holder.offer(Codecs.MODEL_SNAPSHOT.encode(snapshot(MODEL, 1, deeper)), "test").applied());
 
     int rows = 3;
     byte[] pixels = randomPixels(rows, 9);
@@ -196,7 +201,9 @@ class ModelHolderTest {
 
   @Test
   void rejectsASnapshotDeeperThanTheLayerLimit() {
-    int[] sizes = new int[Snapshots.MAX_LAYERS + 2]; // MAX_LAYERS + 1 layers of one unit each, then 10 outputs
+    int[] sizes =
+        new int
+            [Snapshots.MAX_LAYERS + 2]; // MAX_LAYERS + 1 layers of one unit each, then 10 outputs
     Arrays.fill(sizes, 1);
     sizes[0] = 784;
     sizes[sizes.length - 1] = 10;
@@ -212,19 +219,39 @@ class ModelHolderTest {
     sizes[0] = 784;
     sizes[sizes.length - 1] = 10;
 
-    assertTrue(holder.offer(snapshot(MODEL, 1, DenseNetwork.initialized(sizes, DataType.FLOAT, 6)), "test")
-        .applied());
+    assertTrue(
+        holder
+            .offer(snapshot(MODEL, 1, DenseNetwork.initialized(sizes, DataType.FLOAT, 6)), "test")
+            .applied());
   }
 
   @Test
   void rejectsALengthBombAsUndecodableWithoutRunningOutOfMemory() {
-    // modelId "mnist", version 7, createdAt 0, runId "r", then a layer count of 2,147,483,639 and nothing more
-    byte[] body = {0x0A, 'm', 'n', 'i', 's', 't', 0x0E, 0x00, 0x02, 'r', (byte) 0xEE, (byte) 0xFF, (byte) 0xFF,
-        (byte) 0xFF, 0x0F};
+    // modelId "mnist", version 7, createdAt 0, runId "r", then a layer count of 2,147,483,639 and
+    // nothing more
+    byte[] body = {
+      0x0A,
+      'm',
+      'n',
+      'i',
+      's',
+      't',
+      0x0E,
+      0x00,
+      0x02,
+      'r',
+      (byte) 0xEE,
+      (byte) 0xFF,
+      (byte) 0xFF,
+      (byte) 0xFF,
+      0x0F
+    };
     byte[] bomb = new byte[10 + body.length];
     bomb[0] = (byte) 0xC3;
     bomb[1] = 0x01;
-    ByteBuffer.wrap(bomb, 2, 8).order(ByteOrder.LITTLE_ENDIAN).putLong(Codecs.MODEL_SNAPSHOT.fingerprint());
+    ByteBuffer.wrap(bomb, 2, 8)
+        .order(ByteOrder.LITTLE_ENDIAN)
+        .putLong(Codecs.MODEL_SNAPSHOT.fingerprint());
     System.arraycopy(body, 0, bomb, 10, body.length);
 
     assertRejectedKeepingTheModel(SnapshotRejection.UNDECODABLE, bomb);
@@ -248,7 +275,8 @@ class ModelHolderTest {
 
   @Test
   void rejectsAnInfiniteOutputBiasEvenWhenTheChecksumMatches() {
-    ModelSnapshot snapshot = withFloat(snapshot(MODEL, 2, SECOND), 1, false, 9, Float.NEGATIVE_INFINITY);
+    ModelSnapshot snapshot =
+        withFloat(snapshot(MODEL, 2, SECOND), 1, false, 9, Float.NEGATIVE_INFINITY);
     assertRejectedKeepingTheModel(SnapshotRejection.NON_FINITE, snapshot);
   }
 
@@ -279,7 +307,8 @@ class ModelHolderTest {
     recreated.setRunId("run-b");
     recreated.setSamplesSeen(64);
 
-    assertTrue(holder.offer(recreated, "test").applied(), "a new lineage is served whatever its version");
+    assertTrue(
+        holder.offer(recreated, "test").applied(), "a new lineage is served whatever its version");
     assertEquals(1, holder.current().orElseThrow().version());
     assertEquals("run-b", holder.current().orElseThrow().runId());
   }
@@ -298,7 +327,8 @@ class ModelHolderTest {
 
   @Test
   void rejectsASnapshotOfAnotherModel() {
-    assertRejectedKeepingTheModel(SnapshotRejection.MODEL_ID_MISMATCH, snapshot("fashion", 2, SECOND));
+    assertRejectedKeepingTheModel(
+        SnapshotRejection.MODEL_ID_MISMATCH, snapshot("fashion", 2, SECOND));
   }
 
   @Test
@@ -313,11 +343,12 @@ class ModelHolderTest {
     byte[] valid = Codecs.MODEL_SNAPSHOT.encode(snapshot(MODEL, 2, SECOND));
     byte[] garbage = new byte[200];
     new SplittableRandom(5).nextBytes(garbage);
-    List<byte[]> undecodable = List.of(
-        garbage,
-        new byte[0],
-        Arrays.copyOf(valid, valid.length / 2), // truncated
-        Arrays.copyOf(valid, valid.length + 3)); // trailing bytes
+    List<byte[]> undecodable =
+        List.of(
+            garbage,
+            new byte[0],
+            Arrays.copyOf(valid, valid.length / 2), // truncated
+            Arrays.copyOf(valid, valid.length + 3)); // trailing bytes
     for (byte[] value : undecodable) {
       newHolder();
       assertRejectedKeepingTheModel(SnapshotRejection.UNDECODABLE, value);
@@ -347,8 +378,13 @@ class ModelHolderTest {
     holder.offer(snapshot("other", 9, SECOND), "test");
 
     assertEquals(List.of(1L, 4L), listener.appliedVersions);
-    assertEquals(List.of(SnapshotRejection.CHECKSUM, SnapshotRejection.NOT_NEWER, SnapshotRejection.UNDECODABLE,
-        SnapshotRejection.MODEL_ID_MISMATCH), listener.rejections);
+    assertEquals(
+        List.of(
+            SnapshotRejection.CHECKSUM,
+            SnapshotRejection.NOT_NEWER,
+            SnapshotRejection.UNDECODABLE,
+            SnapshotRejection.MODEL_ID_MISMATCH),
+        listener.rejections);
   }
 
   @Test
@@ -356,7 +392,8 @@ class ModelHolderTest {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     ScorerMetrics metrics = new ScorerMetrics(registry, 10, 100, Clock.fixed(NOW, ZoneOffset.UTC));
     holder = new ModelHolder(MODEL, 784, 10, Clock.fixed(NOW, ZoneOffset.UTC), metrics);
-    assertTrue(Double.isNaN(registry.get("streamlearn.scorer.model.version").gauge().value()),
+    assertTrue(
+        Double.isNaN(registry.get("streamlearn.scorer.model.version").gauge().value()),
         "no version before the first model");
 
     holder.offer(snapshot(MODEL, 1, FIRST), "test");
@@ -365,14 +402,32 @@ class ModelHolderTest {
     holder.offer(snapshot(MODEL, 2, SECOND), "test");
 
     assertEquals(2, registry.get("streamlearn.scorer.snapshots.applied").counter().count());
-    assertEquals(1, registry.get("streamlearn.scorer.snapshots.rejected").tag("reason", "CHECKSUM").counter()
-        .count());
-    assertEquals(1, registry.get("streamlearn.scorer.snapshots.rejected").tag("reason", "NOT_NEWER").counter()
-        .count());
-    assertEquals(0, registry.get("streamlearn.scorer.snapshots.rejected").tag("reason", "NON_FINITE").counter()
-        .count());
+    assertEquals(
+        1,
+        registry
+            .get("streamlearn.scorer.snapshots.rejected")
+            .tag("reason", "CHECKSUM")
+            .counter()
+            .count());
+    assertEquals(
+        1,
+        registry
+            .get("streamlearn.scorer.snapshots.rejected")
+            .tag("reason", "NOT_NEWER")
+            .counter()
+            .count());
+    assertEquals(
+        0,
+        registry
+            .get("streamlearn.scorer.snapshots.rejected")
+            .tag("reason", "NON_FINITE")
+            .counter()
+            .count());
     assertEquals(3, registry.get("streamlearn.scorer.model.version").gauge().value());
-    assertEquals(5, registry.get("streamlearn.scorer.model.age").gauge().value(), 1e-9,
+    assertEquals(
+        5,
+        registry.get("streamlearn.scorer.model.age").gauge().value(),
+        1e-9,
         "seconds from createdAt to the clock's now");
   }
 
@@ -382,7 +437,10 @@ class ModelHolderTest {
     assertRejectedKeepingTheModel(expected, Codecs.MODEL_SNAPSHOT.encode(bad));
   }
 
-  /** Loads v1, offers the bad record value, and checks that v1 stays in use and the listener heard of it. */
+  /**
+   * Loads v1, offers the bad record value, and checks that v1 stays in use and the listener heard
+   * of it.
+   */
   private void assertRejectedKeepingTheModel(SnapshotRejection expected, byte[] value) {
     assertTrue(holder.offer(snapshot(MODEL, 1, FIRST), "test").applied());
     holder.caughtUp();
@@ -402,8 +460,17 @@ class ModelHolderTest {
   }
 
   private static ModelSnapshot snapshot(String modelId, long version, DenseNetwork network) {
-    Snapshots.Header header = new Snapshots.Header(modelId, version, CREATED, "run-a", WeightsKind.EMA,
-        1000 * version, 10 * version, 0.875, 0.4);
+    Snapshots.Header header =
+        new Snapshots.Header(
+            modelId,
+            version,
+            CREATED,
+            "run-a",
+            WeightsKind.EMA,
+            1000 * version,
+            10 * version,
+            0.875,
+            0.4);
     return Snapshots.build(header, network.sizes(), network.parameters());
   }
 
@@ -415,12 +482,18 @@ class ModelHolderTest {
     return Codecs.MODEL_SNAPSHOT.encode(snapshot);
   }
 
-  /** Sets one float of a layer's weights or bias and recomputes the checksum, so only that value is wrong. */
-  private static ModelSnapshot withFloat(ModelSnapshot snapshot, int layer, boolean weights, int index,
-      float value) {
+  /**
+   * Sets one float of a layer's weights or bias and recomputes the checksum, so only that value is
+   * wrong.
+   */
+  private static ModelSnapshot withFloat(
+      ModelSnapshot snapshot, int layer, boolean weights, int index, float value) {
     DenseLayer l = snapshot.getLayers().get(layer);
     ByteBuffer target = weights ? l.getWeights() : l.getBias();
-    target.duplicate().order(ByteOrder.LITTLE_ENDIAN).putFloat(target.position() + 4 * index, value);
+    target
+        .duplicate()
+        .order(ByteOrder.LITTLE_ENDIAN)
+        .putFloat(target.position() + 4 * index, value);
     snapshot.setChecksum(ByteBuffer.wrap(Snapshots.checksum(snapshot.getLayers())));
     return snapshot;
   }

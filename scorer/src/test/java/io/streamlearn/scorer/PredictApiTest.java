@@ -71,18 +71,27 @@ class PredictApiTest {
 
   @BeforeEach
   void startApi() {
-    holder = new ModelHolder(MODEL, 784, 10, Clock.fixed(NOW, ZoneOffset.UTC), new ModelHolder.Listener() {
-      @Override
-      public void applied(ServingModel model) {}
+    holder =
+        new ModelHolder(
+            MODEL,
+            784,
+            10,
+            Clock.fixed(NOW, ZoneOffset.UTC),
+            new ModelHolder.Listener() {
+              @Override
+              public void applied(ServingModel model) {}
 
-      @Override
-      public void rejected(SnapshotRejection reason) {}
-    });
+              @Override
+              public void rejected(SnapshotRejection reason) {}
+            });
     endpoint = MetricsEndpoint.start("scorer", 0);
     api = new PredictApi(holder, 784, MAX_REQUEST_BYTES, 2, endpoint.registry());
     api.register(endpoint);
-    http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
-        .build();
+    http =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
   }
 
   @AfterEach
@@ -113,7 +122,8 @@ class PredictApiTest {
     load(1, FIRST);
     byte[] image = image(2);
 
-    JsonNode typed = okJson(post("/v1/predict", "application/json; charset=utf-8", jsonArray(image)));
+    JsonNode typed =
+        okJson(post("/v1/predict", "application/json; charset=utf-8", jsonArray(image)));
     JsonNode untyped = okJson(post("/v1/predict", null, jsonArray(image)));
 
     assertAnswers(typed, FIRST, image, 1);
@@ -124,9 +134,10 @@ class PredictApiTest {
   void roundsFractionalPixelValues() throws Exception {
     load(1, FIRST);
     byte[] image = image(3);
-    String fractional = IntStream.range(0, 784)
-        .mapToObj(i -> (image[i] & 0xff) == 255 ? "254.6" : (image[i] & 0xff) + ".4")
-        .collect(Collectors.joining(",", "[", "]"));
+    String fractional =
+        IntStream.range(0, 784)
+            .mapToObj(i -> (image[i] & 0xff) == 255 ? "254.6" : (image[i] & 0xff) + ".4")
+            .collect(Collectors.joining(",", "[", "]"));
 
     assertAnswers(okJson(post("/v1/predict", "application/json", fractional)), FIRST, image, 1);
   }
@@ -140,7 +151,8 @@ class PredictApiTest {
     JsonNode fromJson = okJson(post("/v1/predict", "application/json", jsonObject(image)));
 
     assertAnswers(fromPng, FIRST, image, 1);
-    assertEquals(fromJson, fromPng, "the PNG and the JSON of the same pixels got different answers");
+    assertEquals(
+        fromJson, fromPng, "the PNG and the JSON of the same pixels got different answers");
   }
 
   @Test
@@ -186,11 +198,13 @@ class PredictApiTest {
   void answersWithTheNewModelOnceItIsSwappedIn() throws Exception {
     load(1, FIRST);
     byte[] image = image(8);
-    assertAnswers(okJson(post("/v1/predict", "application/json", jsonObject(image))), FIRST, image, 1);
+    assertAnswers(
+        okJson(post("/v1/predict", "application/json", jsonObject(image))), FIRST, image, 1);
 
     assertTrue(holder.offer(snapshot(2, SECOND), "test").applied());
 
-    assertAnswers(okJson(post("/v1/predict", "application/json", jsonObject(image))), SECOND, image, 2);
+    assertAnswers(
+        okJson(post("/v1/predict", "application/json", jsonObject(image))), SECOND, image, 2);
   }
 
   @Test
@@ -202,7 +216,8 @@ class PredictApiTest {
     assertTrue(error.contains(MODEL), error);
 
     holder.offer(snapshot(1, FIRST), "test");
-    assertAnswers(okJson(post("/v1/predict", "application/json", jsonObject(image))), FIRST, image, 1);
+    assertAnswers(
+        okJson(post("/v1/predict", "application/json", jsonObject(image))), FIRST, image, 1);
   }
 
   // --- model and health
@@ -243,7 +258,10 @@ class PredictApiTest {
     assertEquals(503, get("/health/ready").statusCode(), "ready with no model");
 
     holder.offer(snapshot(1, FIRST), "test");
-    assertEquals(503, get("/health/ready").statusCode(), "ready before the snapshot topic was read to its end");
+    assertEquals(
+        503,
+        get("/health/ready").statusCode(),
+        "ready before the snapshot topic was read to its end");
 
     holder.caughtUp();
     HttpResponse<String> ready = get("/health/ready");
@@ -288,14 +306,26 @@ class PredictApiTest {
         bad("an empty body without a type", null, new byte[0], 400),
         bad("an unsupported content type", "text/plain", valid, 415),
         bad("form data", "application/x-www-form-urlencoded", "pixels=1,2,3", 415),
-        bad("a PNG of 27x28", "image/png", png(grayImage(Arrays.copyOf(image, 27 * 28), 27, 28)), 400),
-        bad("a PNG of 28x29", "image/png", png(grayImage(Arrays.copyOf(image, 28 * 29), 28, 29)), 400),
+        bad(
+            "a PNG of 27x28",
+            "image/png",
+            png(grayImage(Arrays.copyOf(image, 27 * 28), 27, 28)),
+            400),
+        bad(
+            "a PNG of 28x29",
+            "image/png",
+            png(grayImage(Arrays.copyOf(image, 28 * 29), 28, 29)),
+            400),
         bad("random bytes claiming image/png", "image/png", randomBytes(300), 400),
         bad("JSON claiming image/png", "image/png", valid, 400),
         bad("a truncated PNG", "image/png", Arrays.copyOf(validPng, validPng.length / 2), 400),
         bad("only the PNG signature", "image/png", Arrays.copyOf(validPng, 8), 400),
         bad("a GIF claiming image/png", "image/png", encode(grayImage(image, 28, 28), "gif"), 400),
-        bad("a JPEG claiming image/png", "image/png", encode(grayImage(image, 28, 28), "jpeg"), 400),
+        bad(
+            "a JPEG claiming image/png",
+            "image/png",
+            encode(grayImage(image, 28, 28), "jpeg"),
+            400),
         bad("a BMP claiming image/png", "image/png", encode(grayImage(image, 28, 28), "bmp"), 400),
         bad("JSON with trailing garbage", "application/json", valid + " garbage", 400),
         bad("two JSON documents", "application/json", valid + valid, 400),
@@ -326,7 +356,8 @@ class PredictApiTest {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("badBodies")
-  void refusesABadPredictBodyWithAClientError(byte[] body, String contentType, int status) throws Exception {
+  void refusesABadPredictBodyWithAClientError(byte[] body, String contentType, int status)
+      throws Exception {
     load(1, FIRST);
     assertError(post("/v1/predict", contentType, body), status);
   }
@@ -341,9 +372,11 @@ class PredictApiTest {
     String declared = assertError(post("/v1/predict", "application/json", big), 413);
     assertTrue(declared.contains("max-request-bytes"), declared);
 
-    HttpResponse<String> chunked = send(HttpRequest.newBuilder(uri("/v1/predict"))
-        .header("Content-Type", "application/json")
-        .POST(BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(big))));
+    HttpResponse<String> chunked =
+        send(
+            HttpRequest.newBuilder(uri("/v1/predict"))
+                .header("Content-Type", "application/json")
+                .POST(BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(big))));
     assertError(chunked, 413);
   }
 
@@ -370,7 +403,10 @@ class PredictApiTest {
     assertError(postModel, 405);
     assertEquals("GET", postModel.headers().firstValue("Allow").orElse(""));
 
-    assertError(send(HttpRequest.newBuilder(uri("/v1/predict")).PUT(BodyPublishers.ofString(jsonArray(image(1))))),
+    assertError(
+        send(
+            HttpRequest.newBuilder(uri("/v1/predict"))
+                .PUT(BodyPublishers.ofString(jsonArray(image(1))))),
         405);
     assertError(send(HttpRequest.newBuilder(uri("/health/ready")).DELETE()), 405);
   }
@@ -378,8 +414,15 @@ class PredictApiTest {
   @Test
   void answers404ForUnknownPaths() throws Exception {
     load(1, FIRST);
-    for (String path : List.of("/", "/v2/predict", "/v1/predict/7", "/v1/predictions", "/v1/model/3",
-        "/health", "/health/readyz")) {
+    for (String path :
+        List.of(
+            "/",
+            "/v2/predict",
+            "/v1/predict/7",
+            "/v1/predictions",
+            "/v1/model/3",
+            "/health",
+            "/health/readyz")) {
       String error = assertError(get(path), 404);
       assertTrue(error.contains(path), path + ": " + error);
     }
@@ -403,16 +446,21 @@ class PredictApiTest {
       expected[i] = forward(FIRST, images[i]);
     }
 
-    List<List<String>> failures = runConcurrently(threads, (thread, request) -> {
-      int which = (thread + request) % images.length;
-      HttpResponse<String> response = request % 2 == 0
-          ? post("/v1/predict", "application/json", jsonArray(images[which]))
-          : post("/v1/predict", "image/png", pngs[which]);
-      if (response.statusCode() != 200) {
-        return "status " + response.statusCode() + ": " + response.body();
-      }
-      return mismatch(JSON.readTree(response.body()), expected[which], 1);
-    }, perThread);
+    List<List<String>> failures =
+        runConcurrently(
+            threads,
+            (thread, request) -> {
+              int which = (thread + request) % images.length;
+              HttpResponse<String> response =
+                  request % 2 == 0
+                      ? post("/v1/predict", "application/json", jsonArray(images[which]))
+                      : post("/v1/predict", "image/png", pngs[which]);
+              if (response.statusCode() != 200) {
+                return "status " + response.statusCode() + ": " + response.body();
+              }
+              return mismatch(JSON.readTree(response.body()), expected[which], 1);
+            },
+            perThread);
 
     for (List<String> f : failures) {
       assertTrue(f.isEmpty(), () -> f.size() + " bad answers, e.g. " + f.get(0));
@@ -433,31 +481,38 @@ class PredictApiTest {
     for (int t = 0; t < threads; t++) {
       lastVersion[t] = new AtomicInteger(1);
     }
-    Thread swapper = new Thread(() -> {
-      try {
-        if (half.await(30, TimeUnit.SECONDS)) {
-          holder.offer(snapshot(2, SECOND), "test");
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    });
+    Thread swapper =
+        new Thread(
+            () -> {
+              try {
+                if (half.await(30, TimeUnit.SECONDS)) {
+                  holder.offer(snapshot(2, SECOND), "test");
+                }
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
     swapper.start();
 
-    List<List<String>> failures = runConcurrently(threads, (thread, request) -> {
-      HttpResponse<String> response = post("/v1/predict", "application/json", jsonArray(image));
-      answered.incrementAndGet();
-      half.countDown();
-      if (response.statusCode() != 200) {
-        return "status " + response.statusCode() + ": " + response.body();
-      }
-      JsonNode answer = JSON.readTree(response.body());
-      int version = answer.get("modelVersion").asInt();
-      if (version < lastVersion[thread].getAndSet(version)) {
-        return "thread " + thread + " saw v" + version + " after a newer version";
-      }
-      return mismatch(answer, version == 1 ? byFirst : bySecond, version);
-    }, perThread);
+    List<List<String>> failures =
+        runConcurrently(
+            threads,
+            (thread, request) -> {
+              HttpResponse<String> response =
+                  post("/v1/predict", "application/json", jsonArray(image));
+              answered.incrementAndGet();
+              half.countDown();
+              if (response.statusCode() != 200) {
+                return "status " + response.statusCode() + ": " + response.body();
+              }
+              JsonNode answer = JSON.readTree(response.body());
+              int version = answer.get("modelVersion").asInt();
+              if (version < lastVersion[thread].getAndSet(version)) {
+                return "thread " + thread + " saw v" + version + " after a newer version";
+              }
+              return mismatch(answer, version == 1 ? byFirst : bySecond, version);
+            },
+            perThread);
     swapper.join(30_000);
 
     assertFalse(swapper.isAlive(), "the swap did not happen within 30 s");
@@ -466,7 +521,8 @@ class PredictApiTest {
       assertTrue(f.isEmpty(), () -> f.size() + " bad answers, e.g. " + f.get(0));
     }
     assertEquals(2, holder.current().orElseThrow().version());
-    assertAnswers(okJson(post("/v1/predict", "application/json", jsonArray(image))), SECOND, image, 2);
+    assertAnswers(
+        okJson(post("/v1/predict", "application/json", jsonArray(image))), SECOND, image, 2);
   }
 
   private interface Call {
@@ -474,25 +530,31 @@ class PredictApiTest {
     String check(int thread, int request) throws Exception;
   }
 
-  /** Runs {@code perThread} calls on each of {@code threads} threads; the problems each thread found. */
-  private static List<List<String>> runConcurrently(int threads, Call call, int perThread) throws Exception {
+  /**
+   * Runs {@code perThread} calls on each of {@code threads} threads; the problems each thread
+   * found.
+   */
+  private static List<List<String>> runConcurrently(int threads, Call call, int perThread)
+      throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(threads);
     try {
       CountDownLatch start = new CountDownLatch(1);
       List<Future<List<String>>> results = new ArrayList<>();
       for (int t = 0; t < threads; t++) {
         int thread = t;
-        results.add(pool.submit(() -> {
-          start.await();
-          List<String> problems = new ArrayList<>();
-          for (int r = 0; r < perThread; r++) {
-            String problem = call.check(thread, r);
-            if (problem != null) {
-              problems.add(problem);
-            }
-          }
-          return problems;
-        }));
+        results.add(
+            pool.submit(
+                () -> {
+                  start.await();
+                  List<String> problems = new ArrayList<>();
+                  for (int r = 0; r < perThread; r++) {
+                    String problem = call.check(thread, r);
+                    if (problem != null) {
+                      problems.add(problem);
+                    }
+                  }
+                  return problems;
+                }));
       }
       start.countDown();
       List<List<String>> problems = new ArrayList<>();
@@ -513,8 +575,17 @@ class PredictApiTest {
   }
 
   private static ModelSnapshot snapshot(long version, DenseNetwork network) {
-    Snapshots.Header header = new Snapshots.Header(MODEL, version, CREATED, "run-a", WeightsKind.RAW,
-        1000 * version, 10 * version, 0.9, 0.3);
+    Snapshots.Header header =
+        new Snapshots.Header(
+            MODEL,
+            version,
+            CREATED,
+            "run-a",
+            WeightsKind.RAW,
+            1000 * version,
+            10 * version,
+            0.9,
+            0.3);
     return Snapshots.build(header, network.sizes(), network.parameters());
   }
 
@@ -533,7 +604,8 @@ class PredictApiTest {
 
   private HttpResponse<String> post(String path, String contentType, byte[] body)
       throws IOException, InterruptedException {
-    BodyPublisher publisher = body.length == 0 ? BodyPublishers.noBody() : BodyPublishers.ofByteArray(body);
+    BodyPublisher publisher =
+        body.length == 0 ? BodyPublishers.noBody() : BodyPublishers.ofByteArray(body);
     HttpRequest.Builder request = HttpRequest.newBuilder(uri(path)).POST(publisher);
     if (contentType != null) {
       request.header("Content-Type", contentType);
@@ -541,7 +613,8 @@ class PredictApiTest {
     return send(request);
   }
 
-  private HttpResponse<String> send(HttpRequest.Builder request) throws IOException, InterruptedException {
+  private HttpResponse<String> send(HttpRequest.Builder request)
+      throws IOException, InterruptedException {
     return http.send(request.timeout(Duration.ofSeconds(20)).build(), BodyHandlers.ofString());
   }
 
@@ -553,40 +626,60 @@ class PredictApiTest {
   /** Checks a client error answer and returns its message. */
   private static String assertError(HttpResponse<String> response, int status) throws IOException {
     assertEquals(status, response.statusCode(), response.body());
-    assertEquals("application/json", response.headers().firstValue("Content-Type").orElse(""), response.body());
+    assertEquals(
+        "application/json",
+        response.headers().firstValue("Content-Type").orElse(""),
+        response.body());
     JsonNode error = JSON.readTree(response.body()).get("error");
-    assertTrue(error != null && error.isTextual() && !error.asText().isBlank(), "no error message: "
-        + response.body());
+    assertTrue(
+        error != null && error.isTextual() && !error.asText().isBlank(),
+        "no error message: " + response.body());
     return error.asText();
   }
 
   private String awaitMetric(String... parts) throws Exception {
-    // The request counter is incremented after the answer is sent, so a scrape may briefly lag behind it.
+    // The request counter is incremented after the answer is sent, so a scrape may briefly lag
+    // behind it.
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
     String scrape = "";
     while (System.nanoTime() < deadline) {
       HttpResponse<String> metrics = get("/metrics");
       assertEquals(200, metrics.statusCode());
       scrape = metrics.body();
-      boolean found = scrape.lines().anyMatch(line -> line.startsWith("streamlearn_scorer_http_requests_total{")
-          && Arrays.stream(parts).allMatch(line::contains) && !line.endsWith(" 0.0"));
+      boolean found =
+          scrape
+              .lines()
+              .anyMatch(
+                  line ->
+                      line.startsWith("streamlearn_scorer_http_requests_total{")
+                          && Arrays.stream(parts).allMatch(line::contains)
+                          && !line.endsWith(" 0.0"));
       if (found) {
         return scrape;
       }
       Thread.sleep(20);
     }
-    return fail("no streamlearn_scorer_http_requests_total line with " + Arrays.toString(parts) + " within 5 s:\n"
-        + scrape.lines().filter(l -> l.contains("http_requests")).collect(Collectors.joining("\n")));
+    return fail(
+        "no streamlearn_scorer_http_requests_total line with "
+            + Arrays.toString(parts)
+            + " within 5 s:\n"
+            + scrape
+                .lines()
+                .filter(l -> l.contains("http_requests"))
+                .collect(Collectors.joining("\n")));
   }
 
-  private static void assertAnswers(JsonNode answer, DenseNetwork network, byte[] image, long version) {
+  private static void assertAnswers(
+      JsonNode answer, DenseNetwork network, byte[] image, long version) {
     String problem = mismatch(answer, forward(network, image), version);
     if (problem != null) {
       fail(problem + " in " + answer);
     }
   }
 
-  /** Null if the answer holds these probabilities, their argmax and this version, else what differs. */
+  /**
+   * Null if the answer holds these probabilities, their argmax and this version, else what differs.
+   */
   private static String mismatch(JsonNode answer, float[] expected, long version) {
     if (answer.get("modelVersion").asLong() != version) {
       return "modelVersion " + answer.get("modelVersion") + ", expected " + version;
@@ -650,7 +743,8 @@ class PredictApiTest {
   }
 
   private static String jsonArray(byte[] image) {
-    return IntStream.range(0, image.length).mapToObj(i -> Integer.toString(image[i] & 0xff))
+    return IntStream.range(0, image.length)
+        .mapToObj(i -> Integer.toString(image[i] & 0xff))
         .collect(Collectors.joining(",", "[", "]"));
   }
 

@@ -17,9 +17,9 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * The model versions an integration test publishes: version v is a 784-100-10 network with seeded initial weights
- * (seed {@code 1000 + v}), so the test can recompute what that version must answer for any image. Also makes the
- * snapshots a scorer must refuse.
+ * The model versions an integration test publishes: version v is a 784-100-10 network with seeded
+ * initial weights (seed {@code 1000 + v}), so the test can recompute what that version must answer
+ * for any image. Also makes the snapshots a scorer must refuse.
  */
 final class PublishedModels {
   static final int[] SIZES = {784, 100, 10};
@@ -34,7 +34,8 @@ final class PublishedModels {
 
   /** The network of version {@code version} (made once, kept for recomputing). */
   DenseNetwork network(long version) {
-    return networks.computeIfAbsent(version, v -> DenseNetwork.initialized(SIZES, DataType.FLOAT, 1000 + v));
+    return networks.computeIfAbsent(
+        version, v -> DenseNetwork.initialized(SIZES, DataType.FLOAT, 1000 + v));
   }
 
   /** A valid snapshot of version {@code version}. */
@@ -47,8 +48,16 @@ final class PublishedModels {
   }
 
   private Snapshots.Header header(long version) {
-    return new Snapshots.Header(modelId, version, Instant.ofEpochMilli(1_700_000_000_000L + version * 1000),
-        RUN_ID, WeightsKind.RAW, version * 640, version * 10, null, null);
+    return new Snapshots.Header(
+        modelId,
+        version,
+        Instant.ofEpochMilli(1_700_000_000_000L + version * 1000),
+        RUN_ID,
+        WeightsKind.RAW,
+        version * 640,
+        version * 10,
+        null,
+        null);
   }
 
   /** Version {@code version} with one bit of its checksum flipped. */
@@ -56,33 +65,52 @@ final class PublishedModels {
     ModelSnapshot good = snapshot(version);
     byte[] checksum = bytes(good.getChecksum());
     checksum[7] ^= 0x10;
-    return Codecs.MODEL_SNAPSHOT.encode(ModelSnapshot.newBuilder(good).setChecksum(ByteBuffer.wrap(checksum)).build());
+    return Codecs.MODEL_SNAPSHOT.encode(
+        ModelSnapshot.newBuilder(good).setChecksum(ByteBuffer.wrap(checksum)).build());
   }
 
-  /** Version {@code version} with a NaN among the first layer's weights, and a checksum that matches them. */
+  /**
+   * Version {@code version} with a NaN among the first layer's weights, and a checksum that matches
+   * them.
+   */
   byte[] withNaNWeights(long version) {
     ModelSnapshot good = snapshot(version);
     List<DenseLayer> layers = new ArrayList<>(good.getLayers());
     byte[] weights = bytes(layers.get(0).getWeights());
     ByteBuffer.wrap(weights).order(ByteOrder.LITTLE_ENDIAN).putFloat(4 * 12_345, Float.NaN);
-    layers.set(0, DenseLayer.newBuilder(layers.get(0)).setWeights(ByteBuffer.wrap(weights)).build());
-    return Codecs.MODEL_SNAPSHOT.encode(ModelSnapshot.newBuilder(good).setLayers(layers)
-        .setChecksum(ByteBuffer.wrap(Snapshots.checksum(layers))).build());
+    layers.set(
+        0, DenseLayer.newBuilder(layers.get(0)).setWeights(ByteBuffer.wrap(weights)).build());
+    return Codecs.MODEL_SNAPSHOT.encode(
+        ModelSnapshot.newBuilder(good)
+            .setLayers(layers)
+            .setChecksum(ByteBuffer.wrap(Snapshots.checksum(layers)))
+            .build());
   }
 
-  /** A well-formed, correctly summed snapshot of a 784-100-9 network: it cannot answer for ten digits. */
+  /**
+   * A well-formed, correctly summed snapshot of a 784-100-9 network: it cannot answer for ten
+   * digits.
+   */
   byte[] withNineOutputs(long version) {
     int[] sizes = {784, 100, 9};
-    INDArray[] parameters = DenseNetwork.initialized(sizes, DataType.FLOAT, 1000 + version).parameters();
+    INDArray[] parameters =
+        DenseNetwork.initialized(sizes, DataType.FLOAT, 1000 + version).parameters();
     return Codecs.MODEL_SNAPSHOT.encode(Snapshots.build(header(version), sizes, parameters));
   }
 
-  /** A valid snapshot of version {@code version} whose value names another model than the record key. */
+  /**
+   * A valid snapshot of version {@code version} whose value names another model than the record
+   * key.
+   */
   byte[] namingModel(String otherModelId, long version) {
-    return Codecs.MODEL_SNAPSHOT.encode(ModelSnapshot.newBuilder(snapshot(version)).setModelId(otherModelId).build());
+    return Codecs.MODEL_SNAPSHOT.encode(
+        ModelSnapshot.newBuilder(snapshot(version)).setModelId(otherModelId).build());
   }
 
-  /** The ten probabilities version {@code version} gives {@code pixels}, computed here, one image at a time. */
+  /**
+   * The ten probabilities version {@code version} gives {@code pixels}, computed here, one image at
+   * a time.
+   */
   float[] probabilities(long version, byte[] pixels) {
     DenseNetwork network = network(version);
     INDArray x = network.newInput(1);

@@ -72,9 +72,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The scorer on a real broker: hot swaps under load, refused snapshots, start-up with the newest snapshot, the
- * predictions' wire format against the .avsc alone, and dead letters. Each test has its own topics and group.
- * Images are synthetic (seeded random pixels): what is checked is which model answered, not how well.
+ * The scorer on a real broker: hot swaps under load, refused snapshots, start-up with the newest
+ * snapshot, the predictions' wire format against the .avsc alone, and dead letters. Each test has
+ * its own topics and group. Images are synthetic (seeded random pixels): what is checked is which
+ * model answered, not how well.
  */
 @Tag("real-kafka")
 class ScorerIT {
@@ -83,15 +84,21 @@ class ScorerIT {
   private static final String MODEL = "mnist";
   private static final Duration WAIT = Duration.ofSeconds(30);
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   private final List<AutoCloseable> toClose = new ArrayList<>();
 
   /** One scenario's topics and group, all fresh. */
-  private record Topics(String snapshots, String images, String predictions, String deadLetters, String group) {
+  private record Topics(
+      String snapshots, String images, String predictions, String deadLetters, String group) {
     static Topics fresh() {
-      return new Topics(RealKafka.uniqueName("snapshots"), RealKafka.uniqueName("images"),
-          RealKafka.uniqueName("predictions"), RealKafka.uniqueName("dead-letters"), RealKafka.uniqueName("scorer"));
+      return new Topics(
+          RealKafka.uniqueName("snapshots"),
+          RealKafka.uniqueName("images"),
+          RealKafka.uniqueName("predictions"),
+          RealKafka.uniqueName("dead-letters"),
+          RealKafka.uniqueName("scorer"));
     }
   }
 
@@ -111,16 +118,36 @@ class ScorerIT {
     try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
       port = probe.getLocalPort();
     }
-    List<String> args = List.of("--bootstrap-servers", kafka.bootstrapServers(), "--model-id", MODEL,
-        "--snapshot-topic", t.snapshots(), "--images-topic", t.images(), "--predictions-topic", t.predictions(),
-        "--dead-letter-topic", t.deadLetters(), "--group-id", t.group(), "--http-port", Integer.toString(port),
-        "--kafka", "max.poll.records=abc");
-    ScorerSettings.Config config = ScorerSettings.resolve(ScorerMain.COMMAND.parse(args.toArray(String[]::new),
-        Map.of(), new PrintWriter(new StringWriter())).orElseThrow());
+    List<String> args =
+        List.of(
+            "--bootstrap-servers",
+            kafka.bootstrapServers(),
+            "--model-id",
+            MODEL,
+            "--snapshot-topic",
+            t.snapshots(),
+            "--images-topic",
+            t.images(),
+            "--predictions-topic",
+            t.predictions(),
+            "--dead-letter-topic",
+            t.deadLetters(),
+            "--group-id",
+            t.group(),
+            "--http-port",
+            Integer.toString(port),
+            "--kafka",
+            "max.poll.records=abc");
+    ScorerSettings.Config config =
+        ScorerSettings.resolve(
+            ScorerMain.COMMAND
+                .parse(args.toArray(String[]::new), Map.of(), new PrintWriter(new StringWriter()))
+                .orElseThrow());
 
     assertEquals(2, ScorerMain.run(config), "a bad configuration exits 2");
     try (java.net.ServerSocket again = new java.net.ServerSocket(port)) {
-      assertEquals(port, again.getLocalPort(), "nothing holds the HTTP port after the failed start");
+      assertEquals(
+          port, again.getLocalPort(), "nothing holds the HTTP port after the failed start");
     }
   }
 
@@ -134,53 +161,77 @@ class ScorerIT {
     publish(t, models.encoded(1));
     awaitServing(scorer, 1);
 
-    // The images stream in at a steady rate on another thread while v2..v6 are published here. Each version is
-    // published only once the one before has scored at least 1,500 events after it was applied (a batch already
+    // The images stream in at a steady rate on another thread while v2..v6 are published here. Each
+    // version is
+    // published only once the one before has scored at least 1,500 events after it was applied (a
+    // batch already
     // begun with the older model may finish after a swap; two loops, at most 500 events a batch).
     AtomicReferenceArray<RecordMetadata> sent = new AtomicReferenceArray<>(events);
     AtomicInteger sentCount = new AtomicInteger();
     AtomicBoolean stopStreaming = new AtomicBoolean();
     toClose.add(() -> stopStreaming.set(true));
-    CompletableFuture<Void> stream = CompletableFuture.runAsync(() -> {
-      try (KafkaProducer<byte[], byte[]> producer = producer()) {
-        for (int i = 0; i < events && !stopStreaming.get(); i++) {
-          int index = i;
-          producer.send(eventRecord(t.images(), "img-" + i, pixels(i), null), (metadata, e) -> {
-            if (e == null) {
-              sent.set(index, metadata);
-              sentCount.incrementAndGet();
-            }
-          });
-          if (i % 100 == 99) {
-            sleep(25); // ~4,000 events/s
-          }
-        }
-        producer.flush();
-      }
-    });
+    CompletableFuture<Void> stream =
+        CompletableFuture.runAsync(
+            () -> {
+              try (KafkaProducer<byte[], byte[]> producer = producer()) {
+                for (int i = 0; i < events && !stopStreaming.get(); i++) {
+                  int index = i;
+                  producer.send(
+                      eventRecord(t.images(), "img-" + i, pixels(i), null),
+                      (metadata, e) -> {
+                        if (e == null) {
+                          sent.set(index, metadata);
+                          sentCount.incrementAndGet();
+                        }
+                      });
+                  if (i % 100 == 99) {
+                    sleep(25); // ~4,000 events/s
+                  }
+                }
+                producer.flush();
+              }
+            });
     for (long v = 2; v <= newest; v++) {
       long scoredBefore = (long) predictionsCounted(scorer);
       long previous = v - 1;
-      await(() -> predictionsCounted(scorer) >= scoredBefore + 1_500, Duration.ofSeconds(60),
-          () -> "v" + previous + " did not score 1,500 events (scored " + (predictionsCounted(scorer) - scoredBefore)
-              + ", images sent " + sentCount.get() + " of " + events + ")");
+      await(
+          () -> predictionsCounted(scorer) >= scoredBefore + 1_500,
+          Duration.ofSeconds(60),
+          () ->
+              "v"
+                  + previous
+                  + " did not score 1,500 events (scored "
+                  + (predictionsCounted(scorer) - scoredBefore)
+                  + ", images sent "
+                  + sentCount.get()
+                  + " of "
+                  + events
+                  + ")");
       publish(t, models.encoded(v));
       awaitServing(scorer, v);
     }
     stream.get(60, TimeUnit.SECONDS);
     assertEquals(events, sentCount.get(), "every image event was acknowledged by the broker");
 
-    List<ConsumerRecord<byte[], byte[]>> records = kafka.readFromBeginning(t.predictions(), events, WAIT);
+    List<ConsumerRecord<byte[], byte[]>> records =
+        kafka.readFromBeginning(t.predictions(), events, WAIT);
     Map<String, Prediction> byId = new HashMap<>();
     Map<Integer, List<ConsumerRecord<byte[], byte[]>>> byPartition = new TreeMap<>();
     Map<Long, List<Prediction>> byVersion = new TreeMap<>();
     for (ConsumerRecord<byte[], byte[]> r : records) {
       Prediction p = Codecs.PREDICTION.decode(r.value());
-      assertEquals(p.getImageId(), new String(r.key(), StandardCharsets.UTF_8), "a prediction is keyed by imageId");
+      assertEquals(
+          p.getImageId(),
+          new String(r.key(), StandardCharsets.UTF_8),
+          "a prediction is keyed by imageId");
       int index = Integer.parseInt(p.getImageId().substring("img-".length()));
-      assertEquals(sent.get(index).partition(), r.partition(),
-          "a prediction lands in the partition of its image (same key, same partition count): " + p.getImageId());
-      assertTrue(p.getModelVersion() >= 1 && p.getModelVersion() <= newest,
+      assertEquals(
+          sent.get(index).partition(),
+          r.partition(),
+          "a prediction lands in the partition of its image (same key, same partition count): "
+              + p.getImageId());
+      assertTrue(
+          p.getModelVersion() >= 1 && p.getModelVersion() <= newest,
           p.getImageId() + " names v" + p.getModelVersion() + ", which was never published");
       assertEquals(MODEL, p.getModelId());
       byId.put(p.getImageId(), p);
@@ -193,8 +244,9 @@ class ScorerIT {
         missing.add("img-" + i);
       }
     }
-    assertTrue(missing.isEmpty(), missing.size() + " events have no prediction, e.g. "
-        + missing.stream().limit(5).toList());
+    assertTrue(
+        missing.isEmpty(),
+        missing.size() + " events have no prediction, e.g. " + missing.stream().limit(5).toList());
 
     for (var partition : byPartition.entrySet()) {
       List<ConsumerRecord<byte[], byte[]>> inOrder = partition.getValue();
@@ -203,15 +255,26 @@ class ScorerIT {
       for (ConsumerRecord<byte[], byte[]> r : inOrder) {
         long version = Codecs.PREDICTION.decode(r.value()).getModelVersion();
         if (version < last) {
-          fail("predictions partition " + partition.getKey() + " goes back from v" + last + " to v" + version
-              + " at offset " + r.offset());
+          fail(
+              "predictions partition "
+                  + partition.getKey()
+                  + " goes back from v"
+                  + last
+                  + " to v"
+                  + version
+                  + " at offset "
+                  + r.offset());
         }
         last = version;
       }
     }
-    assertEquals(Set.of(1L, 2L, 3L, 4L, 5L, 6L), byVersion.keySet(), "every published version scored events");
+    assertEquals(
+        Set.of(1L, 2L, 3L, 4L, 5L, 6L),
+        byVersion.keySet(),
+        "every published version scored events");
 
-    // No half-loaded or mismatched model: every prediction equals what the version it names computes here.
+    // No half-loaded or mismatched model: every prediction equals what the version it names
+    // computes here.
     int checked = 0;
     for (var version : byVersion.entrySet()) {
       for (Prediction p : version.getValue()) {
@@ -220,9 +283,13 @@ class ScorerIT {
         checked++;
       }
     }
-    Map<Long, Integer> counts = byVersion.entrySet().stream()
-        .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().size(), (a, b) -> a, TreeMap::new));
-    System.out.printf("[ScorerIT] hot swap: %d predictions for %d events, by version %s, %d recomputed%n",
+    Map<Long, Integer> counts =
+        byVersion.entrySet().stream()
+            .collect(
+                Collectors.toMap(
+                    Map.Entry::getKey, e -> e.getValue().size(), (a, b) -> a, TreeMap::new));
+    System.out.printf(
+        "[ScorerIT] hot swap: %d predictions for %d events, by version %s, %d recomputed%n",
         records.size(), events, counts, checked);
   }
 
@@ -247,10 +314,24 @@ class ScorerIT {
     publish(t, models.namingModel("another-model", 2));
     // Another model's snapshots share the topic: skipped without a word, never counted.
     publish(t, "another-model", new PublishedModels("another-model").encoded(9));
-    Map<SnapshotRejection, Integer> expected = Map.of(SnapshotRejection.CHECKSUM, 1, SnapshotRejection.NON_FINITE, 1,
-        SnapshotRejection.ARCHITECTURE, 1, SnapshotRejection.UNDECODABLE, 1, SnapshotRejection.MODEL_ID_MISMATCH, 1);
-    await(() -> totalRejected(scorer) >= 5, WAIT,
-        () -> "the scorer did not refuse all 5 bad snapshots; rejections so far " + rejections(scorer));
+    Map<SnapshotRejection, Integer> expected =
+        Map.of(
+            SnapshotRejection.CHECKSUM,
+            1,
+            SnapshotRejection.NON_FINITE,
+            1,
+            SnapshotRejection.ARCHITECTURE,
+            1,
+            SnapshotRejection.UNDECODABLE,
+            1,
+            SnapshotRejection.MODEL_ID_MISMATCH,
+            1);
+    await(
+        () -> totalRejected(scorer) >= 5,
+        WAIT,
+        () ->
+            "the scorer did not refuse all 5 bad snapshots; rejections so far "
+                + rejections(scorer));
     assertEquals(expected, rejections(scorer), "rejections by reason");
 
     assertEquals(1, scorer.model().orElseThrow().version(), "the scorer still serves v1");
@@ -268,11 +349,16 @@ class ScorerIT {
 
     // A good snapshot that is not newer (a replayed v2) is refused too, and v3 stays.
     publish(t, models.encoded(2));
-    await(() -> rejected(scorer, SnapshotRejection.NOT_NEWER) == 1, WAIT,
+    await(
+        () -> rejected(scorer, SnapshotRejection.NOT_NEWER) == 1,
+        WAIT,
         () -> "the replayed v2 was not refused as NOT_NEWER; rejections " + rejections(scorer));
     assertEquals(3, scorer.model().orElseThrow().version(), "the scorer still serves v3");
-    assertEquals(2.0, counter(scorer, "streamlearn.scorer.snapshots.applied").count(), "v1 and v3 applied");
-    assertEquals(3.0, scorer.registry().get("streamlearn.scorer.model.version").gauge().value(),
+    assertEquals(
+        2.0, counter(scorer, "streamlearn.scorer.snapshots.applied").count(), "v1 and v3 applied");
+    assertEquals(
+        3.0,
+        scorer.registry().get("streamlearn.scorer.model.version").gauge().value(),
         "the model-version gauge follows the model in use");
   }
 
@@ -285,13 +371,18 @@ class ScorerIT {
     for (long v = 1; v <= 5; v++) {
       publish(t, models.encoded(v));
     }
-    publish(t, models.withBrokenChecksum(6)); // the newest record, but refused: v5 is the newest good one
+    publish(
+        t,
+        models.withBrokenChecksum(6)); // the newest record, but refused: v5 is the newest good one
     produceEvents(t.images(), "first", 0, 200);
 
     try (Scorer first = start(t)) {
       awaitReady(first);
-      assertEquals(5, first.model().orElseThrow().version(), "ready means the newest snapshot is in use");
-      assertEquals(1, rejected(first, SnapshotRejection.CHECKSUM),
+      assertEquals(
+          5, first.model().orElseThrow().version(), "ready means the newest snapshot is in use");
+      assertEquals(
+          1,
+          rejected(first, SnapshotRejection.CHECKSUM),
           "ready only after reading the snapshot topic to its end, the corrupt v6 included");
       awaitPredictionsNaming(t, "first", 200, 5);
     }
@@ -299,12 +390,16 @@ class ScorerIT {
     produceEvents(t.images(), "second", 1_000, 200);
     Scorer second = start(t);
     awaitReady(second);
-    assertEquals(5, second.model().orElseThrow().version(), "a restarted scorer begins with the newest snapshot");
+    assertEquals(
+        5,
+        second.model().orElseThrow().version(),
+        "a restarted scorer begins with the newest snapshot");
     List<Prediction> all = awaitPredictionsNaming(t, "second", 200, 5);
-    Map<String, Long> perId = all.stream().collect(Collectors.groupingBy(Prediction::getImageId,
-        Collectors.counting()));
+    Map<String, Long> perId =
+        all.stream().collect(Collectors.groupingBy(Prediction::getImageId, Collectors.counting()));
     assertEquals(400, perId.size(), "both runs together scored every event");
-    assertTrue(perId.values().stream().allMatch(n -> n == 1),
+    assertTrue(
+        perId.values().stream().allMatch(n -> n == 1),
         "a cleanly stopped scorer committed what it scored, so the restart scored nothing twice: "
             + perId.entrySet().stream().filter(e -> e.getValue() > 1).limit(5).toList());
   }
@@ -312,7 +407,8 @@ class ScorerIT {
   /** With an empty snapshot topic, and before the learner has even created it. */
   @ParameterizedTest(name = "snapshot topic exists: {0}")
   @ValueSource(booleans = {true, false})
-  void scorerWithoutASnapshotScoresNothingUntilTheFirstArrives(boolean snapshotTopicExists) throws Exception {
+  void scorerWithoutASnapshotScoresNothingUntilTheFirstArrives(boolean snapshotTopicExists)
+      throws Exception {
     Topics t = Topics.fresh();
     kafka.createTopic(t.images(), 2, Map.of());
     if (snapshotTopicExists) {
@@ -339,7 +435,9 @@ class ScorerIT {
     awaitReady(scorer);
     assertEquals(1, getJson(scorer, "/health/ready", 200).get("modelVersion").asLong());
     List<Prediction> all = awaitPredictionsNaming(t, "waiting", 300, 1);
-    assertEquals(300, all.stream().map(Prediction::getImageId).distinct().count(),
+    assertEquals(
+        300,
+        all.stream().map(Prediction::getImageId).distinct().count(),
         "every waiting event is scored once the first snapshot arrives");
   }
 
@@ -348,7 +446,8 @@ class ScorerIT {
   @Test
   void predictionsDecodeWithTheAvscAlone() throws Exception {
     Schema schema = new Schema.Parser().parse(contractFile("Prediction.avsc").toFile());
-    BinaryMessageDecoder<GenericRecord> decoder = new BinaryMessageDecoder<>(GenericData.get(), schema);
+    BinaryMessageDecoder<GenericRecord> decoder =
+        new BinaryMessageDecoder<>(GenericData.get(), schema);
     Topics t = topics(1);
     PublishedModels models = new PublishedModels(MODEL);
     Map<String, Integer> labels = new HashMap<>();
@@ -366,7 +465,8 @@ class ScorerIT {
     publish(t, models.encoded(1));
     awaitReady(scorer);
 
-    List<ConsumerRecord<byte[], byte[]>> records = kafka.readFromBeginning(t.predictions(), 20, WAIT);
+    List<ConsumerRecord<byte[], byte[]>> records =
+        kafka.readFromBeginning(t.predictions(), 20, WAIT);
     Set<String> seen = new HashSet<>();
     for (ConsumerRecord<byte[], byte[]> r : records) {
       GenericRecord p = decoder.decode(r.value());
@@ -406,10 +506,22 @@ class ScorerIT {
     Topics t = topics(1);
     PublishedModels models = new PublishedModels(MODEL);
     byte[] garbage = "{\"not\": \"avro\"}".getBytes(StandardCharsets.UTF_8);
-    byte[] shortImage = Codecs.IMAGE_EVENT.encode(ImageEvent.newBuilder().setImageId("short")
-        .setPixels(ByteBuffer.wrap(new byte[100])).setEventTime(Instant.now()).setLabel(3).build());
-    byte[] badLabel = Codecs.IMAGE_EVENT.encode(ImageEvent.newBuilder().setImageId("twelve")
-        .setPixels(ByteBuffer.wrap(pixels(99))).setEventTime(Instant.now()).setLabel(12).build());
+    byte[] shortImage =
+        Codecs.IMAGE_EVENT.encode(
+            ImageEvent.newBuilder()
+                .setImageId("short")
+                .setPixels(ByteBuffer.wrap(new byte[100]))
+                .setEventTime(Instant.now())
+                .setLabel(3)
+                .build());
+    byte[] badLabel =
+        Codecs.IMAGE_EVENT.encode(
+            ImageEvent.newBuilder()
+                .setImageId("twelve")
+                .setPixels(ByteBuffer.wrap(pixels(99)))
+                .setEventTime(Instant.now())
+                .setLabel(12)
+                .build());
     Map<String, RecordMetadata> bad = new HashMap<>();
     try (KafkaProducer<byte[], byte[]> producer = producer()) {
       for (int i = 0; i < 5; i++) {
@@ -417,12 +529,21 @@ class ScorerIT {
       }
       RecordHeaders traced = new RecordHeaders();
       traced.add("trace-id", "abc-123".getBytes(StandardCharsets.UTF_8));
-      bad.put("garbage", producer.send(new ProducerRecord<>(t.images(), null, key("garbage"), garbage, traced))
-          .get(10, TimeUnit.SECONDS));
-      bad.put("short", producer.send(new ProducerRecord<>(t.images(), key("short"), shortImage))
-          .get(10, TimeUnit.SECONDS));
-      bad.put("twelve", producer.send(new ProducerRecord<>(t.images(), key("twelve"), badLabel))
-          .get(10, TimeUnit.SECONDS));
+      bad.put(
+          "garbage",
+          producer
+              .send(new ProducerRecord<>(t.images(), null, key("garbage"), garbage, traced))
+              .get(10, TimeUnit.SECONDS));
+      bad.put(
+          "short",
+          producer
+              .send(new ProducerRecord<>(t.images(), key("short"), shortImage))
+              .get(10, TimeUnit.SECONDS));
+      bad.put(
+          "twelve",
+          producer
+              .send(new ProducerRecord<>(t.images(), key("twelve"), badLabel))
+              .get(10, TimeUnit.SECONDS));
       for (int i = 5; i < 10; i++) {
         producer.send(eventRecord(t.images(), "good-" + i, pixels(i), i));
       }
@@ -431,7 +552,8 @@ class ScorerIT {
     Scorer scorer = start(t);
     publish(t, models.encoded(1));
 
-    List<ConsumerRecord<byte[], byte[]>> letters = kafka.readFromBeginning(t.deadLetters(), 3, WAIT);
+    List<ConsumerRecord<byte[], byte[]>> letters =
+        kafka.readFromBeginning(t.deadLetters(), 3, WAIT);
     assertEquals(3, letters.size(), "one dead letter per bad event");
     Map<String, ConsumerRecord<byte[], byte[]>> byKey = new HashMap<>();
     letters.forEach(r -> byKey.put(new String(r.key(), StandardCharsets.UTF_8), r));
@@ -439,31 +561,55 @@ class ScorerIT {
     assertReason(byKey.get("garbage"), PayloadError.BAD_MARKER, bad.get("garbage"), t.images());
     assertReason(byKey.get("short"), PayloadError.BAD_PIXEL_COUNT, bad.get("short"), t.images());
     assertReason(byKey.get("twelve"), PayloadError.BAD_LABEL, bad.get("twelve"), t.images());
-    assertArrayEquals(garbage, byKey.get("garbage").value(), "the dead letter carries the bytes as they came");
+    assertArrayEquals(
+        garbage, byKey.get("garbage").value(), "the dead letter carries the bytes as they came");
     assertArrayEquals(shortImage, byKey.get("short").value());
-    assertEquals("abc-123", DeadLetter.header(byKey.get("garbage").headers(), "trace-id"),
+    assertEquals(
+        "abc-123",
+        DeadLetter.header(byKey.get("garbage").headers(), "trace-id"),
         "the event's own headers travel with it");
 
-    List<ConsumerRecord<byte[], byte[]>> predictions = kafka.readFromBeginning(t.predictions(), 10, WAIT);
-    Set<String> scored = predictions.stream().map(r -> Codecs.PREDICTION.decode(r.value()).getImageId())
-        .collect(Collectors.toSet());
+    List<ConsumerRecord<byte[], byte[]>> predictions =
+        kafka.readFromBeginning(t.predictions(), 10, WAIT);
+    Set<String> scored =
+        predictions.stream()
+            .map(r -> Codecs.PREDICTION.decode(r.value()).getImageId())
+            .collect(Collectors.toSet());
     Set<String> good = new HashSet<>();
     for (int i = 0; i < 10; i++) {
       good.add("good-" + i);
     }
-    assertEquals(good, scored, "the good events before and after the bad ones are scored, the bad ones are not");
-    for (PayloadError reason : List.of(PayloadError.BAD_MARKER, PayloadError.BAD_PIXEL_COUNT,
-        PayloadError.BAD_LABEL)) {
-      assertEquals(1.0, scorer.registry().get("streamlearn.scorer.dead.letters").tag("reason", reason.name())
-          .counter().count(), "dead letters counted with reason " + reason);
+    assertEquals(
+        good,
+        scored,
+        "the good events before and after the bad ones are scored, the bad ones are not");
+    for (PayloadError reason :
+        List.of(PayloadError.BAD_MARKER, PayloadError.BAD_PIXEL_COUNT, PayloadError.BAD_LABEL)) {
+      assertEquals(
+          1.0,
+          scorer
+              .registry()
+              .get("streamlearn.scorer.dead.letters")
+              .tag("reason", reason.name())
+              .counter()
+              .count(),
+          "dead letters counted with reason " + reason);
     }
-    assertEquals(3.0, scorer.registry().get("streamlearn.scorer.dead.letters").counters().stream()
-        .mapToDouble(Counter::count).sum(), "no other dead letters counted");
+    assertEquals(
+        3.0,
+        scorer.registry().get("streamlearn.scorer.dead.letters").counters().stream()
+            .mapToDouble(Counter::count)
+            .sum(),
+        "no other dead letters counted");
   }
 
-  // --- the scorer -------------------------------------------------------------------------------------------------
+  // --- the scorer
+  // -------------------------------------------------------------------------------------------------
 
-  /** Creates the snapshot topic (compacted, room for a snapshot) and the images topic with this many partitions. */
+  /**
+   * Creates the snapshot topic (compacted, room for a snapshot) and the images topic with this many
+   * partitions.
+   */
   private Topics topics(int imagePartitions) throws Exception {
     Topics t = Topics.fresh();
     createSnapshotTopic(t);
@@ -472,35 +618,66 @@ class ScorerIT {
   }
 
   private static void createSnapshotTopic(Topics t) throws Exception {
-    kafka.createTopic(t.snapshots(), 1, Map.of("cleanup.policy", "compact", "max.message.bytes", "2000000"));
+    kafka.createTopic(
+        t.snapshots(), 1, Map.of("cleanup.policy", "compact", "max.message.bytes", "2000000"));
   }
 
   private Scorer start(Topics t, String... extra) {
-    List<String> args = new ArrayList<>(List.of("--bootstrap-servers", kafka.bootstrapServers(),
-        "--model-id", MODEL, "--snapshot-topic", t.snapshots(), "--images-topic", t.images(),
-        "--predictions-topic", t.predictions(), "--dead-letter-topic", t.deadLetters(), "--group-id", t.group(),
-        "--http-port", "0"));
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "--bootstrap-servers",
+                kafka.bootstrapServers(),
+                "--model-id",
+                MODEL,
+                "--snapshot-topic",
+                t.snapshots(),
+                "--images-topic",
+                t.images(),
+                "--predictions-topic",
+                t.predictions(),
+                "--dead-letter-topic",
+                t.deadLetters(),
+                "--group-id",
+                t.group(),
+                "--http-port",
+                "0"));
     args.addAll(List.of(extra));
-    ScorerSettings.Config config = ScorerSettings.resolve(ScorerMain.COMMAND.parse(args.toArray(String[]::new),
-        Map.of(), new PrintWriter(new StringWriter())).orElseThrow());
+    ScorerSettings.Config config =
+        ScorerSettings.resolve(
+            ScorerMain.COMMAND
+                .parse(args.toArray(String[]::new), Map.of(), new PrintWriter(new StringWriter()))
+                .orElseThrow());
     Scorer scorer = Scorer.start(config);
     toClose.add(scorer);
     return scorer;
   }
 
   private static void awaitReady(Scorer scorer) throws InterruptedException {
-    await(scorer::isReady, WAIT, () -> "the scorer did not become ready; model in use "
-        + scorer.model().map(m -> "v" + m.version()).orElse("none"));
+    await(
+        scorer::isReady,
+        WAIT,
+        () ->
+            "the scorer did not become ready; model in use "
+                + scorer.model().map(m -> "v" + m.version()).orElse("none"));
   }
 
   private static void awaitServing(Scorer scorer, long version) throws InterruptedException {
-    await(() -> scorer.isReady() && scorer.model().map(m -> m.version() == version).orElse(false), WAIT,
-        () -> "the scorer did not serve v" + version + "; in use: "
-            + scorer.model().map(m -> "v" + m.version()).orElse("none") + ", rejections " + rejections(scorer));
+    await(
+        () -> scorer.isReady() && scorer.model().map(m -> m.version() == version).orElse(false),
+        WAIT,
+        () ->
+            "the scorer did not serve v"
+                + version
+                + "; in use: "
+                + scorer.model().map(m -> "v" + m.version()).orElse("none")
+                + ", rejections "
+                + rejections(scorer));
   }
 
   private static double predictionsCounted(Scorer scorer) {
-    return scorer.registry().get("streamlearn.scorer.predictions").counters().stream().mapToDouble(Counter::count)
+    return scorer.registry().get("streamlearn.scorer.predictions").counters().stream()
+        .mapToDouble(Counter::count)
         .sum();
   }
 
@@ -509,8 +686,13 @@ class ScorerIT {
   }
 
   private static int rejected(Scorer scorer, SnapshotRejection reason) {
-    return (int) scorer.registry().get("streamlearn.scorer.snapshots.rejected").tag("reason", reason.name())
-        .counter().count();
+    return (int)
+        scorer
+            .registry()
+            .get("streamlearn.scorer.snapshots.rejected")
+            .tag("reason", reason.name())
+            .counter()
+            .count();
   }
 
   /** The non-zero rejection counters by reason. */
@@ -530,14 +712,18 @@ class ScorerIT {
   }
 
   private static JsonNode getJson(Scorer scorer, String path, int expectedStatus) throws Exception {
-    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
-            URI.create("http://localhost:" + scorer.httpPort() + path)).timeout(Duration.ofSeconds(10)).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create("http://localhost:" + scorer.httpPort() + path))
+                .timeout(Duration.ofSeconds(10))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertEquals(expectedStatus, response.statusCode(), "GET " + path + ": " + response.body());
     return JSON.readTree(response.body());
   }
 
-  // --- Kafka ------------------------------------------------------------------------------------------------------
+  // --- Kafka
+  // ------------------------------------------------------------------------------------------------------
 
   private static KafkaProducer<byte[], byte[]> producer() {
     Map<String, Object> props = kafka.clientProperties();
@@ -554,18 +740,30 @@ class ScorerIT {
 
   private static void publish(Topics t, String modelKey, byte[] snapshot) throws Exception {
     try (KafkaProducer<byte[], byte[]> producer = producer()) {
-      producer.send(new ProducerRecord<>(t.snapshots(), key(modelKey), snapshot)).get(10, TimeUnit.SECONDS);
+      producer
+          .send(new ProducerRecord<>(t.snapshots(), key(modelKey), snapshot))
+          .get(10, TimeUnit.SECONDS);
     }
   }
 
-  private static ProducerRecord<byte[], byte[]> eventRecord(String topic, String id, byte[] pixels, Integer label) {
-    ImageEvent event = ImageEvent.newBuilder().setImageId(id).setPixels(ByteBuffer.wrap(pixels))
-        .setEventTime(Instant.now()).setLabel(label).build();
+  private static ProducerRecord<byte[], byte[]> eventRecord(
+      String topic, String id, byte[] pixels, Integer label) {
+    ImageEvent event =
+        ImageEvent.newBuilder()
+            .setImageId(id)
+            .setPixels(ByteBuffer.wrap(pixels))
+            .setEventTime(Instant.now())
+            .setLabel(label)
+            .build();
     return new ProducerRecord<>(topic, key(id), Codecs.IMAGE_EVENT.encode(event));
   }
 
-  /** Sends events {@code <prefix>-<first>} .. {@code <prefix>-<first+count-1>}, unlabelled, and waits for the acks. */
-  private static void produceEvents(String topic, String prefix, int first, int count) throws Exception {
+  /**
+   * Sends events {@code <prefix>-<first>} .. {@code <prefix>-<first+count-1>}, unlabelled, and
+   * waits for the acks.
+   */
+  private static void produceEvents(String topic, String prefix, int first, int count)
+      throws Exception {
     List<Future<RecordMetadata>> sent = new ArrayList<>();
     try (KafkaProducer<byte[], byte[]> producer = producer()) {
       for (int i = first; i < first + count; i++) {
@@ -579,11 +777,11 @@ class ScorerIT {
   }
 
   /**
-   * Waits for {@code count} predictions of events whose id starts with {@code prefix}, asserts that all of them
-   * name {@code version}, and returns every prediction on the topic.
+   * Waits for {@code count} predictions of events whose id starts with {@code prefix}, asserts that
+   * all of them name {@code version}, and returns every prediction on the topic.
    */
-  private static List<Prediction> awaitPredictionsNaming(Topics t, String prefix, int count, long version)
-      throws InterruptedException {
+  private static List<Prediction> awaitPredictionsNaming(
+      Topics t, String prefix, int count, long version) throws InterruptedException {
     List<Prediction> all = new ArrayList<>();
     long deadline = System.nanoTime() + WAIT.toNanos();
     while (true) {
@@ -591,30 +789,56 @@ class ScorerIT {
       for (ConsumerRecord<byte[], byte[]> r : readAll(t.predictions())) {
         all.add(Codecs.PREDICTION.decode(r.value()));
       }
-      List<Prediction> matching = all.stream().filter(p -> p.getImageId().startsWith(prefix + "-")).toList();
+      List<Prediction> matching =
+          all.stream().filter(p -> p.getImageId().startsWith(prefix + "-")).toList();
       if (matching.size() >= count) {
         for (Prediction p : matching) {
-          assertEquals(version, p.getModelVersion(), p.getImageId() + " scored by v" + p.getModelVersion());
+          assertEquals(
+              version, p.getModelVersion(), p.getImageId() + " scored by v" + p.getModelVersion());
         }
         return all;
       }
       if (System.nanoTime() > deadline) {
-        fail(matching.size() + " of " + count + " '" + prefix + "' events scored within " + WAIT.toMillis() + " ms; "
-            + progress(t, prefix));
+        fail(
+            matching.size()
+                + " of "
+                + count
+                + " '"
+                + prefix
+                + "' events scored within "
+                + WAIT.toMillis()
+                + " ms; "
+                + progress(t, prefix));
       }
       Thread.sleep(100);
     }
   }
 
-  /** Where the events of {@code prefix} are: on the images topic, and how far the scorer's group has committed. */
+  /**
+   * Where the events of {@code prefix} are: on the images topic, and how far the scorer's group has
+   * committed.
+   */
   private static String progress(Topics t, String prefix) {
-    long events = readAll(t.images()).stream()
-        .filter(r -> new String(r.key(), StandardCharsets.UTF_8).startsWith(prefix + "-")).count();
-    try (Admin admin = kafka.admin(); KafkaConsumer<byte[], byte[]> consumer = consumer()) {
-      Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(t.group())
-          .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
-      return events + " such events on " + t.images() + ", group " + t.group() + " committed " + committed
-          + " of end offsets " + consumer.endOffsets(partitions(consumer, t.images()));
+    long events =
+        readAll(t.images()).stream()
+            .filter(r -> new String(r.key(), StandardCharsets.UTF_8).startsWith(prefix + "-"))
+            .count();
+    try (Admin admin = kafka.admin();
+        KafkaConsumer<byte[], byte[]> consumer = consumer()) {
+      Map<TopicPartition, OffsetAndMetadata> committed =
+          admin
+              .listConsumerGroupOffsets(t.group())
+              .partitionsToOffsetAndMetadata()
+              .get(30, TimeUnit.SECONDS);
+      return events
+          + " such events on "
+          + t.images()
+          + ", group "
+          + t.group()
+          + " committed "
+          + committed
+          + " of end offsets "
+          + consumer.endOffsets(partitions(consumer, t.images()));
     } catch (Exception e) {
       return events + " such events on " + t.images() + "; group offsets unreadable: " + e;
     }
@@ -662,37 +886,58 @@ class ScorerIT {
     return infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
   }
 
-  // --- checks -----------------------------------------------------------------------------------------------------
+  // --- checks
+  // -----------------------------------------------------------------------------------------------------
 
-  private static void assertProbabilitiesOf(PublishedModels models, long version, byte[] pixels, Prediction p) {
+  private static void assertProbabilitiesOf(
+      PublishedModels models, long version, byte[] pixels, Prediction p) {
     float[] expected = models.probabilities(version, pixels);
     for (int c = 0; c < expected.length; c++) {
       float actual = p.getProbabilities().get(c);
       if (Math.abs(expected[c] - actual) > 1e-5) {
-        fail(p.getImageId() + " names v" + version + " but its probability of " + c + " is " + actual + "; v"
-            + version + " gives " + expected[c]);
+        fail(
+            p.getImageId()
+                + " names v"
+                + version
+                + " but its probability of "
+                + c
+                + " is "
+                + actual
+                + "; v"
+                + version
+                + " gives "
+                + expected[c]);
       }
     }
     int digit = 0;
     for (int c = 1; c < expected.length; c++) {
       digit = expected[c] > expected[digit] ? c : digit;
     }
-    assertEquals(digit, p.getDigit(), p.getImageId() + ": digit is v" + version + "'s most probable class");
+    assertEquals(
+        digit, p.getDigit(), p.getImageId() + ": digit is v" + version + "'s most probable class");
   }
 
-  private static void assertReason(ConsumerRecord<byte[], byte[]> letter, PayloadError reason, RecordMetadata source,
+  private static void assertReason(
+      ConsumerRecord<byte[], byte[]> letter,
+      PayloadError reason,
+      RecordMetadata source,
       String topic) {
-    assertEquals(reason.name(), DeadLetter.header(letter.headers(), DeadLetter.REASON), "reason header");
+    assertEquals(
+        reason.name(), DeadLetter.header(letter.headers(), DeadLetter.REASON), "reason header");
     assertEquals("scorer", DeadLetter.header(letter.headers(), DeadLetter.SERVICE));
     assertEquals(topic, DeadLetter.header(letter.headers(), DeadLetter.SOURCE_TOPIC));
-    assertEquals(Integer.toString(source.partition()),
+    assertEquals(
+        Integer.toString(source.partition()),
         DeadLetter.header(letter.headers(), DeadLetter.SOURCE_PARTITION));
-    assertEquals(Long.toString(source.offset()), DeadLetter.header(letter.headers(), DeadLetter.SOURCE_OFFSET));
+    assertEquals(
+        Long.toString(source.offset()),
+        DeadLetter.header(letter.headers(), DeadLetter.SOURCE_OFFSET));
     String detail = DeadLetter.header(letter.headers(), DeadLetter.DETAIL);
     assertTrue(detail != null && !detail.isBlank(), "a detail says what was wrong");
   }
 
-  // --- small things -----------------------------------------------------------------------------------------------
+  // --- small things
+  // -----------------------------------------------------------------------------------------------
 
   /** Image {@code index}: 784 seeded random pixels. */
   private static byte[] pixels(int index) {
@@ -706,8 +951,9 @@ class ScorerIT {
   }
 
   /**
-   * A file of the contract, {@code core/src/main/avro/<name>}, found by walking up from the working directory to the
-   * multi-module root (failsafe runs in the module directory and may not set maven.multiModuleProjectDirectory).
+   * A file of the contract, {@code core/src/main/avro/<name>}, found by walking up from the working
+   * directory to the multi-module root (failsafe runs in the module directory and may not set
+   * maven.multiModuleProjectDirectory).
    */
   private static Path contractFile(String name) {
     for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
@@ -716,7 +962,8 @@ class ScorerIT {
         return candidate;
       }
     }
-    throw new AssertionError("no core/src/main/avro/" + name + " above " + Path.of("").toAbsolutePath());
+    throw new AssertionError(
+        "no core/src/main/avro/" + name + " above " + Path.of("").toAbsolutePath());
   }
 
   private static void await(BooleanSupplier condition, Duration timeout, Supplier<String> message)

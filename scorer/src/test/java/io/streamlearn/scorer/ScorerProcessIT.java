@@ -45,22 +45,30 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The scorer as a separate JVM on the real broker: SIGKILLed while events stream, then restarted; and abused over
- * HTTP in a small heap.
+ * The scorer as a separate JVM on the real broker: SIGKILLed while events stream, then restarted;
+ * and abused over HTTP in a small heap.
  */
 @Tag("real-kafka")
 class ScorerProcessIT {
   @RegisterExtension static final RealKafka kafka = new RealKafka();
   private static final String MODEL = "mnist";
   private static final Duration WAIT = Duration.ofMinutes(3);
-  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(30)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(30))
+          .build();
 
   /** The topics of one test. */
-  private record Topics(String snapshots, String images, String predictions, String deadLetters, String group) {
+  private record Topics(
+      String snapshots, String images, String predictions, String deadLetters, String group) {
     static Topics fresh() {
-      return new Topics(RealKafka.uniqueName("snapshots"), RealKafka.uniqueName("images"),
-          RealKafka.uniqueName("predictions"), RealKafka.uniqueName("dlq"), RealKafka.uniqueName("scorer"));
+      return new Topics(
+          RealKafka.uniqueName("snapshots"),
+          RealKafka.uniqueName("images"),
+          RealKafka.uniqueName("predictions"),
+          RealKafka.uniqueName("dlq"),
+          RealKafka.uniqueName("scorer"));
     }
   }
 
@@ -71,22 +79,44 @@ class ScorerProcessIT {
 
     ScorerProcess(Topics t, int port, String heap, Path log, String... extra) throws Exception {
       this.port = port;
-      List<String> command = new ArrayList<>(List.of(
-          Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx" + heap,
-          "-XX:+ExitOnOutOfMemoryError", "-cp", System.getProperty("java.class.path"), ScorerMain.class.getName(),
-          "--bootstrap-servers", kafka.bootstrapServers(), "--model-id", MODEL, "--snapshot-topic", t.snapshots(),
-          "--images-topic", t.images(), "--predictions-topic", t.predictions(), "--dead-letter-topic",
-          t.deadLetters(), "--group-id", t.group(), "--http-port", Integer.toString(port)));
+      List<String> command =
+          new ArrayList<>(
+              List.of(
+                  Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                  "-Xmx" + heap,
+                  "-XX:+ExitOnOutOfMemoryError",
+                  "-cp",
+                  System.getProperty("java.class.path"),
+                  ScorerMain.class.getName(),
+                  "--bootstrap-servers",
+                  kafka.bootstrapServers(),
+                  "--model-id",
+                  MODEL,
+                  "--snapshot-topic",
+                  t.snapshots(),
+                  "--images-topic",
+                  t.images(),
+                  "--predictions-topic",
+                  t.predictions(),
+                  "--dead-letter-topic",
+                  t.deadLetters(),
+                  "--group-id",
+                  t.group(),
+                  "--http-port",
+                  Integer.toString(port)));
       command.addAll(List.of(extra));
-      ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+      ProcessBuilder builder =
+          new ProcessBuilder(command)
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
       builder.environment().put("OMP_NUM_THREADS", "1");
       process = builder.start();
     }
 
     void kill() throws InterruptedException {
       process.destroyForcibly();
-      assertTrue(process.waitFor(60, TimeUnit.SECONDS), "the scorer did not die within 60 s of SIGKILL");
+      assertTrue(
+          process.waitFor(60, TimeUnit.SECONDS), "the scorer did not die within 60 s of SIGKILL");
     }
 
     @Override
@@ -105,8 +135,11 @@ class ScorerProcessIT {
   }
 
   private HttpResponse<String> get(int port, String path) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-        .timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
+    return http.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+            .timeout(Duration.ofSeconds(60))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   /** The version /v1/model reports, or -1 while the scorer has none (or does not answer yet). */
@@ -116,29 +149,41 @@ class ScorerProcessIT {
       if (model.statusCode() != 200) {
         return -1;
       }
-      return new com.fasterxml.jackson.databind.ObjectMapper().readTree(model.body()).get("version").asLong();
+      return new com.fasterxml.jackson.databind.ObjectMapper()
+          .readTree(model.body())
+          .get("version")
+          .asLong();
     } catch (Exception notYet) {
       return -1;
     }
   }
 
   private static void publish(Topics t, byte[] snapshot) throws Exception {
-    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.of(
-        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
-        ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 2 * 1024 * 1024), new ByteArraySerializer(),
-        new ByteArraySerializer())) {
-      producer.send(new ProducerRecord<>(t.snapshots(), MODEL.getBytes(StandardCharsets.UTF_8), snapshot))
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(
+            Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                kafka.bootstrapServers(),
+                ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
+                2 * 1024 * 1024),
+            new ByteArraySerializer(),
+            new ByteArraySerializer())) {
+      producer
+          .send(
+              new ProducerRecord<>(t.snapshots(), MODEL.getBytes(StandardCharsets.UTF_8), snapshot))
           .get(30, TimeUnit.SECONDS);
     }
   }
 
   private static void createTopics(Topics t) throws Exception {
-    kafka.createTopic(t.snapshots(), 1, Map.of("cleanup.policy", "compact", "max.message.bytes", "2000000"));
+    kafka.createTopic(
+        t.snapshots(), 1, Map.of("cleanup.policy", "compact", "max.message.bytes", "2000000"));
     kafka.createTopic(t.images(), 2, Map.of());
   }
 
   @Test
-  void aKilledScorerRestartsOnTheNewestSnapshotAndEveryEventGetsAPrediction(@TempDir Path dir) throws Exception {
+  void aKilledScorerRestartsOnTheNewestSnapshotAndEveryEventGetsAPrediction(@TempDir Path dir)
+      throws Exception {
     Topics t = Topics.fresh();
     createTopics(t);
     PublishedModels models = new PublishedModels(MODEL);
@@ -152,65 +197,102 @@ class ScorerProcessIT {
       try (ScorerProcess first = new ScorerProcess(t, port, "512m", log)) {
         Await.until(() -> servedVersion(port) == 1, WAIT, "the first scorer serving v1");
         producing = CompletableFuture.runAsync(() -> produceEvents(t.images(), events, 2_000));
-        Await.until(() -> kafka.readToEnd(t.predictions()).size() >= 2_000 || producing.isCompletedExceptionally(),
-            WAIT, "2,000 predictions before the kill");
+        Await.until(
+            () ->
+                kafka.readToEnd(t.predictions()).size() >= 2_000
+                    || producing.isCompletedExceptionally(),
+            WAIT,
+            "2,000 predictions before the kill");
         if (producing.isCompletedExceptionally()) {
           producing.join();
         }
-        first.kill(); // SIGKILL mid-stream: no offsets committed for what it scored since its last commit
+        first.kill(); // SIGKILL mid-stream: no offsets committed for what it scored since its last
+        // commit
         predictedBeforeKill = kafka.readToEnd(t.predictions()).size();
       }
       publish(t, models.encoded(2)); // published while no scorer runs
       try (ScorerProcess second = new ScorerProcess(t, port, "512m", log)) {
-        Await.until(() -> servedVersion(port) == 2, WAIT, "the restarted scorer serving the newest snapshot, v2");
+        Await.until(
+            () -> servedVersion(port) == 2,
+            WAIT,
+            "the restarted scorer serving the newest snapshot, v2");
         producing.get(2, TimeUnit.MINUTES);
-        Await.until(() -> distinctIds(t.predictions()).size() == events, WAIT,
-            () -> "a prediction for each of the " + events + " events (" + distinctIds(t.predictions()).size()
-                + " so far)");
+        Await.until(
+            () -> distinctIds(t.predictions()).size() == events,
+            WAIT,
+            () ->
+                "a prediction for each of the "
+                    + events
+                    + " events ("
+                    + distinctIds(t.predictions()).size()
+                    + " so far)");
       }
     } finally {
-      Files.copy(log, Path.of("target", "ScorerProcessIT-kill.log"),
+      Files.copy(
+          log,
+          Path.of("target", "ScorerProcessIT-kill.log"),
           java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
-    List<Prediction> all = kafka.readToEnd(t.predictions()).stream()
-        .map(r -> Codecs.PREDICTION.decode(r.value())).toList();
+    List<Prediction> all =
+        kafka.readToEnd(t.predictions()).stream()
+            .map(r -> Codecs.PREDICTION.decode(r.value()))
+            .toList();
     Map<String, Integer> perId = new HashMap<>();
     all.forEach(p -> perId.merge(p.getImageId(), 1, Integer::sum));
     long duplicates = all.size() - perId.size();
-    System.out.printf("[ScorerProcessIT] killed after %d predictions; %d events, %d predictions, %d duplicates (same"
-        + " image id, scored again after the kill); %d by v2%n", predictedBeforeKill, events, all.size(), duplicates,
+    System.out.printf(
+        "[ScorerProcessIT] killed after %d predictions; %d events, %d predictions, %d duplicates (same"
+            + " image id, scored again after the kill); %d by v2%n",
+        predictedBeforeKill,
+        events,
+        all.size(),
+        duplicates,
         all.stream().filter(p -> p.getModelVersion() == 2).count());
     assertEquals(events, perId.size(), "every event predicted");
-    assertTrue(all.stream().anyMatch(p -> p.getModelVersion() == 2), "the restarted scorer scores with v2");
+    assertTrue(
+        all.stream().anyMatch(p -> p.getModelVersion() == 2),
+        "the restarted scorer scores with v2");
   }
 
   @Test
-  void underHttpAbuseInASmallHeapTheScorerStaysUpAndEveryBadRequestGetsItsClientError(@TempDir Path dir)
-      throws Exception {
+  void underHttpAbuseInASmallHeapTheScorerStaysUpAndEveryBadRequestGetsItsClientError(
+      @TempDir Path dir) throws Exception {
     Topics t = Topics.fresh();
     createTopics(t);
     publish(t, new PublishedModels(MODEL).encoded(1));
     Path log = dir.resolve("scorer-abuse.log");
     int port = freePort();
     List<Socket> slow = new ArrayList<>();
-    // An idle timeout far beyond the test, so that "still open" below cannot be the server's timeout at work.
-    try (ScorerProcess scorer = new ScorerProcess(t, port, "160m", log, "--http-idle-timeout", "600000")) {
+    // An idle timeout far beyond the test, so that "still open" below cannot be the server's
+    // timeout at work.
+    try (ScorerProcess scorer =
+        new ScorerProcess(t, port, "160m", log, "--http-idle-timeout", "600000")) {
       Await.until(() -> servedVersion(port) == 1, WAIT, "the scorer serving v1");
       for (int i = 0; i < 256; i++) {
         Socket s = new Socket("127.0.0.1", port);
         OutputStream out = s.getOutputStream();
-        out.write((i % 2 == 0 ? "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n[1,2"
-            : "GET /health/re").getBytes(StandardCharsets.US_ASCII));
+        out.write(
+            (i % 2 == 0
+                    ? "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n[1,2"
+                    : "GET /health/re")
+                .getBytes(StandardCharsets.US_ASCII));
         out.flush();
         slow.add(s);
       }
-      String pixels = IntStream.range(0, 784).mapToObj(i -> Integer.toString(i % 256))
-          .collect(Collectors.joining(",", "[", "]"));
+      String pixels =
+          IntStream.range(0, 784)
+              .mapToObj(i -> Integer.toString(i % 256))
+              .collect(Collectors.joining(",", "[", "]"));
       List<CompletableFuture<HttpResponse<String>>> predicts = new ArrayList<>();
       for (int i = 0; i < 200; i++) {
-        predicts.add(http.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/predict"))
-            .timeout(Duration.ofMinutes(2)).header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(pixels)).build(), HttpResponse.BodyHandlers.ofString()));
+        predicts.add(
+            http.sendAsync(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/predict"))
+                    .timeout(Duration.ofMinutes(2))
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(pixels))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString()));
       }
       long start = System.nanoTime();
       assertEquals(200, get(port, "/health/live").statusCode());
@@ -222,8 +304,12 @@ class ScorerProcessIT {
         s.setSoTimeout(50);
         try {
           int b = s.getInputStream().read();
-          throw new AssertionError("slow socket " + i + " was answered or closed before health answered (read " + b
-              + ")");
+          throw new AssertionError(
+              "slow socket "
+                  + i
+                  + " was answered or closed before health answered (read "
+                  + b
+                  + ")");
         } catch (java.net.SocketTimeoutException stillOpen) {
           // what a client in the middle of its request sees
         }
@@ -235,47 +321,74 @@ class ScorerProcessIT {
         ok.addAndGet(status == 200 ? 1 : 0);
       }
 
-      // Oversized and malformed bodies, many at once: each its 4xx, and nothing sized by them is allocated.
-      // Four clients at a time (the scorer's predict threads), so the pool never has to answer 503: each bad body
+      // Oversized and malformed bodies, many at once: each its 4xx, and nothing sized by them is
+      // allocated.
+      // Four clients at a time (the scorer's predict threads), so the pool never has to answer 503:
+      // each bad body
       // must get its own 4xx, whatever the interleaving.
       List<CompletableFuture<Void>> clients = new ArrayList<>();
       AtomicInteger badSent = new AtomicInteger();
       for (int c = 0; c < 4; c++) {
-        clients.add(CompletableFuture.runAsync(() -> {
-          for (int i = 0; i < 10; i++) {
-            status(port, "application/json", "{\"pixels\": [1, 2,".getBytes(StandardCharsets.UTF_8), 400).join();
-            status(port, "image/png", new byte[] {(byte) 0x89, 'P', 'N', 'G', 0, 0}, 400).join();
-            status(port, "text/plain", "hello".getBytes(StandardCharsets.UTF_8), 415).join();
-            badSent.addAndGet(3);
-          }
-        }));
+        clients.add(
+            CompletableFuture.runAsync(
+                () -> {
+                  for (int i = 0; i < 10; i++) {
+                    status(
+                            port,
+                            "application/json",
+                            "{\"pixels\": [1, 2,".getBytes(StandardCharsets.UTF_8),
+                            400)
+                        .join();
+                    status(port, "image/png", new byte[] {(byte) 0x89, 'P', 'N', 'G', 0, 0}, 400)
+                        .join();
+                    status(port, "text/plain", "hello".getBytes(StandardCharsets.UTF_8), 415)
+                        .join();
+                    badSent.addAndGet(3);
+                  }
+                }));
       }
       for (CompletableFuture<Void> c : clients) {
         c.join();
       }
-      // A body declared at 1 GB, and a chunked one past the limit: answered 413 without being read to the end
+      // A body declared at 1 GB, and a chunked one past the limit: answered 413 without being read
+      // to the end
       // (raw sockets, so the answer is read while the rest of the body is still unsent).
       for (int i = 0; i < 20; i++) {
-        assertEquals(413, rawStatus(port, "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            + "Content-Length: 1000000000\r\n\r\n[1,2,3"), "declared 1 GB");
-        StringBuilder chunked = new StringBuilder("POST /v1/predict HTTP/1.1\r\nHost: x\r\n"
-            + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+        assertEquals(
+            413,
+            rawStatus(
+                port,
+                "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: 1000000000\r\n\r\n[1,2,3"),
+            "declared 1 GB");
+        StringBuilder chunked =
+            new StringBuilder(
+                "POST /v1/predict HTTP/1.1\r\nHost: x\r\n"
+                    + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
         for (int c = 0; c < 9; c++) {
-          chunked.append("2000\r\n").append("1".repeat(0x2000)).append("\r\n"); // 9 x 8 KiB: past 64 KiB
+          chunked
+              .append("2000\r\n")
+              .append("1".repeat(0x2000))
+              .append("\r\n"); // 9 x 8 KiB: past 64 KiB
         }
         assertEquals(413, rawStatus(port, chunked.toString()), "chunked past the limit");
       }
       assertEquals(200, get(port, "/health/live").statusCode(), "still answering");
       assertTrue(scorer.process.isAlive(), "the scorer is still running");
-      assertFalse(Files.readString(log).contains("OutOfMemoryError"), "no OutOfMemoryError in the scorer's log");
-      System.out.printf("[ScorerProcessIT] -Xmx160m, 256 slow sockets: /health/live in %.1f ms, /metrics in %.1f"
-          + " ms; %d of 200 predicts answered 200 (the rest 503); %d bad requests each got its 4xx%n", live / 1e6,
-          metrics / 1e6, ok.get(), badSent.get() + 40);
+      assertFalse(
+          Files.readString(log).contains("OutOfMemoryError"),
+          "no OutOfMemoryError in the scorer's log");
+      System.out.printf(
+          "[ScorerProcessIT] -Xmx160m, 256 slow sockets: /health/live in %.1f ms, /metrics in %.1f"
+              + " ms; %d of 200 predicts answered 200 (the rest 503); %d bad requests each got its 4xx%n",
+          live / 1e6, metrics / 1e6, ok.get(), badSent.get() + 40);
     } finally {
       for (Socket s : slow) {
         s.close();
       }
-      Files.copy(log, Path.of("target", "ScorerProcessIT-abuse.log"),
+      Files.copy(
+          log,
+          Path.of("target", "ScorerProcessIT-abuse.log"),
           java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
   }
@@ -294,13 +407,21 @@ class ScorerProcessIT {
 
   /** Sends a predict with {@code body}; the future fails unless the answer is {@code expected}. */
   private CompletableFuture<Integer> status(int port, String type, byte[] body, int expected) {
-    return http.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/predict"))
-        .timeout(Duration.ofMinutes(2)).header("Content-Type", type)
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString())
-        .thenApply(r -> {
-          assertEquals(expected, r.statusCode(), type + " body of " + body.length + " bytes: " + r.body());
-          return r.statusCode();
-        });
+    return http.sendAsync(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/predict"))
+                .timeout(Duration.ofMinutes(2))
+                .header("Content-Type", type)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                .build(),
+            HttpResponse.BodyHandlers.ofString())
+        .thenApply(
+            r -> {
+              assertEquals(
+                  expected,
+                  r.statusCode(),
+                  type + " body of " + body.length + " bytes: " + r.body());
+              return r.statusCode();
+            });
   }
 
   private static Set<String> distinctIds(String topic) {
@@ -314,9 +435,17 @@ class ScorerProcessIT {
   /** Sends events e-0 .. e-(count-1) at {@code rate} per second, each acknowledged. */
   private static void produceEvents(String topic, int count, int rate) {
     SplittableRandom random = new SplittableRandom(5);
-    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.of(
-        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(), ProducerConfig.ACKS_CONFIG, "all",
-        ProducerConfig.LINGER_MS_CONFIG, 5), new ByteArraySerializer(), new ByteArraySerializer())) {
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(
+            Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                kafka.bootstrapServers(),
+                ProducerConfig.ACKS_CONFIG,
+                "all",
+                ProducerConfig.LINGER_MS_CONFIG,
+                5),
+            new ByteArraySerializer(),
+            new ByteArraySerializer())) {
       List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
       long start = System.nanoTime();
       for (int i = 0; i < count; i++) {
@@ -328,9 +457,17 @@ class ScorerProcessIT {
         byte[] pixels = new byte[784];
         random.nextBytes(pixels);
         String id = "e-" + i;
-        sent.add(producer.send(new ProducerRecord<>(topic, id.getBytes(StandardCharsets.UTF_8),
-            Codecs.IMAGE_EVENT.encode(ImageEvent.newBuilder().setImageId(id).setPixels(ByteBuffer.wrap(pixels))
-                .setEventTime(Instant.now()).build()))));
+        sent.add(
+            producer.send(
+                new ProducerRecord<>(
+                    topic,
+                    id.getBytes(StandardCharsets.UTF_8),
+                    Codecs.IMAGE_EVENT.encode(
+                        ImageEvent.newBuilder()
+                            .setImageId(id)
+                            .setPixels(ByteBuffer.wrap(pixels))
+                            .setEventTime(Instant.now())
+                            .build()))));
       }
       for (java.util.concurrent.Future<?> f : sent) {
         f.get(2, TimeUnit.MINUTES);

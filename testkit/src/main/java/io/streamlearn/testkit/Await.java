@@ -4,23 +4,27 @@ import java.time.Duration;
 import java.util.function.Supplier;
 
 /**
- * The one way tests wait: for a condition, with a timeout and a message that says what did not happen. Never a fixed
- * sleep: a machine that is slow for a while makes a wait longer, not a test red.
+ * The one way tests wait: for a condition, with a timeout and a message that says what did not
+ * happen. Never a fixed sleep: a machine that is slow for a while makes a wait longer, not a test
+ * red.
  */
 public final class Await {
   private static final long POLL_MILLIS = 20;
 
   private Await() {}
 
-  /** A condition that may throw (a broker query, say); an exception counts as "not yet" until the deadline. */
+  /**
+   * A condition that may throw (a broker query, say); an exception counts as "not yet" until the
+   * deadline.
+   */
   @FunctionalInterface
   public interface Condition {
     boolean holds() throws Exception;
   }
 
   /**
-   * Waits until {@code condition} holds, or fails with {@code "<what> did not happen within <timeout> ms"} (and the
-   * last exception the condition threw, if any).
+   * Waits until {@code condition} holds, or fails with {@code "<what> did not happen within
+   * <timeout> ms"} (and the last exception the condition threw, if any).
    */
   public static void until(Condition condition, Duration timeout, Supplier<String> what) {
     long deadline = System.nanoTime() + timeout.toNanos();
@@ -35,8 +39,13 @@ public final class Await {
         last = e;
       }
       if (System.nanoTime() > deadline) {
-        AssertionError error = new AssertionError(what.get() + " did not happen within " + timeout.toMillis() + " ms"
-            + (last == null ? "" : "; last error: " + last));
+        AssertionError error =
+            new AssertionError(
+                what.get()
+                    + " did not happen within "
+                    + timeout.toMillis()
+                    + " ms"
+                    + (last == null ? "" : "; last error: " + last));
         if (last != null) {
           error.initCause(last);
         }

@@ -32,19 +32,21 @@ import org.testcontainers.DockerClientFactory;
 import org.testcontainers.kafka.KafkaContainer;
 
 /**
- * The one broker test kit: gives an integration test class a real Kafka broker, started once per class.
+ * The one broker test kit: gives an integration test class a real Kafka broker, started once per
+ * class.
  *
  * <p>System property {@value #MODE} chooses the broker:
  *
  * <ul>
- *   <li>{@code embedded} (default): a single-node KRaft broker in this JVM, from Kafka's own test kit;
- *   <li>{@code testcontainers}: the {@code apache/kafka} image in Docker, where a Docker engine exists (elsewhere
- *       the class is skipped with a printed reason);
+ *   <li>{@code embedded} (default): a single-node KRaft broker in this JVM, from Kafka's own test
+ *       kit;
+ *   <li>{@code testcontainers}: the {@code apache/kafka} image in Docker, where a Docker engine
+ *       exists (elsewhere the class is skipped with a printed reason);
  *   <li>{@code external}: a running cluster at {@value #BOOTSTRAP}.
  * </ul>
  *
- * <p>Use it as {@code @RegisterExtension static final RealKafka kafka = new RealKafka();} and give each test its
- * own topic names with {@link #uniqueName}.
+ * <p>Use it as {@code @RegisterExtension static final RealKafka kafka = new RealKafka();} and give
+ * each test its own topic names with {@link #uniqueName}.
  */
 public final class RealKafka implements BeforeAllCallback, BeforeEachCallback, AfterAllCallback {
   public static final String MODE = "streamlearn.test.kafka";
@@ -68,18 +70,23 @@ public final class RealKafka implements BeforeAllCallback, BeforeEachCallback, A
           throw new IllegalStateException(MODE + "=external needs -D" + BOOTSTRAP + "=host:port");
         }
       }
-      default -> throw new IllegalStateException(
-          "unknown " + MODE + "=" + mode + ": expected embedded, testcontainers or external");
+      default ->
+          throw new IllegalStateException(
+              "unknown " + MODE + "=" + mode + ": expected embedded, testcontainers or external");
     }
     if (skipReason == null) {
-      System.out.printf("[RealKafka] %s: %s broker at %s%n", context.getDisplayName(), mode, bootstrapServers);
+      System.out.printf(
+          "[RealKafka] %s: %s broker at %s%n", context.getDisplayName(), mode, bootstrapServers);
     }
   }
 
   private void startEmbedded() throws Exception {
     KafkaClusterTestKit cluster =
         new KafkaClusterTestKit.Builder(
-                new TestKitNodes.Builder().setCombined(true).setNumBrokerNodes(1).setNumControllerNodes(1)
+                new TestKitNodes.Builder()
+                    .setCombined(true)
+                    .setNumBrokerNodes(1)
+                    .setNumControllerNodes(1)
                     .build())
             .setConfigProp("offsets.topic.replication.factor", "1")
             .setConfigProp("transaction.state.log.replication.factor", "1")
@@ -97,8 +104,10 @@ public final class RealKafka implements BeforeAllCallback, BeforeEachCallback, A
 
   private void startContainer(ExtensionContext context) {
     if (!DockerClientFactory.instance().isDockerAvailable()) {
-      String reason = "no Docker engine reachable, so the Testcontainers broker (" + KAFKA_IMAGE
-          + ") cannot start; the same tests run on the embedded broker";
+      String reason =
+          "no Docker engine reachable, so the Testcontainers broker ("
+              + KAFKA_IMAGE
+              + ") cannot start; the same tests run on the embedded broker";
       System.out.printf("[RealKafka] SKIPPED %s: %s%n", context.getDisplayName(), reason);
       skipReason = reason;
       return;
@@ -127,7 +136,8 @@ public final class RealKafka implements BeforeAllCallback, BeforeEachCallback, A
 
   public String bootstrapServers() {
     if (bootstrapServers == null) {
-      throw new IllegalStateException("the broker is not running: register RealKafka with @RegisterExtension");
+      throw new IllegalStateException(
+          "the broker is not running: register RealKafka with @RegisterExtension");
     }
     return bootstrapServers;
   }
@@ -143,12 +153,19 @@ public final class RealKafka implements BeforeAllCallback, BeforeEachCallback, A
     return Admin.create(clientProperties());
   }
 
-  /** The offsets {@code group} has committed, by partition (partitions it never committed are absent). */
+  /**
+   * The offsets {@code group} has committed, by partition (partitions it never committed are
+   * absent).
+   */
   public Map<TopicPartition, Long> committedOffsets(String group) throws Exception {
     try (Admin admin = admin()) {
       Map<TopicPartition, Long> offsets = new HashMap<>();
-      for (Map.Entry<TopicPartition, OffsetAndMetadata> e : admin.listConsumerGroupOffsets(group)
-          .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS).entrySet()) {
+      for (Map.Entry<TopicPartition, OffsetAndMetadata> e :
+          admin
+              .listConsumerGroupOffsets(group)
+              .partitionsToOffsetAndMetadata()
+              .get(30, TimeUnit.SECONDS)
+              .entrySet()) {
         if (e.getValue() != null) {
           offsets.put(e.getKey(), e.getValue().offset());
         }
@@ -159,39 +176,50 @@ public final class RealKafka implements BeforeAllCallback, BeforeEachCallback, A
 
   /** A name no other test of this JVM uses: {@code <prefix>-<n>-<random>}. */
   public static String uniqueName(String prefix) {
-    return prefix + "-" + NAMES.incrementAndGet() + "-" + UUID.randomUUID().toString().substring(0, 8);
+    return prefix
+        + "-"
+        + NAMES.incrementAndGet()
+        + "-"
+        + UUID.randomUUID().toString().substring(0, 8);
   }
 
-  public void createTopic(String name, int partitions, Map<String, String> configs) throws Exception {
+  public void createTopic(String name, int partitions, Map<String, String> configs)
+      throws Exception {
     try (Admin admin = admin()) {
-      admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1).configs(configs))).all()
+      admin
+          .createTopics(List.of(new NewTopic(name, partitions, (short) 1).configs(configs)))
+          .all()
           .get(30, TimeUnit.SECONDS);
       awaitLeaders(admin, name, partitions);
     }
   }
 
   /**
-   * The controller confirms a creation, and the broker publishes the topic's metadata, before its replica manager has
-   * applied the partitions; an idempotent producer that starts in between can lose its first batch
-   * (OUT_OF_ORDER_SEQUENCE_NUMBER, KAFKA-15591). Tests wait here until every partition's leader answers ListOffsets,
-   * the same wait as the services' own topic creation ({@code TopicAdmin}, which testkit cannot depend on).
+   * The controller confirms a creation, and the broker publishes the topic's metadata, before its
+   * replica manager has applied the partitions; an idempotent producer that starts in between can
+   * lose its first batch (OUT_OF_ORDER_SEQUENCE_NUMBER, KAFKA-15591). Tests wait here until every
+   * partition's leader answers ListOffsets, the same wait as the services' own topic creation
+   * ({@code TopicAdmin}, which testkit cannot depend on).
    */
   private static void awaitLeaders(Admin admin, String topic, int partitions) throws Exception {
     Map<TopicPartition, OffsetSpec> request = new HashMap<>();
     for (int p = 0; p < partitions; p++) {
       request.put(new TopicPartition(topic, p), OffsetSpec.latest());
     }
-    Await.until(() -> {
-      try {
-        admin.listOffsets(request).all().get(30, TimeUnit.SECONDS);
-        return true;
-      } catch (ExecutionException e) {
-        if (e.getCause() instanceof RetriableException) {
-          return false;
-        }
-        throw e;
-      }
-    }, Duration.ofSeconds(30), "every partition of " + topic + " served by its leader");
+    Await.until(
+        () -> {
+          try {
+            admin.listOffsets(request).all().get(30, TimeUnit.SECONDS);
+            return true;
+          } catch (ExecutionException e) {
+            if (e.getCause() instanceof RetriableException) {
+              return false;
+            }
+            throw e;
+          }
+        },
+        Duration.ofSeconds(30),
+        "every partition of " + topic + " served by its leader");
   }
 
   /** {@link #readToEnd(String, String)} on this broker. */
@@ -200,11 +228,12 @@ public final class RealKafka implements BeforeAllCallback, BeforeEachCallback, A
   }
 
   /**
-   * Every committed record of {@code topic} up to its end offsets when called (read_committed: up to the last
-   * stable offset), in partition then offset order; an empty list when the topic does not exist. For any broker,
-   * this kit's or one a test runs itself.
+   * Every committed record of {@code topic} up to its end offsets when called (read_committed: up
+   * to the last stable offset), in partition then offset order; an empty list when the topic does
+   * not exist. For any broker, this kit's or one a test runs itself.
    */
-  public static List<ConsumerRecord<byte[], byte[]>> readToEnd(String bootstrapServers, String topic) {
+  public static List<ConsumerRecord<byte[], byte[]>> readToEnd(
+      String bootstrapServers, String topic) {
     List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
     try (KafkaConsumer<byte[], byte[]> consumer = readCommitted(bootstrapServers)) {
       if (!consumer.listTopics(Duration.ofSeconds(30)).containsKey(topic)) {
@@ -215,13 +244,15 @@ public final class RealKafka implements BeforeAllCallback, BeforeEachCallback, A
       long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
       while (partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
         if (System.nanoTime() > deadline) {
-          throw new AssertionError("could not read " + topic + " to its end offsets " + end + " within 60 s");
+          throw new AssertionError(
+              "could not read " + topic + " to its end offsets " + end + " within 60 s");
         }
         consumer.poll(Duration.ofMillis(200)).forEach(records::add);
       }
     }
-    records.sort(java.util.Comparator.<ConsumerRecord<byte[], byte[]>>comparingInt(ConsumerRecord::partition)
-        .thenComparingLong(ConsumerRecord::offset));
+    records.sort(
+        java.util.Comparator.<ConsumerRecord<byte[], byte[]>>comparingInt(ConsumerRecord::partition)
+            .thenComparingLong(ConsumerRecord::offset));
     return records;
   }
 
@@ -235,8 +266,11 @@ public final class RealKafka implements BeforeAllCallback, BeforeEachCallback, A
     return new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
   }
 
-  /** Assigns every partition of {@code topic} to {@code consumer}, from the beginning; returns them. */
-  private static List<TopicPartition> fromTheBeginning(KafkaConsumer<byte[], byte[]> consumer, String topic) {
+  /**
+   * Assigns every partition of {@code topic} to {@code consumer}, from the beginning; returns them.
+   */
+  private static List<TopicPartition> fromTheBeginning(
+      KafkaConsumer<byte[], byte[]> consumer, String topic) {
     List<TopicPartition> partitions = new ArrayList<>();
     for (PartitionInfo p : consumer.partitionsFor(topic, Duration.ofSeconds(30))) {
       partitions.add(new TopicPartition(topic, p.partition()));
@@ -247,23 +281,34 @@ public final class RealKafka implements BeforeAllCallback, BeforeEachCallback, A
   }
 
   /**
-   * Reads a topic from the beginning until {@code expected} records have arrived; fails with a message if they do
-   * not arrive within {@code timeout}. Returns exactly what was read (more than expected if more arrived).
+   * Reads a topic from the beginning until {@code expected} records have arrived; fails with a
+   * message if they do not arrive within {@code timeout}. Returns exactly what was read (more than
+   * expected if more arrived).
    */
-  public List<ConsumerRecord<byte[], byte[]>> readFromBeginning(String topic, int expected, Duration timeout) {
+  public List<ConsumerRecord<byte[], byte[]>> readFromBeginning(
+      String topic, int expected, Duration timeout) {
     List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
     try (KafkaConsumer<byte[], byte[]> consumer = readCommitted(bootstrapServers())) {
       fromTheBeginning(consumer, topic);
       long deadline = System.nanoTime() + timeout.toNanos();
       while (records.size() < expected) {
         if (System.nanoTime() > deadline) {
-          throw new AssertionError("expected " + expected + " records on " + topic + " within "
-              + timeout.toMillis() + " ms, got " + records.size());
+          throw new AssertionError(
+              "expected "
+                  + expected
+                  + " records on "
+                  + topic
+                  + " within "
+                  + timeout.toMillis()
+                  + " ms, got "
+                  + records.size());
         }
         consumer.poll(Duration.ofMillis(200)).forEach(records::add);
       }
       // Anything beyond the expected count is returned too, so a test can see duplicates.
-      for (var r = consumer.poll(Duration.ofMillis(300)); !r.isEmpty(); r = consumer.poll(Duration.ofMillis(300))) {
+      for (var r = consumer.poll(Duration.ofMillis(300));
+          !r.isEmpty();
+          r = consumer.poll(Duration.ofMillis(300))) {
         r.forEach(records::add);
       }
     }

@@ -20,19 +20,22 @@ import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificRecord;
 
 /**
- * Encodes and decodes one record type in Avro single-object encoding (marker C3 01, the 8-byte little-endian
- * CRC-64-AVRO fingerprint of the writer schema's parsing canonical form, then the binary body), as the Avro
- * specification defines it. Decoding accepts every released version of the schema (kept as
- * {@code io/streamlearn/contract/history/<Name>-v<N>.avsc} resources) and resolves it to the current one; a payload
- * that cannot be decoded, or that decodes to a value the contract forbids, raises {@link InvalidPayloadException}.
+ * Encodes and decodes one record type in Avro single-object encoding (marker C3 01, the 8-byte
+ * little-endian CRC-64-AVRO fingerprint of the writer schema's parsing canonical form, then the
+ * binary body), as the Avro specification defines it. Decoding accepts every released version of
+ * the schema (kept as {@code io/streamlearn/contract/history/<Name>-v<N>.avsc} resources) and
+ * resolves it to the current one; a payload that cannot be decoded, or that decodes to a value the
+ * contract forbids, raises {@link InvalidPayloadException}.
  *
  * <p>Instances are immutable and thread-safe.
  */
 public final class AvroCodec<T extends SpecificRecord> {
   private static final String HISTORY = "io/streamlearn/contract/history/";
+
   /**
-   * The longest string a payload may hold, in UTF-8 bytes: every string of our contract is an id or a name, and a
-   * bound on them keeps every output made from a valid input (a prediction, a dead letter's headers) within a record.
+   * The longest string a payload may hold, in UTF-8 bytes: every string of our contract is an id or
+   * a name, and a bound on them keeps every output made from a valid input (a prediction, a dead
+   * letter's headers) within a record.
    */
   public static final int MAX_STRING_BYTES = 1024;
 
@@ -42,7 +45,10 @@ public final class AvroCodec<T extends SpecificRecord> {
   private final BinaryMessageEncoder<T> encoder;
   private final BinaryMessageDecoder<T> decoder;
   private final Consumer<T> validator;
-  /** The current and every released writer schema, each with its bounds check; a handful, so a list. */
+
+  /**
+   * The current and every released writer schema, each with its bounds check; a handful, so a list.
+   */
   private final List<PayloadBounds> writers;
 
   /** A codec that reads every released version found on the class path. */
@@ -50,7 +56,10 @@ public final class AvroCodec<T extends SpecificRecord> {
     return new AvroCodec<>(type, validator, releasedVersions(type));
   }
 
-  /** A codec that also reads the given older writer schemas (for tests and for tools that know more versions). */
+  /**
+   * A codec that also reads the given older writer schemas (for tests and for tools that know more
+   * versions).
+   */
   public AvroCodec(Class<T> type, Consumer<T> validator, List<Schema> olderVersions) {
     this.type = type;
     this.validator = Objects.requireNonNull(validator, "validator");
@@ -79,7 +88,10 @@ public final class AvroCodec<T extends SpecificRecord> {
     return schema;
   }
 
-  /** The released schema versions this codec reads, oldest first (the current one included once released). */
+  /**
+   * The released schema versions this codec reads, oldest first (the current one included once
+   * released).
+   */
   public List<Schema> releasedVersions() {
     return releasedVersions;
   }
@@ -103,22 +115,31 @@ public final class AvroCodec<T extends SpecificRecord> {
   /** Decodes and validates a payload, or throws {@link InvalidPayloadException} with the reason. */
   public T decode(byte[] payload) {
     if (payload == null) {
-      throw new InvalidPayloadException(PayloadError.TRUNCATED, "null payload, expected a " + type.getSimpleName());
+      throw new InvalidPayloadException(
+          PayloadError.TRUNCATED, "null payload, expected a " + type.getSimpleName());
     }
     if (payload.length >= 2 && (payload[0] != (byte) 0xC3 || payload[1] != 0x01)) {
-      throw new InvalidPayloadException(PayloadError.BAD_MARKER,
-          String.format("starts with %02X %02X, not the single-object marker C3 01", payload[0], payload[1]));
+      throw new InvalidPayloadException(
+          PayloadError.BAD_MARKER,
+          String.format(
+              "starts with %02X %02X, not the single-object marker C3 01", payload[0], payload[1]));
     }
     if (payload.length < 10) {
       throw new InvalidPayloadException(
-          PayloadError.TRUNCATED, payload.length + " bytes: shorter than the 10-byte single-object header");
+          PayloadError.TRUNCATED,
+          payload.length + " bytes: shorter than the 10-byte single-object header");
     }
     PayloadBounds writer = writer(payload);
     if (writer == null) {
-      throw new InvalidPayloadException(PayloadError.UNKNOWN_SCHEMA,
-          "schema fingerprint " + fingerprintHex(payload) + " is no released version of " + type.getSimpleName());
+      throw new InvalidPayloadException(
+          PayloadError.UNKNOWN_SCHEMA,
+          "schema fingerprint "
+              + fingerprintHex(payload)
+              + " is no released version of "
+              + type.getSimpleName());
     }
-    // Before Avro allocates anything a length in the body declares, check every such length against the bytes
+    // Before Avro allocates anything a length in the body declares, check every such length against
+    // the bytes
     // present (and that the record ends where the payload does).
     writer.check(payload, 10);
     T record;
@@ -128,12 +149,17 @@ public final class AvroCodec<T extends SpecificRecord> {
     } catch (MissingSchemaException e) {
       throw new InvalidPayloadException(
           PayloadError.UNKNOWN_SCHEMA,
-          "schema fingerprint " + fingerprintHex(payload) + " is no released version of " + type.getSimpleName(),
+          "schema fingerprint "
+              + fingerprintHex(payload)
+              + " is no released version of "
+              + type.getSimpleName(),
           e);
     } catch (IOException | RuntimeException e) {
       if (hasCause(e, EOFException.class)) {
         throw new InvalidPayloadException(
-            PayloadError.TRUNCATED, "payload of " + payload.length + " bytes ends inside the record", e);
+            PayloadError.TRUNCATED,
+            "payload of " + payload.length + " bytes ends inside the record",
+            e);
       }
       throw new InvalidPayloadException(
           PayloadError.MALFORMED, "body does not decode as " + type.getSimpleName() + ": " + e, e);
@@ -183,7 +209,8 @@ public final class AvroCodec<T extends SpecificRecord> {
         if (in == null) {
           return versions;
         }
-        versions.add(new Schema.Parser().parse(new String(in.readAllBytes(), StandardCharsets.UTF_8)));
+        versions.add(
+            new Schema.Parser().parse(new String(in.readAllBytes(), StandardCharsets.UTF_8)));
       } catch (IOException e) {
         throw new UncheckedIOException("cannot read released schema " + resource, e);
       }

@@ -9,21 +9,27 @@ import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
 
 /**
- * Walks an Avro binary body with its writer schema before Avro reads it, and refuses any length the body declares
- * beyond the bytes it has. Avro's readers allocate what a payload declares (a 27-byte snapshot declaring
- * 2,147,483,639 layers asks for an array of that many), and its own limits
- * ({@code org.apache.avro.limits.*.maxLength}) are JVM-global and default to about that count; after this walk,
- * every string, bytes and array Avro allocates is bounded by the payload's own size.
+ * Walks an Avro binary body with its writer schema before Avro reads it, and refuses any length the
+ * body declares beyond the bytes it has. Avro's readers allocate what a payload declares (a 27-byte
+ * snapshot declaring 2,147,483,639 layers asks for an array of that many), and its own limits
+ * ({@code org.apache.avro.limits.*.maxLength}) are JVM-global and default to about that count;
+ * after this walk, every string, bytes and array Avro allocates is bounded by the payload's own
+ * size.
  *
- * <p>The walk reads lengths, counts and union or enum indexes and skips the rest; on a valid payload it allocates
- * nothing (the fewest bytes each type encodes in are worked out once, here), so it costs a small fraction of the
- * decode it guards. It also enforces one limit of our own: strings (ids and names in our contract) of at most
- * {@code maxStringBytes} UTF-8 bytes, so that no id can make an output outgrow a record. One instance per writer
- * schema; immutable and thread-safe.
+ * <p>The walk reads lengths, counts and union or enum indexes and skips the rest; on a valid
+ * payload it allocates nothing (the fewest bytes each type encodes in are worked out once, here),
+ * so it costs a small fraction of the decode it guards. It also enforces one limit of our own:
+ * strings (ids and names in our contract) of at most {@code maxStringBytes} UTF-8 bytes, so that no
+ * id can make an output outgrow a record. One instance per writer schema; immutable and
+ * thread-safe.
  */
 final class PayloadBounds {
-  /** Items of an array or map whose items encode in zero bytes (nulls, empty records): a limit of our own. */
+  /**
+   * Items of an array or map whose items encode in zero bytes (nulls, empty records): a limit of
+   * our own.
+   */
   static final int MAX_ZERO_BYTE_ITEMS = 4096;
+
   /** Nesting depth of the data (only recursive schemas nest data deeper than the schema). */
   private static final int MAX_DEPTH = 64;
 
@@ -43,7 +49,10 @@ final class PayloadBounds {
     return writer;
   }
 
-  /** The CRC-64-AVRO fingerprint of the writer schema's parsing canonical form, as single-object headers carry. */
+  /**
+   * The CRC-64-AVRO fingerprint of the writer schema's parsing canonical form, as single-object
+   * headers carry.
+   */
   long fingerprint() {
     return fingerprint;
   }
@@ -61,10 +70,11 @@ final class PayloadBounds {
   }
 
   /**
-   * Checks {@code payload[offset..]} as one record of the writer schema, ending exactly at the payload's end.
+   * Checks {@code payload[offset..]} as one record of the writer schema, ending exactly at the
+   * payload's end.
    *
-   * @throws InvalidPayloadException TRUNCATED when a declared length runs past the end, MALFORMED for a bad varint,
-   *     index or trailing bytes, STRING_TOO_LONG for a string over the limit
+   * @throws InvalidPayloadException TRUNCATED when a declared length runs past the end, MALFORMED
+   *     for a bad varint, index or trailing bytes, STRING_TOO_LONG for a string over the limit
    */
   void check(byte[] payload, int offset) {
     int end;
@@ -75,7 +85,8 @@ final class PayloadBounds {
       throw new InvalidPayloadException(e.reason, String.join("", e.path) + " " + e.getMessage());
     }
     if (end != payload.length) {
-      throw new InvalidPayloadException(PayloadError.MALFORMED,
+      throw new InvalidPayloadException(
+          PayloadError.MALFORMED,
           (payload.length - end) + " bytes after the end of the " + writer.getName() + " record");
     }
   }
@@ -100,47 +111,60 @@ final class PayloadBounds {
         return skip(pos, 8, end);
       case FIXED:
         return skip(pos, schema.getFixedSize(), end);
-      case ENUM: {
-        index(b, pos, end, schema.getEnumSymbols().size());
-        return varintEnd(b, pos, end, 10);
-      }
-      case STRING: {
-        long length = length(b, pos, end);
-        if (length > maxStringBytes) {
-          throw new Refused(PayloadError.STRING_TOO_LONG, "is " + length + " bytes long, over the limit of "
-              + maxStringBytes + " UTF-8 bytes");
+      case ENUM:
+        {
+          index(b, pos, end, schema.getEnumSymbols().size());
+          return varintEnd(b, pos, end, 10);
         }
-        return (int) (varintEnd(b, pos, end, 10) + length);
-      }
+      case STRING:
+        {
+          long length = length(b, pos, end);
+          if (length > maxStringBytes) {
+            throw new Refused(
+                PayloadError.STRING_TOO_LONG,
+                "is "
+                    + length
+                    + " bytes long, over the limit of "
+                    + maxStringBytes
+                    + " UTF-8 bytes");
+          }
+          return (int) (varintEnd(b, pos, end, 10) + length);
+        }
       case BYTES:
         return (int) (varintEnd(b, pos, end, 10) + length(b, pos, end));
-      case UNION: {
-        List<Schema> branches = schema.getTypes();
-        int index = index(b, pos, end, branches.size());
-        return value(branches.get(index), b, varintEnd(b, pos, end, 10), end, depth + 1);
-      }
-      case RECORD: {
-        List<Schema.Field> fields = schema.getFields();
-        for (int f = 0; f < fields.size(); f++) { // indexed: no iterator on the per-record path
-          try {
-            pos = value(fields.get(f).schema(), b, pos, end, depth + 1);
-          } catch (Refused e) {
-            e.path.addFirst("." + fields.get(f).name());
-            throw e;
-          }
+      case UNION:
+        {
+          List<Schema> branches = schema.getTypes();
+          int index = index(b, pos, end, branches.size());
+          return value(branches.get(index), b, varintEnd(b, pos, end, 10), end, depth + 1);
         }
-        return pos;
-      }
+      case RECORD:
+        {
+          List<Schema.Field> fields = schema.getFields();
+          for (int f = 0; f < fields.size(); f++) { // indexed: no iterator on the per-record path
+            try {
+              pos = value(fields.get(f).schema(), b, pos, end, depth + 1);
+            } catch (Refused e) {
+              e.path.addFirst("." + fields.get(f).name());
+              throw e;
+            }
+          }
+          return pos;
+        }
       case ARRAY:
         return blocks(schema.getElementType(), false, b, pos, end, depth);
       case MAP:
         return blocks(schema.getValueType(), true, b, pos, end, depth);
       default:
-        throw new IllegalStateException("unknown Avro type " + schema.getType() + " in " + writer.getName());
+        throw new IllegalStateException(
+            "unknown Avro type " + schema.getType() + " in " + writer.getName());
     }
   }
 
-  /** Array or map blocks: a count (negative: then a byte size follows), the items, until a count of 0. */
+  /**
+   * Array or map blocks: a count (negative: then a byte size follows), the items, until a count of
+   * 0.
+   */
   private int blocks(Schema item, boolean map, byte[] b, int pos, int end, int depth) {
     int itemBytes = minBytes.get(item) + (map ? 1 : 0);
     long items = 0;
@@ -159,8 +183,10 @@ final class PayloadBounds {
         pos = varintEnd(b, pos, end, 10);
       }
       items += count;
-      if (count < 0 || (itemBytes == 0 ? items > MAX_ZERO_BYTE_ITEMS : count > (end - pos) / itemBytes)) {
-        throw truncated("declares " + count + " items, more than its remaining bytes can hold", pos, end);
+      if (count < 0
+          || (itemBytes == 0 ? items > MAX_ZERO_BYTE_ITEMS : count > (end - pos) / itemBytes)) {
+        throw truncated(
+            "declares " + count + " items, more than its remaining bytes can hold", pos, end);
       }
       for (long i = 0; i < count; i++) {
         try {
@@ -176,42 +202,46 @@ final class PayloadBounds {
     }
   }
 
-  /** The fewest bytes one value of {@code schema} encodes in (0 for null or an empty record; cycles count 0). */
+  /**
+   * The fewest bytes one value of {@code schema} encodes in (0 for null or an empty record; cycles
+   * count 0).
+   */
   private int minBytes(Schema schema) {
     Integer known = minBytes.get(schema);
     if (known != null) {
       return known;
     }
     minBytes.put(schema, 0); // a recursive reference counts as 0: a lower bound stays a lower bound
-    int bytes = switch (schema.getType()) {
-      case NULL -> 0;
-      case FLOAT -> 4;
-      case DOUBLE -> 8;
-      case FIXED -> schema.getFixedSize();
-      case RECORD -> {
-        long sum = 0;
-        for (Schema.Field field : schema.getFields()) {
-          sum += minBytes(field.schema());
-        }
-        yield (int) Math.min(sum, Integer.MAX_VALUE);
-      }
-      case UNION -> {
-        int least = Integer.MAX_VALUE;
-        for (Schema branch : schema.getTypes()) {
-          least = Math.min(least, minBytes(branch));
-        }
-        yield 1 + least;
-      }
-      case ARRAY -> {
-        minBytes(schema.getElementType());
-        yield 1;
-      }
-      case MAP -> {
-        minBytes(schema.getValueType());
-        yield 1;
-      }
-      default -> 1; // boolean, int, long, enum, string, bytes: at least one byte
-    };
+    int bytes =
+        switch (schema.getType()) {
+          case NULL -> 0;
+          case FLOAT -> 4;
+          case DOUBLE -> 8;
+          case FIXED -> schema.getFixedSize();
+          case RECORD -> {
+            long sum = 0;
+            for (Schema.Field field : schema.getFields()) {
+              sum += minBytes(field.schema());
+            }
+            yield (int) Math.min(sum, Integer.MAX_VALUE);
+          }
+          case UNION -> {
+            int least = Integer.MAX_VALUE;
+            for (Schema branch : schema.getTypes()) {
+              least = Math.min(least, minBytes(branch));
+            }
+            yield 1 + least;
+          }
+          case ARRAY -> {
+            minBytes(schema.getElementType());
+            yield 1;
+          }
+          case MAP -> {
+            minBytes(schema.getValueType());
+            yield 1;
+          }
+          default -> 1; // boolean, int, long, enum, string, bytes: at least one byte
+        };
     minBytes.put(schema, bytes);
     return bytes;
   }
@@ -232,7 +262,8 @@ final class PayloadBounds {
   private static int index(byte[] b, int pos, int end, int size) {
     long index = varint(b, pos, end, 10);
     if (index < 0 || index >= size) {
-      throw new Refused(PayloadError.MALFORMED, "has index " + index + ", expected 0-" + (size - 1));
+      throw new Refused(
+          PayloadError.MALFORMED, "has index " + index + ", expected 0-" + (size - 1));
     }
     return (int) index;
   }
@@ -244,7 +275,10 @@ final class PayloadBounds {
     return pos + bytes;
   }
 
-  /** The zig-zag varint at {@code pos} (at most {@code maxBytes} bytes: 5 for int, 10 for long), decoded. */
+  /**
+   * The zig-zag varint at {@code pos} (at most {@code maxBytes} bytes: 5 for int, 10 for long),
+   * decoded.
+   */
   private static long varint(byte[] b, int pos, int end, int maxBytes) {
     long raw = 0;
     for (int i = 0; i < maxBytes; i++) {
@@ -274,7 +308,15 @@ final class PayloadBounds {
   }
 
   private static Refused truncated(String what, int pos, int end) {
-    return new Refused(PayloadError.TRUNCATED, what + " at byte " + pos + " of a " + end + "-byte payload: only "
-        + (end - pos) + " remain");
+    return new Refused(
+        PayloadError.TRUNCATED,
+        what
+            + " at byte "
+            + pos
+            + " of a "
+            + end
+            + "-byte payload: only "
+            + (end - pos)
+            + " remain");
   }
 }

@@ -1,6 +1,9 @@
 package io.streamlearn.core.config;
 
-/** A configuration value that is missing or invalid; the message names the key and where the value came from. */
+/**
+ * A configuration value that is missing or invalid; the message names the key and where the value
+ * came from.
+ */
 public final class ConfigException extends RuntimeException {
   private static final long serialVersionUID = 1L;
   private final String key;

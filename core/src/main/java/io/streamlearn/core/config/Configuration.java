@@ -12,12 +12,14 @@ import java.util.Properties;
 import java.util.TreeMap;
 
 /**
- * A service's configuration, resolved per key from, highest priority first: command-line flags, environment
- * variables ({@code STREAMLEARN_<KEY>}), a properties file ({@code --config}), the setting's default. Kafka client
- * properties pass through untouched: {@code --kafka key=value}, {@code kafka.<key>} in the file, or
- * {@code STREAMLEARN_KAFKA_<KEY>} (underscores read as dots) in the environment.
+ * A service's configuration, resolved per key from, highest priority first: command-line flags,
+ * environment variables ({@code STREAMLEARN_<KEY>}), a properties file ({@code --config}), the
+ * setting's default. Kafka client properties pass through untouched: {@code --kafka key=value},
+ * {@code kafka.<key>} in the file, or {@code STREAMLEARN_KAFKA_<KEY>} (underscores read as dots) in
+ * the environment.
  *
- * <p>Every value is validated on {@link #get}; a bad one raises {@link ConfigException} naming the key and source.
+ * <p>Every value is validated on {@link #get}; a bad one raises {@link ConfigException} naming the
+ * key and source.
  */
 public final class Configuration {
   private static final String KAFKA_PREFIX = "kafka.";
@@ -31,7 +33,10 @@ public final class Configuration {
   private final Map<String, Value> kafka;
   private final Path configFile;
 
-  private Configuration(Map<String, Setting<?>> settings, Map<String, Value> values, Map<String, Value> kafka,
+  private Configuration(
+      Map<String, Setting<?>> settings,
+      Map<String, Value> values,
+      Map<String, Value> kafka,
       Path configFile) {
     this.settings = settings;
     this.values = values;
@@ -66,18 +71,30 @@ public final class Configuration {
     Map<String, Value> kafka = new TreeMap<>();
     for (String key : file.stringPropertyNames()) {
       if (key.startsWith(KAFKA_PREFIX)) {
-        kafka.put(key.substring(KAFKA_PREFIX.length()), new Value(file.getProperty(key), fileSource));
+        kafka.put(
+            key.substring(KAFKA_PREFIX.length()), new Value(file.getProperty(key), fileSource));
       } else if (!byName.containsKey(key)) {
-        throw new ConfigException(key, "unknown key '" + key + "' in " + fileSource
-            + ": known keys are " + String.join(", ", byName.keySet()) + ", and kafka.<client property>");
+        throw new ConfigException(
+            key,
+            "unknown key '"
+                + key
+                + "' in "
+                + fileSource
+                + ": known keys are "
+                + String.join(", ", byName.keySet())
+                + ", and kafka.<client property>");
       }
     }
-    env.forEach((name, value) -> {
-      if (name.startsWith(KAFKA_ENV_PREFIX) && name.length() > KAFKA_ENV_PREFIX.length()) {
-        String key = name.substring(KAFKA_ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.');
-        kafka.put(key, new Value(value, "environment variable " + name));
-      }
-    });
+    env.forEach(
+        (name, value) -> {
+          if (name.startsWith(KAFKA_ENV_PREFIX) && name.length() > KAFKA_ENV_PREFIX.length()) {
+            String key =
+                name.substring(KAFKA_ENV_PREFIX.length())
+                    .toLowerCase(Locale.ROOT)
+                    .replace('_', '.');
+            kafka.put(key, new Value(value, "environment variable " + name));
+          }
+        });
     kafkaFlags.forEach((key, value) -> kafka.put(key, new Value(value, "flag --kafka " + key)));
 
     Map<String, Value> values = new LinkedHashMap<>();
@@ -86,7 +103,10 @@ public final class Configuration {
       if (flags.containsKey(s.name())) {
         v = new Value(flags.get(s.name()), "flag " + s.flag());
       } else if (env.containsKey(s.environmentVariable())) {
-        v = new Value(env.get(s.environmentVariable()), "environment variable " + s.environmentVariable());
+        v =
+            new Value(
+                env.get(s.environmentVariable()),
+                "environment variable " + s.environmentVariable());
       } else if (file.containsKey(s.name())) {
         v = new Value(file.getProperty(s.name()), fileSource);
       } else if (s.defaultValue() != null) {
@@ -107,8 +127,17 @@ public final class Configuration {
   public <T> T get(Setting<T> setting) {
     T value = find(setting);
     if (value == null) {
-      throw new ConfigException(setting.name(), "missing value for key '" + setting.name() + "': set "
-          + setting.flag() + ", " + setting.environmentVariable() + " or '" + setting.name() + "' in the --config file");
+      throw new ConfigException(
+          setting.name(),
+          "missing value for key '"
+              + setting.name()
+              + "': set "
+              + setting.flag()
+              + ", "
+              + setting.environmentVariable()
+              + " or '"
+              + setting.name()
+              + "' in the --config file");
     }
     return value;
   }
@@ -116,7 +145,8 @@ public final class Configuration {
   /** The value of an optional setting, or null when unset. */
   public <T> T find(Setting<T> setting) {
     if (settings.get(setting.name()) != setting) {
-      throw new IllegalArgumentException("setting " + setting.name() + " is not declared by this service");
+      throw new IllegalArgumentException(
+          "setting " + setting.name() + " is not declared by this service");
     }
     Value v = values.get(setting.name());
     if (v == null) {
@@ -125,8 +155,16 @@ public final class Configuration {
     try {
       return setting.parse(v.text());
     } catch (IllegalArgumentException e) {
-      throw new ConfigException(setting.name(), "invalid value '" + (setting.isSecret() ? "****" : v.text())
-          + "' for key '" + setting.name() + "' (from " + v.source() + "): " + e.getMessage());
+      throw new ConfigException(
+          setting.name(),
+          "invalid value '"
+              + (setting.isSecret() ? "****" : v.text())
+              + "' for key '"
+              + setting.name()
+              + "' (from "
+              + v.source()
+              + "): "
+              + e.getMessage());
     }
   }
 
@@ -137,14 +175,19 @@ public final class Configuration {
     return props;
   }
 
-  /** One line for the start-up log: every key, its value (secrets masked) and where it came from. */
+  /**
+   * One line for the start-up log: every key, its value (secrets masked) and where it came from.
+   */
   public String describe() {
     StringBuilder sb = new StringBuilder();
-    values.forEach((name, v) -> {
-      Setting<?> s = settings.get(name);
-      append(sb, name, s.isSecret() ? "****" : v.text(), v.source());
-    });
-    kafka.forEach((k, v) -> append(sb, KAFKA_PREFIX + k, isSecretKafkaKey(k) ? "****" : v.text(), v.source()));
+    values.forEach(
+        (name, v) -> {
+          Setting<?> s = settings.get(name);
+          append(sb, name, s.isSecret() ? "****" : v.text(), v.source());
+        });
+    kafka.forEach(
+        (k, v) ->
+            append(sb, KAFKA_PREFIX + k, isSecretKafkaKey(k) ? "****" : v.text(), v.source()));
     return sb.toString();
   }
 
@@ -157,32 +200,55 @@ public final class Configuration {
 
   static boolean isSecretKafkaKey(String key) {
     String k = key.toLowerCase(Locale.ROOT);
-    return k.contains("password") || k.contains("passphrase") || k.contains("secret") || k.contains("jaas")
-        || k.contains("token") || k.contains("credential") || k.contains("private.key") || k.endsWith(".key")
+    return k.contains("password")
+        || k.contains("passphrase")
+        || k.contains("secret")
+        || k.contains("jaas")
+        || k.contains("token")
+        || k.contains("credential")
+        || k.contains("private.key")
+        || k.endsWith(".key")
         || k.contains(".key.");
   }
 
   /**
-   * What an operator should hear at start about where secrets are: a secret given as a flag is readable by every
-   * local user in {@code /proc/<pid>/cmdline}; a config file holding secrets should be readable by its owner alone.
+   * What an operator should hear at start about where secrets are: a secret given as a flag is
+   * readable by every local user in {@code /proc/<pid>/cmdline}; a config file holding secrets
+   * should be readable by its owner alone.
    */
   public List<String> secretWarnings() {
     List<String> warnings = new java.util.ArrayList<>();
-    kafka.forEach((k, v) -> {
-      if (isSecretKafkaKey(k) && v.source().startsWith("flag")) {
-        warnings.add("kafka." + k + " was given on the command line, where every local user can read it"
-            + " (/proc/<pid>/cmdline): put it in a --config file only you can read (chmod 600) or in the environment"
-            + " variable " + KAFKA_ENV_PREFIX + k.toUpperCase(Locale.ROOT).replace('.', '_'));
-      }
-    });
-    boolean fileHasSecrets = configFile != null && kafka.entrySet().stream()
-        .anyMatch(e -> isSecretKafkaKey(e.getKey()) && e.getValue().source().startsWith("file"));
+    kafka.forEach(
+        (k, v) -> {
+          if (isSecretKafkaKey(k) && v.source().startsWith("flag")) {
+            warnings.add(
+                "kafka."
+                    + k
+                    + " was given on the command line, where every local user can read it"
+                    + " (/proc/<pid>/cmdline): put it in a --config file only you can read (chmod 600) or in the environment"
+                    + " variable "
+                    + KAFKA_ENV_PREFIX
+                    + k.toUpperCase(Locale.ROOT).replace('.', '_'));
+          }
+        });
+    boolean fileHasSecrets =
+        configFile != null
+            && kafka.entrySet().stream()
+                .anyMatch(
+                    e -> isSecretKafkaKey(e.getKey()) && e.getValue().source().startsWith("file"));
     if (fileHasSecrets) {
       try {
-        java.util.Set<java.nio.file.attribute.PosixFilePermission> perms = Files.getPosixFilePermissions(configFile);
-        if (perms.stream().anyMatch(p -> p.name().startsWith("GROUP") || p.name().startsWith("OTHERS"))) {
-          warnings.add("config file " + configFile + " holds secrets and is readable by others ("
-              + java.nio.file.attribute.PosixFilePermissions.toString(perms) + "): chmod 600 " + configFile);
+        java.util.Set<java.nio.file.attribute.PosixFilePermission> perms =
+            Files.getPosixFilePermissions(configFile);
+        if (perms.stream()
+            .anyMatch(p -> p.name().startsWith("GROUP") || p.name().startsWith("OTHERS"))) {
+          warnings.add(
+              "config file "
+                  + configFile
+                  + " holds secrets and is readable by others ("
+                  + java.nio.file.attribute.PosixFilePermissions.toString(perms)
+                  + "): chmod 600 "
+                  + configFile);
         }
       } catch (UnsupportedOperationException | java.io.IOException e) {
         // no POSIX permissions here: nothing to check
@@ -193,13 +259,15 @@ public final class Configuration {
 
   private static Properties readFile(Path file) {
     if (!Files.isRegularFile(file)) {
-      throw new ConfigException("config", "config file " + file + " (key 'config') does not exist or is not a file");
+      throw new ConfigException(
+          "config", "config file " + file + " (key 'config') does not exist or is not a file");
     }
     Properties props = new Properties();
     try (Reader reader = Files.newBufferedReader(file)) {
       props.load(reader);
     } catch (IOException | IllegalArgumentException e) {
-      throw new ConfigException("config", "cannot read config file " + file + " (key 'config'): " + e.getMessage());
+      throw new ConfigException(
+          "config", "cannot read config file " + file + " (key 'config'): " + e.getMessage());
     }
     return props;
   }

@@ -29,30 +29,38 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The HTTP server of a service, on Jetty 12 (its core API, no servlets): one port, routes by exact path, and limits
- * that keep it answering whatever clients do.
+ * The HTTP server of a service, on Jetty 12 (its core API, no servlets): one port, routes by exact
+ * path, and limits that keep it answering whatever clients do.
  *
  * <ul>
- *   <li>Request lines and headers are parsed by Jetty's selector without holding a thread, and bodies are read
- *       asynchronously: a client that sends half a request and stalls holds a connection, never a thread, and is
- *       closed after the idle timeout.
- *   <li>At most {@code maxConnections} connections are open; beyond that Jetty stops accepting until one closes.
- *   <li>A route that reads a body reads at most its {@code maxBodyBytes} (a larger one is answered 413 without
- *       reading further) and may run on an executor of its own with a bounded queue, so a saturated predict path
- *       cannot delay {@code /health/*} or {@code /metrics}, which answer on Jetty's own pool; when that executor
- *       refuses, the route's {@code busy} answer (503) goes out at once.
- *   <li>Nothing of an unexpected failure reaches the client: a 500 says only "internal error", the log has the rest.
+ *   <li>Request lines and headers are parsed by Jetty's selector without holding a thread, and
+ *       bodies are read asynchronously: a client that sends half a request and stalls holds a
+ *       connection, never a thread, and is closed after the idle timeout.
+ *   <li>At most {@code maxConnections} connections are open; beyond that Jetty stops accepting
+ *       until one closes.
+ *   <li>A route that reads a body reads at most its {@code maxBodyBytes} (a larger one is answered
+ *       413 without reading further) and may run on an executor of its own with a bounded queue, so
+ *       a saturated predict path cannot delay {@code /health/*} or {@code /metrics}, which answer
+ *       on Jetty's own pool; when that executor refuses, the route's {@code busy} answer (503) goes
+ *       out at once.
+ *   <li>Nothing of an unexpected failure reaches the client: a 500 says only "internal error", the
+ *       log has the rest.
  * </ul>
  *
- * <p>Why Jetty: a well-kept server with non-blocking parsing, idle timeouts, connection limits and a bounded pool
- * built in, that runs on Java 17 (Undertow 2.3 would too; Helidon 4 needs Java 21). {@code com.sun.net.httpserver},
- * used before, reads requests on its worker threads with no timeout: four stalled clients blocked every endpoint.
+ * <p>Why Jetty: a well-kept server with non-blocking parsing, idle timeouts, connection limits and
+ * a bounded pool built in, that runs on Java 17 (Undertow 2.3 would too; Helidon 4 needs Java 21).
+ * {@code com.sun.net.httpserver}, used before, reads requests on its worker threads with no
+ * timeout: four stalled clients blocked every endpoint.
  */
 public final class HttpService implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(HttpService.class);
 
-  /** Where and how much; {@code portKey} is the configuration key named when the port cannot be bound. */
-  public record Limits(String host, int port, String portKey, int maxConnections, Duration idleTimeout) {
+  /**
+   * Where and how much; {@code portKey} is the configuration key named when the port cannot be
+   * bound.
+   */
+  public record Limits(
+      String host, int port, String portKey, int maxConnections, Duration idleTimeout) {
     /** Any free port on every interface, with the default limits (tests, benchmarks). */
     public static Limits anyPort(String portKey) {
       return new Limits("0.0.0.0", 0, portKey, 1024, Duration.ofSeconds(10));
@@ -64,8 +72,12 @@ public final class HttpService implements AutoCloseable {
     }
   }
 
-  /** A request as a route sees it: the body is read completely (or found too large) before the route runs. */
-  public record Exchange(String method, String path, HttpFields headers, byte[] body, boolean bodyTooLarge) {
+  /**
+   * A request as a route sees it: the body is read completely (or found too large) before the route
+   * runs.
+   */
+  public record Exchange(
+      String method, String path, HttpFields headers, byte[] body, boolean bodyTooLarge) {
     /** The first value of a request header, or null. */
     public String header(String name) {
       return headers.get(name);
@@ -90,10 +102,12 @@ public final class HttpService implements AutoCloseable {
   }
 
   /**
-   * What to do at a path: {@code handler} answers; {@code maxBodyBytes} 0 reads no body; {@code executor} null runs
-   * the handler on Jetty's thread (cheap answers only); {@code busy} is sent when the executor refuses.
+   * What to do at a path: {@code handler} answers; {@code maxBodyBytes} 0 reads no body; {@code
+   * executor} null runs the handler on Jetty's thread (cheap answers only); {@code busy} is sent
+   * when the executor refuses.
    */
-  public record Route(Function<Exchange, Answer> handler, int maxBodyBytes, Executor executor, Answer busy) {
+  public record Route(
+      Function<Exchange, Answer> handler, int maxBodyBytes, Executor executor, Answer busy) {
     /** A cheap answer without a body, on Jetty's own threads (health, metrics). */
     public static Route inline(Function<Exchange, Answer> handler) {
       return new Route(handler, 0, null, null);
@@ -103,7 +117,8 @@ public final class HttpService implements AutoCloseable {
   private final Server server;
   private final ServerConnector connector;
   private final Map<String, Route> routes = new ConcurrentHashMap<>();
-  private volatile Route fallback = Route.inline(e -> Answer.text(404, "no such path: " + e.path()));
+  private volatile Route fallback =
+      Route.inline(e -> Answer.text(404, "no such path: " + e.path()));
 
   private HttpService(Server server, ServerConnector connector) {
     this.server = server;
@@ -123,7 +138,8 @@ public final class HttpService implements AutoCloseable {
     HttpConfiguration protocol = new HttpConfiguration();
     protocol.setSendServerVersion(false);
     protocol.setRequestHeaderSize(8 * 1024);
-    ServerConnector connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(protocol));
+    ServerConnector connector =
+        new ServerConnector(server, 1, 1, new HttpConnectionFactory(protocol));
     connector.setHost(limits.wildcard() ? null : limits.host());
     connector.setPort(limits.port());
     connector.setIdleTimeout(limits.idleTimeout().toMillis());
@@ -139,8 +155,16 @@ public final class HttpService implements AutoCloseable {
       } catch (Exception ignored) {
         // the start failure is what matters
       }
-      throw new ConfigException(limits.portKey(), "cannot serve HTTP on " + (limits.wildcard() ? "*" : limits.host())
-          + ":" + limits.port() + " (key '" + limits.portKey() + "', host from key 'http-host'): " + e.getMessage());
+      throw new ConfigException(
+          limits.portKey(),
+          "cannot serve HTTP on "
+              + (limits.wildcard() ? "*" : limits.host())
+              + ":"
+              + limits.port()
+              + " (key '"
+              + limits.portKey()
+              + "', host from key 'http-host'): "
+              + e.getMessage());
     }
     return http;
   }
@@ -160,7 +184,8 @@ public final class HttpService implements AutoCloseable {
   }
 
   public InetSocketAddress address() {
-    return new InetSocketAddress(connector.getHost() == null ? "0.0.0.0" : connector.getHost(), port());
+    return new InetSocketAddress(
+        connector.getHost() == null ? "0.0.0.0" : connector.getHost(), port());
   }
 
   @Override
@@ -172,7 +197,10 @@ public final class HttpService implements AutoCloseable {
     }
   }
 
-  /** Routes a request, reads its body if the route wants one, runs the route where it says, writes the answer. */
+  /**
+   * Routes a request, reads its body if the route wants one, runs the route where it says, writes
+   * the answer.
+   */
   private final class Dispatch extends Handler.Abstract {
     @Override
     public boolean handle(Request request, Response response, Callback callback) {
@@ -180,17 +208,33 @@ public final class HttpService implements AutoCloseable {
       Route route = routes.getOrDefault(path == null ? "" : path, fallback);
       String method = request.getMethod();
       if (route.maxBodyBytes() <= 0) {
-        run(route, new Exchange(method, path, request.getHeaders(), new byte[0], false), response, callback);
+        run(
+            route,
+            new Exchange(method, path, request.getHeaders(), new byte[0], false),
+            response,
+            callback);
         return true;
       }
       long declared = request.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH);
       if (declared > route.maxBodyBytes()) {
-        run(route, new Exchange(method, path, request.getHeaders(), new byte[0], true), response, callback);
+        run(
+            route,
+            new Exchange(method, path, request.getHeaders(), new byte[0], true),
+            response,
+            callback);
         return true;
       }
-      new BodyReader(request, route.maxBodyBytes(), (body, tooLarge) ->
-          run(route, new Exchange(method, path, request.getHeaders(), body, tooLarge), response, callback),
-          callback).read();
+      new BodyReader(
+              request,
+              route.maxBodyBytes(),
+              (body, tooLarge) ->
+                  run(
+                      route,
+                      new Exchange(method, path, request.getHeaders(), body, tooLarge),
+                      response,
+                      callback),
+              callback)
+          .read();
       return true;
     }
   }
@@ -232,8 +276,9 @@ public final class HttpService implements AutoCloseable {
   }
 
   /**
-   * Reads a request body without blocking a thread: each chunk as it arrives, and when none is there yet, a demand
-   * that calls back once one is. Stops at {@code max} bytes: what is beyond is never read.
+   * Reads a request body without blocking a thread: each chunk as it arrives, and when none is
+   * there yet, a demand that calls back once one is. Stops at {@code max} bytes: what is beyond is
+   * never read.
    */
   private static final class BodyReader {
     private final Request request;
@@ -257,7 +302,8 @@ public final class HttpService implements AutoCloseable {
           return;
         }
         if (Content.Chunk.isFailure(chunk)) {
-          callback.failed(chunk.getFailure()); // the client went away or timed out: nobody to answer
+          callback.failed(
+              chunk.getFailure()); // the client went away or timed out: nobody to answer
           return;
         }
         ByteBuffer bytes = chunk.getByteBuffer();

@@ -23,14 +23,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A consumer group's lag as the broker sees it: for every partition of the topics the group reads, the end offset
- * minus the group's committed offset (the log start offset where nothing is committed yet), summed. Measured with an
- * {@link Admin} on a thread of its own every {@code period}, never on a consuming thread, and served as a gauge.
+ * A consumer group's lag as the broker sees it: for every partition of the topics the group reads,
+ * the end offset minus the group's committed offset (the log start offset where nothing is
+ * committed yet), summed. Measured with an {@link Admin} on a thread of its own every {@code
+ * period}, never on a consuming thread, and served as a gauge.
  *
- * <p>This is what an operator means by "input waiting": a consumer's own {@code records-lag} is measured from its
- * fetch position, reads 0 for a partition it has fetched ahead of its commits, and is missing for partitions it does
- * not own. The gauge is NaN until the first measurement and after a failed one, so an alert must treat NaN as unknown,
- * not as zero.
+ * <p>This is what an operator means by "input waiting": a consumer's own {@code records-lag} is
+ * measured from its fetch position, reads 0 for a partition it has fetched ahead of its commits,
+ * and is missing for partitions it does not own. The gauge is NaN until the first measurement and
+ * after a failed one, so an alert must treat NaN as unknown, not as zero.
  */
 public final class GroupLag implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(GroupLag.class);
@@ -46,26 +47,36 @@ public final class GroupLag implements AutoCloseable {
     this.admin = admin;
     this.groupId = groupId;
     this.topics = topics;
-    this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "lag-" + groupId);
-      t.setDaemon(true);
-      return t;
-    });
+    this.thread =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "lag-" + groupId);
+              t.setDaemon(true);
+              return t;
+            });
   }
 
   /**
    * Starts measuring and registers the gauge {@code meterName} (records).
    *
    * @param client Kafka client properties (bootstrap servers and pass-through properties)
-   * @param topics the topics the group reads; asked at each measurement (an internal topic may appear later)
+   * @param topics the topics the group reads; asked at each measurement (an internal topic may
+   *     appear later)
    */
-  public static GroupLag start(Map<String, Object> client, String groupId, Supplier<Collection<String>> topics,
-      Duration period, MeterRegistry registry, String meterName, String description) {
+  public static GroupLag start(
+      Map<String, Object> client,
+      String groupId,
+      Supplier<Collection<String>> topics,
+      Duration period,
+      MeterRegistry registry,
+      String meterName,
+      String description) {
     Map<String, Object> props = new HashMap<>(client);
     props.put("client.id", "streamlearn-lag-" + groupId);
     GroupLag lag = new GroupLag(Admin.create(props), groupId, topics);
     Gauge.builder(meterName, lag, l -> l.lag).description(description).register(registry);
-    lag.thread.scheduleWithFixedDelay(lag::measureQuietly, 0, period.toMillis(), TimeUnit.MILLISECONDS);
+    lag.thread.scheduleWithFixedDelay(
+        lag::measureQuietly, 0, period.toMillis(), TimeUnit.MILLISECONDS);
     return lag;
   }
 
@@ -99,8 +110,13 @@ public final class GroupLag implements AutoCloseable {
     Map<String, TopicDescription> described = new HashMap<>();
     for (String topic : wanted) {
       try {
-        described.put(topic, admin.describeTopics(List.of(topic)).allTopicNames().get(10, TimeUnit.SECONDS)
-            .get(topic));
+        described.put(
+            topic,
+            admin
+                .describeTopics(List.of(topic))
+                .allTopicNames()
+                .get(10, TimeUnit.SECONDS)
+                .get(topic));
       } catch (java.util.concurrent.ExecutionException e) {
         if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
           throw e;
@@ -110,18 +126,29 @@ public final class GroupLag implements AutoCloseable {
     }
     Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
     Map<TopicPartition, OffsetSpec> earliest = new HashMap<>();
-    described.values().forEach(d -> d.partitions().forEach(p -> {
-      TopicPartition tp = new TopicPartition(d.name(), p.partition());
-      latest.put(tp, OffsetSpec.latest());
-      earliest.put(tp, OffsetSpec.earliest());
-    }));
+    described
+        .values()
+        .forEach(
+            d ->
+                d.partitions()
+                    .forEach(
+                        p -> {
+                          TopicPartition tp = new TopicPartition(d.name(), p.partition());
+                          latest.put(tp, OffsetSpec.latest());
+                          earliest.put(tp, OffsetSpec.earliest());
+                        }));
     if (latest.isEmpty()) {
       return 0;
     }
-    Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(groupId)
-        .partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
-    Map<TopicPartition, ListOffsetsResultInfo> ends = admin.listOffsets(latest).all().get(10, TimeUnit.SECONDS);
-    Map<TopicPartition, ListOffsetsResultInfo> starts = admin.listOffsets(earliest).all().get(10, TimeUnit.SECONDS);
+    Map<TopicPartition, OffsetAndMetadata> committed =
+        admin
+            .listConsumerGroupOffsets(groupId)
+            .partitionsToOffsetAndMetadata()
+            .get(10, TimeUnit.SECONDS);
+    Map<TopicPartition, ListOffsetsResultInfo> ends =
+        admin.listOffsets(latest).all().get(10, TimeUnit.SECONDS);
+    Map<TopicPartition, ListOffsetsResultInfo> starts =
+        admin.listOffsets(earliest).all().get(10, TimeUnit.SECONDS);
     double total = 0;
     for (Map.Entry<TopicPartition, ListOffsetsResultInfo> e : ends.entrySet()) {
       OffsetAndMetadata at = committed.get(e.getKey());

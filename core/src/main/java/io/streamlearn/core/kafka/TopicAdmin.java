@@ -23,12 +23,14 @@ public final class TopicAdmin {
   private static final long TIMEOUT_MS = 30_000;
 
   /** How to create a missing topic. */
-  public record TopicSpec(String name, int partitions, short replicationFactor, Map<String, String> configs) {}
+  public record TopicSpec(
+      String name, int partitions, short replicationFactor, Map<String, String> configs) {}
 
   private TopicAdmin() {}
 
   /**
-   * Creates {@code spec} unless it exists. Returns the topic's partition count, as created or as found.
+   * Creates {@code spec} unless it exists. Returns the topic's partition count, as created or as
+   * found.
    *
    * @throws IllegalStateException naming the topic when the cluster refuses or does not answer
    */
@@ -38,15 +40,23 @@ public final class TopicAdmin {
       if (existing.isPresent()) {
         int partitions = existing.get().partitions().size();
         log.info("topic {} exists with {} partitions", spec.name(), partitions);
-        awaitServed(admin, spec.name(), partitions); // it may have been created a moment ago, by someone else
+        awaitServed(
+            admin,
+            spec.name(),
+            partitions); // it may have been created a moment ago, by someone else
         return partitions;
       }
-      NewTopic topic = new NewTopic(spec.name(), spec.partitions(), spec.replicationFactor()).configs(spec.configs());
+      NewTopic topic =
+          new NewTopic(spec.name(), spec.partitions(), spec.replicationFactor())
+              .configs(spec.configs());
       try {
         admin.createTopics(List.of(topic)).all().get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
         log.info(
             "created topic {} with {} partitions, replication factor {}, configs {}",
-            spec.name(), spec.partitions(), spec.replicationFactor(), spec.configs());
+            spec.name(),
+            spec.partitions(),
+            spec.replicationFactor(),
+            spec.configs());
         awaitServed(admin, spec.name(), spec.partitions());
         return spec.partitions();
       } catch (ExecutionException e) {
@@ -57,10 +67,16 @@ public final class TopicAdmin {
         throw e;
       }
     } catch (ExecutionException e) {
-      throw new IllegalStateException("cannot create topic " + spec.name() + ": " + e.getCause().getMessage(), e);
+      throw new IllegalStateException(
+          "cannot create topic " + spec.name() + ": " + e.getCause().getMessage(), e);
     } catch (TimeoutException e) {
       throw new IllegalStateException(
-          "cannot create topic " + spec.name() + ": the cluster did not answer in " + TIMEOUT_MS + " ms", e);
+          "cannot create topic "
+              + spec.name()
+              + ": the cluster did not answer in "
+              + TIMEOUT_MS
+              + " ms",
+          e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while creating topic " + spec.name(), e);
@@ -68,13 +84,15 @@ public final class TopicAdmin {
   }
 
   /**
-   * Waits until the leader of every partition of {@code topic} serves it (answers a ListOffsets request).
+   * Waits until the leader of every partition of {@code topic} serves it (answers a ListOffsets
+   * request).
    *
-   * <p>Seeing the topic in metadata is not enough. The broker publishes a new topic's metadata before its replica
-   * manager has applied the partition, and an idempotent producer that sends in between gets a retriable error on
-   * its first batch while the next batches, already in flight, are written; the first batch's retries then fail
-   * with OUT_OF_ORDER_SEQUENCE_NUMBER until they expire (KAFKA-15591: it lost 294 records of a benchmark's
-   * pre-fill). A partition that answers ListOffsets has been applied by its leader.
+   * <p>Seeing the topic in metadata is not enough. The broker publishes a new topic's metadata
+   * before its replica manager has applied the partition, and an idempotent producer that sends in
+   * between gets a retriable error on its first batch while the next batches, already in flight,
+   * are written; the first batch's retries then fail with OUT_OF_ORDER_SEQUENCE_NUMBER until they
+   * expire (KAFKA-15591: it lost 294 records of a benchmark's pre-fill). A partition that answers
+   * ListOffsets has been applied by its leader.
    */
   static void awaitServed(Admin admin, String topic, int partitions)
       throws InterruptedException, ExecutionException, TimeoutException {
@@ -92,8 +110,13 @@ public final class TopicAdmin {
           throw e;
         }
         if (System.currentTimeMillis() > deadline) {
-          throw new TimeoutException("topic " + topic + " exists but its partitions are not served after "
-              + TIMEOUT_MS + " ms: " + e.getCause().getMessage());
+          throw new TimeoutException(
+              "topic "
+                  + topic
+                  + " exists but its partitions are not served after "
+                  + TIMEOUT_MS
+                  + " ms: "
+                  + e.getCause().getMessage());
         }
       }
       Thread.sleep(20);
@@ -104,7 +127,11 @@ public final class TopicAdmin {
       throws InterruptedException, ExecutionException, TimeoutException {
     try {
       return Optional.of(
-          admin.describeTopics(List.of(topic)).allTopicNames().get(TIMEOUT_MS, TimeUnit.MILLISECONDS).get(topic));
+          admin
+              .describeTopics(List.of(topic))
+              .allTopicNames()
+              .get(TIMEOUT_MS, TimeUnit.MILLISECONDS)
+              .get(topic));
     } catch (ExecutionException e) {
       if (e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException) {
         return Optional.empty();

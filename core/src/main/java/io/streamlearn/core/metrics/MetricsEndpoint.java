@@ -15,9 +15,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one meter registry of a process, with JVM metrics bound, served in the Prometheus text format at
- * {@code http://<host>:<port>/metrics} on the service's {@link HttpService}, where the service adds its own routes.
- * Tagged {@code service=<name>}. Port 0 picks a free port.
+ * The one meter registry of a process, with JVM metrics bound, served in the Prometheus text format
+ * at {@code http://<host>:<port>/metrics} on the service's {@link HttpService}, where the service
+ * adds its own routes. Tagged {@code service=<name>}. Port 0 picks a free port.
  */
 public final class MetricsEndpoint implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(MetricsEndpoint.class);
@@ -26,7 +26,8 @@ public final class MetricsEndpoint implements AutoCloseable {
   private final JvmGcMetrics gcMetrics;
   private final HttpService http;
 
-  private MetricsEndpoint(PrometheusMeterRegistry registry, JvmGcMetrics gcMetrics, HttpService http) {
+  private MetricsEndpoint(
+      PrometheusMeterRegistry registry, JvmGcMetrics gcMetrics, HttpService http) {
     this.registry = registry;
     this.gcMetrics = gcMetrics;
     this.http = http;
@@ -35,27 +36,33 @@ public final class MetricsEndpoint implements AutoCloseable {
   /** Any free port, default limits (tests and benchmarks). */
   public static MetricsEndpoint start(String service, int port) {
     HttpService.Limits any = HttpService.Limits.anyPort("metrics-port");
-    return start(service, new HttpService.Limits(any.host(), port, any.portKey(), any.maxConnections(),
-        any.idleTimeout()));
+    return start(
+        service,
+        new HttpService.Limits(
+            any.host(), port, any.portKey(), any.maxConnections(), any.idleTimeout()));
   }
 
   /**
-   * Creates the registry and starts serving it; a service adds its own paths on the same port with {@link #route}.
+   * Creates the registry and starts serving it; a service adds its own paths on the same port with
+   * {@link #route}.
    *
-   * @throws io.streamlearn.core.config.ConfigException naming the port's key when the port cannot be bound
+   * @throws io.streamlearn.core.config.ConfigException naming the port's key when the port cannot
+   *     be bound
    */
   public static MetricsEndpoint start(String service, HttpService.Limits limits) {
     return start(service, limits, io.micrometer.core.instrument.Tags.empty());
   }
 
   /**
-   * As {@link #start(String, HttpService.Limits)}, with more tags on every meter (the learner and the scorer tag
-   * theirs {@code model=<model id>}, which the alert rules and dashboards group by).
+   * As {@link #start(String, HttpService.Limits)}, with more tags on every meter (the learner and
+   * the scorer tag theirs {@code model=<model id>}, which the alert rules and dashboards group by).
    */
-  public static MetricsEndpoint start(String service, HttpService.Limits limits,
-      io.micrometer.core.instrument.Tags tags) {
+  public static MetricsEndpoint start(
+      String service, HttpService.Limits limits, io.micrometer.core.instrument.Tags tags) {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    registry.config().commonTags(io.micrometer.core.instrument.Tags.of("service", service).and(tags));
+    registry
+        .config()
+        .commonTags(io.micrometer.core.instrument.Tags.of("service", service).and(tags));
     new ClassLoaderMetrics().bindTo(registry);
     new JvmMemoryMetrics().bindTo(registry);
     JvmGcMetrics gc = new JvmGcMetrics();
@@ -81,7 +88,9 @@ public final class MetricsEndpoint implements AutoCloseable {
     if (!"GET".equals(exchange.method())) {
       return Answer.text(405, "use GET").withHeader("Allow", "GET");
     }
-    return Answer.of(200, "text/plain; version=0.0.4; charset=utf-8",
+    return Answer.of(
+        200,
+        "text/plain; version=0.0.4; charset=utf-8",
         registry.scrape().getBytes(StandardCharsets.UTF_8));
   }
 

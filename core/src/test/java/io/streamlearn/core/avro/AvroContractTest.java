@@ -36,7 +36,8 @@ import org.junit.jupiter.api.function.Executable;
 class AvroContractTest {
   private static final Instant T0 = Instant.ofEpochMilli(1_700_000_000_123L);
 
-  // --- sample records ---------------------------------------------------------------------------------------------
+  // --- sample records
+  // ---------------------------------------------------------------------------------------------
 
   static byte[] pixels(int n) {
     byte[] out = new byte[n];
@@ -74,16 +75,22 @@ class AvroContractTest {
   }
 
   static ModelSnapshot modelSnapshot() {
-    DenseLayer hidden = DenseLayer.newBuilder()
-        .setInputs(3).setOutputs(2).setActivation(Activation.RELU)
-        .setWeights(ByteBuffer.wrap(floats(0.1f, -0.2f, 0.3f, -0.4f, 0.5f, -0.6f)))
-        .setBias(ByteBuffer.wrap(floats(0.01f, -0.02f)))
-        .build();
-    DenseLayer output = DenseLayer.newBuilder()
-        .setInputs(2).setOutputs(2).setActivation(Activation.SOFTMAX)
-        .setWeights(ByteBuffer.wrap(floats(1f, 2f, 3f, 4f)))
-        .setBias(ByteBuffer.wrap(floats(-1f, 1f)))
-        .build();
+    DenseLayer hidden =
+        DenseLayer.newBuilder()
+            .setInputs(3)
+            .setOutputs(2)
+            .setActivation(Activation.RELU)
+            .setWeights(ByteBuffer.wrap(floats(0.1f, -0.2f, 0.3f, -0.4f, 0.5f, -0.6f)))
+            .setBias(ByteBuffer.wrap(floats(0.01f, -0.02f)))
+            .build();
+    DenseLayer output =
+        DenseLayer.newBuilder()
+            .setInputs(2)
+            .setOutputs(2)
+            .setActivation(Activation.SOFTMAX)
+            .setWeights(ByteBuffer.wrap(floats(1f, 2f, 3f, 4f)))
+            .setBias(ByteBuffer.wrap(floats(-1f, 1f)))
+            .build();
     return ModelSnapshot.newBuilder()
         .setModelId("mnist-mlp")
         .setVersion(17L)
@@ -118,7 +125,8 @@ class AvroContractTest {
         .build();
   }
 
-  // --- helpers ----------------------------------------------------------------------------------------------------
+  // --- helpers
+  // ----------------------------------------------------------------------------------------------------
 
   static byte[] littleEndian(long value) {
     return ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(value).array();
@@ -160,7 +168,8 @@ class AvroContractTest {
     return out;
   }
 
-  // --- round trips ------------------------------------------------------------------------------------------------
+  // --- round trips
+  // ------------------------------------------------------------------------------------------------
 
   @Test
   void trainingSampleRoundTrips() {
@@ -231,12 +240,17 @@ class AvroContractTest {
 
   @Test
   void everyCodecWritesItsOwnFingerprint() {
-    List<Long> fingerprints = List.of(Codecs.TRAINING_SAMPLE.fingerprint(), Codecs.IMAGE_EVENT.fingerprint(),
-        Codecs.MODEL_SNAPSHOT.fingerprint(), Codecs.PREDICTION.fingerprint());
+    List<Long> fingerprints =
+        List.of(
+            Codecs.TRAINING_SAMPLE.fingerprint(),
+            Codecs.IMAGE_EVENT.fingerprint(),
+            Codecs.MODEL_SNAPSHOT.fingerprint(),
+            Codecs.PREDICTION.fingerprint());
     assertEquals(4, fingerprints.stream().distinct().count());
   }
 
-  // --- bad payloads -----------------------------------------------------------------------------------------------
+  // --- bad payloads
+  // -----------------------------------------------------------------------------------------------
 
   @Test
   void rejectsChangedMarkerAsBadMarker() {
@@ -244,7 +258,8 @@ class AvroContractTest {
     bytes[0] = 0x00;
     bytes[1] = 0x7f;
 
-    InvalidPayloadException e = assertInvalid(PayloadError.BAD_MARKER, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
+    InvalidPayloadException e =
+        assertInvalid(PayloadError.BAD_MARKER, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
     assertEquals("starts with 00 7F, not the single-object marker C3 01", e.detail());
   }
 
@@ -268,7 +283,8 @@ class AvroContractTest {
     byte[] bytes = Codecs.IMAGE_EVENT.encode(imageEvent(1));
     bytes[5] ^= 0x55;
 
-    InvalidPayloadException e = assertInvalid(PayloadError.UNKNOWN_SCHEMA, () -> Codecs.IMAGE_EVENT.decode(bytes));
+    InvalidPayloadException e =
+        assertInvalid(PayloadError.UNKNOWN_SCHEMA, () -> Codecs.IMAGE_EVENT.decode(bytes));
     StringBuilder hex = new StringBuilder();
     for (int i = 2; i < 10; i++) {
       hex.append(String.format("%02x", bytes[i]));
@@ -286,9 +302,11 @@ class AvroContractTest {
 
   @Test
   void rejectsPayloadCutToFiveBytesAsTruncated() {
-    byte[] bytes = Arrays.copyOf(Codecs.TRAINING_SAMPLE.encode(trainingSample(1, Codecs.PIXELS)), 5);
+    byte[] bytes =
+        Arrays.copyOf(Codecs.TRAINING_SAMPLE.encode(trainingSample(1, Codecs.PIXELS)), 5);
 
-    InvalidPayloadException e = assertInvalid(PayloadError.TRUNCATED, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
+    InvalidPayloadException e =
+        assertInvalid(PayloadError.TRUNCATED, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
     assertTrue(e.detail().startsWith("5 bytes"), e.detail());
   }
 
@@ -298,14 +316,18 @@ class AvroContractTest {
     byte[] two = Arrays.copyOf(one, 2 * one.length);
     System.arraycopy(one, 0, two, one.length, one.length);
 
-    InvalidPayloadException e = assertInvalid(PayloadError.MALFORMED, () -> Codecs.TRAINING_SAMPLE.decode(two));
+    InvalidPayloadException e =
+        assertInvalid(PayloadError.MALFORMED, () -> Codecs.TRAINING_SAMPLE.decode(two));
     assertTrue(e.detail().startsWith(one.length + " bytes after the end"), e.detail());
   }
 
   @Test
   void rejectsShortPayloadWithAWrongMarkerAsBadMarker() {
-    assertInvalid(PayloadError.BAD_MARKER,
-        () -> Codecs.TRAINING_SAMPLE.decode("hello".getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+    assertInvalid(
+        PayloadError.BAD_MARKER,
+        () ->
+            Codecs.TRAINING_SAMPLE.decode(
+                "hello".getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
   }
 
   @Test
@@ -326,8 +348,10 @@ class AvroContractTest {
     byte[] full = Codecs.TRAINING_SAMPLE.encode(trainingSample(1, Codecs.PIXELS));
     byte[] cut = Arrays.copyOf(full, 40);
 
-    InvalidPayloadException e = assertInvalid(PayloadError.TRUNCATED, () -> Codecs.TRAINING_SAMPLE.decode(cut));
-    assertEquals("TrainingSample.pixels declares 784 bytes at byte 22 of a 40-byte payload: only 18 remain",
+    InvalidPayloadException e =
+        assertInvalid(PayloadError.TRUNCATED, () -> Codecs.TRAINING_SAMPLE.decode(cut));
+    assertEquals(
+        "TrainingSample.pixels declares 784 bytes at byte 22 of a 40-byte payload: only 18 remain",
         e.detail());
   }
 
@@ -345,21 +369,24 @@ class AvroContractTest {
     // sampleId length varint 0x01 = zigzag -1
     byte[] bytes = withHeader(Codecs.TRAINING_SAMPLE, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00);
 
-    InvalidPayloadException e = assertInvalid(PayloadError.MALFORMED, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
+    InvalidPayloadException e =
+        assertInvalid(PayloadError.MALFORMED, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
     assertEquals("TrainingSample.sampleId declares a negative length -1", e.detail());
   }
 
   @Test
   void rejectsNegativeByteArrayLengthAsMalformed() {
     // sampleId "a", label 0, pixels length varint 0x03 = zigzag -2
-    byte[] bytes = withHeader(Codecs.TRAINING_SAMPLE, 0x02, 'a', 0x00, 0x03, 0x00, 0x00, 0x00, 0x00);
+    byte[] bytes =
+        withHeader(Codecs.TRAINING_SAMPLE, 0x02, 'a', 0x00, 0x03, 0x00, 0x00, 0x00, 0x00);
 
     assertInvalid(PayloadError.MALFORMED, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
   }
 
   @Test
   void rejectsUnionBranchOutOfRangeAsMalformed() {
-    // imageId "a", empty pixels, eventTime 0, label union index 4 (there are 2 branches), then padding
+    // imageId "a", empty pixels, eventTime 0, label union index 4 (there are 2 branches), then
+    // padding
     byte[] bytes = withHeader(Codecs.IMAGE_EVENT, 0x02, 'a', 0x00, 0x00, 0x08, 0x00, 0x00);
 
     assertInvalid(PayloadError.MALFORMED, () -> Codecs.IMAGE_EVENT.decode(bytes));
@@ -387,7 +414,8 @@ class AvroContractTest {
   void rejectsLabelTenAsBadLabel() {
     byte[] bytes = Codecs.TRAINING_SAMPLE.encode(trainingSample(10, Codecs.PIXELS));
 
-    InvalidPayloadException e = assertInvalid(PayloadError.BAD_LABEL, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
+    InvalidPayloadException e =
+        assertInvalid(PayloadError.BAD_LABEL, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
     assertEquals("label is 10, expected 0-9", e.detail());
   }
 
@@ -395,14 +423,23 @@ class AvroContractTest {
   void rejectsLabelMinusOneAsBadLabel() {
     byte[] bytes = Codecs.TRAINING_SAMPLE.encode(trainingSample(-1, Codecs.PIXELS));
 
-    InvalidPayloadException e = assertInvalid(PayloadError.BAD_LABEL, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
+    InvalidPayloadException e =
+        assertInvalid(PayloadError.BAD_LABEL, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
     assertEquals("label is -1, expected 0-9", e.detail());
   }
 
   @Test
   void acceptsBoundaryLabelsZeroAndNine() {
-    assertEquals(0, Codecs.TRAINING_SAMPLE.decode(Codecs.TRAINING_SAMPLE.encode(trainingSample(0, 784))).getLabel());
-    assertEquals(9, Codecs.TRAINING_SAMPLE.decode(Codecs.TRAINING_SAMPLE.encode(trainingSample(9, 784))).getLabel());
+    assertEquals(
+        0,
+        Codecs.TRAINING_SAMPLE
+            .decode(Codecs.TRAINING_SAMPLE.encode(trainingSample(0, 784)))
+            .getLabel());
+    assertEquals(
+        9,
+        Codecs.TRAINING_SAMPLE
+            .decode(Codecs.TRAINING_SAMPLE.encode(trainingSample(9, 784)))
+            .getLabel());
   }
 
   @Test
@@ -418,7 +455,8 @@ class AvroContractTest {
     p.setDigit(11);
     byte[] bytes = Codecs.PREDICTION.encode(p);
 
-    InvalidPayloadException e = assertInvalid(PayloadError.BAD_LABEL, () -> Codecs.PREDICTION.decode(bytes));
+    InvalidPayloadException e =
+        assertInvalid(PayloadError.BAD_LABEL, () -> Codecs.PREDICTION.decode(bytes));
     assertEquals("digit is 11, expected 0-9", e.detail());
   }
 
@@ -426,13 +464,18 @@ class AvroContractTest {
   void rejectsPredictionWithNineProbabilitiesAsInvalidField() {
     byte[] bytes = Codecs.PREDICTION.encode(prediction(9));
 
-    InvalidPayloadException e = assertInvalid(PayloadError.INVALID_FIELD, () -> Codecs.PREDICTION.decode(bytes));
+    InvalidPayloadException e =
+        assertInvalid(PayloadError.INVALID_FIELD, () -> Codecs.PREDICTION.decode(bytes));
     assertEquals("probabilities has 9 values, expected 10", e.detail());
   }
 
-  // --- schema evolution -------------------------------------------------------------------------------------------
+  // --- schema evolution
+  // -------------------------------------------------------------------------------------------
 
-  private static final Schema IMAGE_EVENT_WITHOUT_LABEL = new Schema.Parser().parse("""
+  private static final Schema IMAGE_EVENT_WITHOUT_LABEL =
+      new Schema.Parser()
+          .parse(
+              """
       {"type": "record", "name": "ImageEvent", "namespace": "io.streamlearn.contract",
        "fields": [
          {"name": "imageId", "type": "string"},
@@ -447,16 +490,19 @@ class AvroContractTest {
     old.put("pixels", ByteBuffer.wrap(pixels(Codecs.PIXELS)));
     old.put("eventTime", T0.toEpochMilli());
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    new BinaryMessageEncoder<GenericRecord>(GenericData.get(), IMAGE_EVENT_WITHOUT_LABEL).encode(old, out);
+    new BinaryMessageEncoder<GenericRecord>(GenericData.get(), IMAGE_EVENT_WITHOUT_LABEL)
+        .encode(old, out);
     return out.toByteArray();
   }
 
   @Test
   void readsRecordWrittenWithAnOlderSchemaVersion() throws IOException {
     byte[] bytes = encodeWithOlderSchema();
-    assertArrayEquals(littleEndian(SchemaNormalization.parsingFingerprint64(IMAGE_EVENT_WITHOUT_LABEL)),
+    assertArrayEquals(
+        littleEndian(SchemaNormalization.parsingFingerprint64(IMAGE_EVENT_WITHOUT_LABEL)),
         Arrays.copyOfRange(bytes, 2, 10));
-    AvroCodec<ImageEvent> codec = new AvroCodec<>(ImageEvent.class, e -> {}, List.of(IMAGE_EVENT_WITHOUT_LABEL));
+    AvroCodec<ImageEvent> codec =
+        new AvroCodec<>(ImageEvent.class, e -> {}, List.of(IMAGE_EVENT_WITHOUT_LABEL));
 
     ImageEvent event = codec.decode(bytes);
 
@@ -468,7 +514,8 @@ class AvroContractTest {
 
   @Test
   void codecWithOlderVersionStillReadsTheCurrentOne() {
-    AvroCodec<ImageEvent> codec = new AvroCodec<>(ImageEvent.class, e -> {}, List.of(IMAGE_EVENT_WITHOUT_LABEL));
+    AvroCodec<ImageEvent> codec =
+        new AvroCodec<>(ImageEvent.class, e -> {}, List.of(IMAGE_EVENT_WITHOUT_LABEL));
     ImageEvent event = imageEvent(6);
 
     assertEquals(event, codec.decode(Codecs.IMAGE_EVENT.encode(event)));
@@ -481,7 +528,8 @@ class AvroContractTest {
     assertInvalid(PayloadError.UNKNOWN_SCHEMA, () -> Codecs.IMAGE_EVENT.decode(bytes));
   }
 
-  // --- released versions ------------------------------------------------------------------------------------------
+  // --- released versions
+  // ------------------------------------------------------------------------------------------
 
   record AvroCodecCase<T extends SpecificRecord>(AvroCodec<T> codec, T sample) {
     byte[] encode() {
@@ -505,7 +553,9 @@ class AvroContractTest {
       List<Schema> released = codec.releasedVersions();
       assertFalse(released.isEmpty(), codec.type().getSimpleName() + " has no released version");
       Schema newest = released.get(released.size() - 1);
-      assertEquals(SchemaNormalization.toParsingForm(codec.schema()), SchemaNormalization.toParsingForm(newest),
+      assertEquals(
+          SchemaNormalization.toParsingForm(codec.schema()),
+          SchemaNormalization.toParsingForm(newest),
           codec.type().getSimpleName() + ".avsc changed: release it as a new history version");
     }
   }
@@ -525,13 +575,20 @@ class AvroContractTest {
   void everyReleasedVersionHasADistinctFingerprint() {
     for (AvroCodecCase<?> c : cases()) {
       List<Long> fingerprints =
-          c.codec().releasedVersions().stream().map(SchemaNormalization::parsingFingerprint64).toList();
-      assertEquals(fingerprints.size(), fingerprints.stream().distinct().count(), c.codec().type().getSimpleName());
+          c.codec().releasedVersions().stream()
+              .map(SchemaNormalization::parsingFingerprint64)
+              .toList();
+      assertEquals(
+          fingerprints.size(),
+          fingerprints.stream().distinct().count(),
+          c.codec().type().getSimpleName());
     }
   }
 
   @Test
   void olderSchemaIsReallyAnotherVersion() {
-    assertNotEquals(Codecs.IMAGE_EVENT.fingerprint(), SchemaNormalization.parsingFingerprint64(IMAGE_EVENT_WITHOUT_LABEL));
+    assertNotEquals(
+        Codecs.IMAGE_EVENT.fingerprint(),
+        SchemaNormalization.parsingFingerprint64(IMAGE_EVENT_WITHOUT_LABEL));
   }
 }

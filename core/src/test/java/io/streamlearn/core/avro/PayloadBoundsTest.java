@@ -19,8 +19,9 @@ import org.apache.avro.io.EncoderFactory;
 import org.junit.jupiter.api.Test;
 
 /**
- * Length bombs: payloads that declare more than they carry must be refused before Avro allocates what they declare
- * (a 27-byte snapshot declaring 2,147,483,639 layers made the scorer run out of memory at every start).
+ * Length bombs: payloads that declare more than they carry must be refused before Avro allocates
+ * what they declare (a 27-byte snapshot declaring 2,147,483,639 layers made the scorer run out of
+ * memory at every start).
  */
 class PayloadBoundsTest {
   /** A body written with Avro's own encoder primitives, after the codec's header. */
@@ -48,39 +49,53 @@ class PayloadBoundsTest {
 
   @Test
   void snapshotDeclaringTwoBillionLayersIsTruncatedNotAnOutOfMemoryError() {
-    byte[] bomb = payload(Codecs.MODEL_SNAPSHOT, body(e -> {
-      e.writeString("mnist");
-      e.writeLong(7); // version
-      e.writeLong(0); // createdAt
-      e.writeString("r");
-      e.writeLong(2_147_483_639L); // layers: the block count, and nothing after it
-    }));
+    byte[] bomb =
+        payload(
+            Codecs.MODEL_SNAPSHOT,
+            body(
+                e -> {
+                  e.writeString("mnist");
+                  e.writeLong(7); // version
+                  e.writeLong(0); // createdAt
+                  e.writeString("r");
+                  e.writeLong(2_147_483_639L); // layers: the block count, and nothing after it
+                }));
     assertTrue(bomb.length < 32, "a payload of a few bytes: " + bomb.length);
 
-    InvalidPayloadException e = assertInvalid(PayloadError.TRUNCATED, () -> Codecs.MODEL_SNAPSHOT.decode(bomb));
+    InvalidPayloadException e =
+        assertInvalid(PayloadError.TRUNCATED, () -> Codecs.MODEL_SNAPSHOT.decode(bomb));
     assertTrue(e.getMessage().contains("ModelSnapshot.layers"), e.getMessage());
   }
 
   @Test
   void negativeBlockCountWithHugeSizeIsTruncated() {
-    byte[] bomb = payload(Codecs.MODEL_SNAPSHOT, body(e -> {
-      e.writeString("mnist");
-      e.writeLong(7);
-      e.writeLong(0);
-      e.writeString("r");
-      e.writeLong(-1_000_000_000L); // a block of a billion items...
-      e.writeLong(12); // ... said to take 12 bytes
-    }));
+    byte[] bomb =
+        payload(
+            Codecs.MODEL_SNAPSHOT,
+            body(
+                e -> {
+                  e.writeString("mnist");
+                  e.writeLong(7);
+                  e.writeLong(0);
+                  e.writeString("r");
+                  e.writeLong(-1_000_000_000L); // a block of a billion items...
+                  e.writeLong(12); // ... said to take 12 bytes
+                }));
     assertInvalid(PayloadError.TRUNCATED, () -> Codecs.MODEL_SNAPSHOT.decode(bomb));
   }
 
   @Test
   void pixelsDeclaringTwoGigabytesAreTruncated() {
-    byte[] bomb = payload(Codecs.TRAINING_SAMPLE, body(e -> {
-      e.writeString("train-1");
-      e.writeInt(3);
-      e.writeLong(Integer.MAX_VALUE - 8); // the bytes' length, with none of them present
-    }));
+    byte[] bomb =
+        payload(
+            Codecs.TRAINING_SAMPLE,
+            body(
+                e -> {
+                  e.writeString("train-1");
+                  e.writeInt(3);
+                  e.writeLong(
+                      Integer.MAX_VALUE - 8); // the bytes' length, with none of them present
+                }));
     assertInvalid(PayloadError.TRUNCATED, () -> Codecs.TRAINING_SAMPLE.decode(bomb));
   }
 
@@ -98,38 +113,69 @@ class PayloadBoundsTest {
 
   @Test
   void varintThatNeverEndsIsMalformed() {
-    byte[] bad = AvroContractTest.withHeader(Codecs.IMAGE_EVENT, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-        0xFF, 0xFF, 0x01);
+    byte[] bad =
+        AvroContractTest.withHeader(
+            Codecs.IMAGE_EVENT,
+            0xFF,
+            0xFF,
+            0xFF,
+            0xFF,
+            0xFF,
+            0xFF,
+            0xFF,
+            0xFF,
+            0xFF,
+            0xFF,
+            0xFF,
+            0x01);
     assertInvalid(PayloadError.MALFORMED, () -> Codecs.IMAGE_EVENT.decode(bad));
   }
 
   @Test
   void unionIndexOutOfRangeIsMalformed() {
-    byte[] bad = payload(Codecs.IMAGE_EVENT, body(e -> {
-      e.writeString("t10k-1");
-      e.writeBytes(new byte[Codecs.PIXELS]);
-      e.writeLong(0);
-      e.writeInt(7); // label: a union of two branches
-    }));
+    byte[] bad =
+        payload(
+            Codecs.IMAGE_EVENT,
+            body(
+                e -> {
+                  e.writeString("t10k-1");
+                  e.writeBytes(new byte[Codecs.PIXELS]);
+                  e.writeLong(0);
+                  e.writeInt(7); // label: a union of two branches
+                }));
     assertInvalid(PayloadError.MALFORMED, () -> Codecs.IMAGE_EVENT.decode(bad));
   }
 
   @Test
   void anIdOverTheLimitIsRefusedSoNoPredictionCanOutgrowARecord() {
-    ImageEvent event = ImageEvent.newBuilder().setImageId("x".repeat(600_000))
-        .setPixels(ByteBuffer.wrap(new byte[Codecs.PIXELS])).setEventTime(Instant.EPOCH).setLabel(1).build();
+    ImageEvent event =
+        ImageEvent.newBuilder()
+            .setImageId("x".repeat(600_000))
+            .setPixels(ByteBuffer.wrap(new byte[Codecs.PIXELS]))
+            .setEventTime(Instant.EPOCH)
+            .setLabel(1)
+            .build();
     byte[] encoded = Codecs.IMAGE_EVENT.encode(event);
 
-    InvalidPayloadException e = assertInvalid(PayloadError.STRING_TOO_LONG, () -> Codecs.IMAGE_EVENT.decode(encoded));
+    InvalidPayloadException e =
+        assertInvalid(PayloadError.STRING_TOO_LONG, () -> Codecs.IMAGE_EVENT.decode(encoded));
     assertTrue(e.getMessage().contains("ImageEvent.imageId"), e.getMessage());
   }
 
   @Test
   void anIdAtTheLimitDecodes() {
-    String id = "é".repeat(AvroCodec.MAX_STRING_BYTES / 2); // two UTF-8 bytes each: exactly the limit
-    TrainingSample sample = TrainingSample.newBuilder().setSampleId(id).setLabel(1)
-        .setPixels(ByteBuffer.wrap(new byte[Codecs.PIXELS])).setSource("s").setEventTime(Instant.EPOCH).build();
-    assertEquals(id, Codecs.TRAINING_SAMPLE.decode(Codecs.TRAINING_SAMPLE.encode(sample)).getSampleId());
+    String id =
+        "é".repeat(AvroCodec.MAX_STRING_BYTES / 2); // two UTF-8 bytes each: exactly the limit
+    TrainingSample sample =
+        TrainingSample.newBuilder()
+            .setSampleId(id)
+            .setLabel(1)
+            .setPixels(ByteBuffer.wrap(new byte[Codecs.PIXELS]))
+            .setSource("s")
+            .setEventTime(Instant.EPOCH)
+            .build();
+    assertEquals(
+        id, Codecs.TRAINING_SAMPLE.decode(Codecs.TRAINING_SAMPLE.encode(sample)).getSampleId());
 
     sample.setSampleId(id + "x");
     byte[] over = Codecs.TRAINING_SAMPLE.encode(sample);
@@ -141,8 +187,11 @@ class PayloadBoundsTest {
     byte[] valid = Codecs.MODEL_SNAPSHOT.encode(AvroContractTest.modelSnapshot());
     for (int length = 10; length < valid.length; length++) {
       byte[] cut = java.util.Arrays.copyOf(valid, length);
-      InvalidPayloadException e = org.junit.jupiter.api.Assertions.assertThrows(InvalidPayloadException.class,
-          () -> Codecs.MODEL_SNAPSHOT.decode(cut), "cut at " + length);
+      InvalidPayloadException e =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              InvalidPayloadException.class,
+              () -> Codecs.MODEL_SNAPSHOT.decode(cut),
+              "cut at " + length);
       assertEquals(PayloadError.TRUNCATED, e.reason(), "cut at " + length + ": " + e.getMessage());
     }
   }
@@ -150,7 +199,9 @@ class PayloadBoundsTest {
   @Test
   void randomBodiesNeverEscapeAsAnythingButATypedError() {
     Random random = new Random(7);
-    AvroCodec<?>[] codecs = {Codecs.TRAINING_SAMPLE, Codecs.IMAGE_EVENT, Codecs.MODEL_SNAPSHOT, Codecs.PREDICTION};
+    AvroCodec<?>[] codecs = {
+      Codecs.TRAINING_SAMPLE, Codecs.IMAGE_EVENT, Codecs.MODEL_SNAPSHOT, Codecs.PREDICTION
+    };
     for (int i = 0; i < 20_000; i++) {
       AvroCodec<?> codec = codecs[i % codecs.length];
       byte[] body = new byte[random.nextInt(64)];
@@ -159,7 +210,8 @@ class PayloadBoundsTest {
       try {
         codec.decode(payload);
       } catch (InvalidPayloadException expected) {
-        // every refusal is typed; anything else (an OutOfMemoryError, an Avro exception) fails the test
+        // every refusal is typed; anything else (an OutOfMemoryError, an Avro exception) fails the
+        // test
       }
     }
   }

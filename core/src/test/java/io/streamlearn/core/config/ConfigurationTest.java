@@ -19,9 +19,14 @@ import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 
 class ConfigurationTest {
-  enum Mode { TRAIN, EVENTS, DRY_RUN }
+  enum Mode {
+    TRAIN,
+    EVENTS,
+    DRY_RUN
+  }
 
-  static final Setting<Integer> RATE = Setting.integer("rate", "Records per second.", 100, 1, 10_000);
+  static final Setting<Integer> RATE =
+      Setting.integer("rate", "Records per second.", 100, 1, 10_000);
   static final Setting<String> TOPIC = Setting.text("topic", "Topic to write.", "mnist.train");
   static final Setting<String> BOOTSTRAP =
       Setting.text("bootstrap-servers", "Kafka bootstrap servers.", "localhost:9092");
@@ -56,16 +61,20 @@ class ConfigurationTest {
     return file;
   }
 
-  private static ConfigException assertConfigError(String key, Executable call, String... fragments) {
+  private static ConfigException assertConfigError(
+      String key, Executable call, String... fragments) {
     ConfigException e = assertThrows(ConfigException.class, call);
     assertEquals(key, e.key(), e.getMessage());
     for (String fragment : fragments) {
-      assertTrue(e.getMessage().contains(fragment), "message should contain '" + fragment + "': " + e.getMessage());
+      assertTrue(
+          e.getMessage().contains(fragment),
+          "message should contain '" + fragment + "': " + e.getMessage());
     }
     return e;
   }
 
-  // --- precedence -------------------------------------------------------------------------------------------------
+  // --- precedence
+  // -------------------------------------------------------------------------------------------------
 
   @Test
   void defaultsApplyWhenNothingIsGiven() {
@@ -101,14 +110,17 @@ class ConfigurationTest {
 
     assertEquals(8, config.get(RATE));
     assertEquals("from-file", config.get(TOPIC));
-    assertTrue(config.describe().contains("rate=8 (environment variable STREAMLEARN_RATE)"), config.describe());
+    assertTrue(
+        config.describe().contains("rate=8 (environment variable STREAMLEARN_RATE)"),
+        config.describe());
   }
 
   @Test
   void flagOverridesEnvironmentAndFile() throws IOException {
     Path file = file("rate=7");
 
-    Configuration config = parse(Map.of("STREAMLEARN_RATE", "8"), "--config", file.toString(), "--rate", "9");
+    Configuration config =
+        parse(Map.of("STREAMLEARN_RATE", "8"), "--config", file.toString(), "--rate", "9");
 
     assertEquals(9, config.get(RATE));
     assertTrue(config.describe().contains("rate=9 (flag --rate)"), config.describe());
@@ -155,7 +167,8 @@ class ConfigurationTest {
     Path other = dir.resolve("other.properties");
     Files.writeString(other, "rate=13\n");
 
-    Configuration config = parse(Map.of("STREAMLEARN_CONFIG", other.toString()), "--config", flagged.toString());
+    Configuration config =
+        parse(Map.of("STREAMLEARN_CONFIG", other.toString()), "--config", flagged.toString());
 
     assertEquals(12, config.get(RATE));
   }
@@ -170,7 +183,8 @@ class ConfigurationTest {
     assertEquals(Path.of("/data/x.idx"), parse(Map.of(), "--images", "/data/x.idx").get(IMAGES));
   }
 
-  // --- kafka pass-through -----------------------------------------------------------------------------------------
+  // --- kafka pass-through
+  // -----------------------------------------------------------------------------------------
 
   @Test
   void kafkaPropertiesPassThroughFromEverySource() throws IOException {
@@ -178,28 +192,41 @@ class ConfigurationTest {
     Map<String, String> env = Map.of("STREAMLEARN_KAFKA_CLIENT_ID", "env-client");
 
     Configuration config =
-        parse(env, "--config", file.toString(), "--kafka", "max.request.size=2097152", "--kafka", "x=a=b");
+        parse(
+            env,
+            "--config",
+            file.toString(),
+            "--kafka",
+            "max.request.size=2097152",
+            "--kafka",
+            "x=a=b");
 
-    assertEquals(Map.of(
-        "acks", "all",
-        "linger.ms", "5",
-        "client.id", "env-client",
-        "max.request.size", "2097152",
-        "x", "a=b"), config.kafkaProperties());
+    assertEquals(
+        Map.of(
+            "acks", "all",
+            "linger.ms", "5",
+            "client.id", "env-client",
+            "max.request.size", "2097152",
+            "x", "a=b"),
+        config.kafkaProperties());
   }
 
   @Test
   void kafkaFlagWinsOverEnvironmentWhichWinsOverFile() throws IOException {
     Path file = file("kafka.security.protocol=PLAINTEXT", "kafka.acks=1");
-    Map<String, String> env = Map.of("STREAMLEARN_KAFKA_SECURITY_PROTOCOL", "SASL_SSL", "STREAMLEARN_KAFKA_ACKS", "all");
+    Map<String, String> env =
+        Map.of("STREAMLEARN_KAFKA_SECURITY_PROTOCOL", "SASL_SSL", "STREAMLEARN_KAFKA_ACKS", "all");
 
-    Configuration config = parse(env, "--config", file.toString(), "--kafka", "security.protocol=SSL");
+    Configuration config =
+        parse(env, "--config", file.toString(), "--kafka", "security.protocol=SSL");
 
     assertEquals("SSL", config.kafkaProperties().get("security.protocol"));
     assertEquals("all", config.kafkaProperties().get("acks"));
-    assertTrue(config.describe().contains("kafka.security.protocol=SSL (flag --kafka security.protocol)"),
+    assertTrue(
+        config.describe().contains("kafka.security.protocol=SSL (flag --kafka security.protocol)"),
         config.describe());
-    assertTrue(config.describe().contains("kafka.acks=all (environment variable STREAMLEARN_KAFKA_ACKS)"),
+    assertTrue(
+        config.describe().contains("kafka.acks=all (environment variable STREAMLEARN_KAFKA_ACKS)"),
         config.describe());
   }
 
@@ -217,27 +244,44 @@ class ConfigurationTest {
 
   @Test
   void rejectsKafkaFlagWithoutEquals() {
-    assertConfigError("kafka", () -> parse(Map.of(), "--kafka", "acks"), "invalid --kafka argument of 4 characters",
+    assertConfigError(
+        "kafka",
+        () -> parse(Map.of(), "--kafka", "acks"),
+        "invalid --kafka argument of 4 characters",
         "key=value");
   }
 
   @Test
   void rejectsKafkaFlagWithEmptyKey() {
-    assertConfigError("kafka", () -> parse(Map.of(), "--kafka", "=all"), "invalid --kafka argument of 4 characters");
+    assertConfigError(
+        "kafka",
+        () -> parse(Map.of(), "--kafka", "=all"),
+        "invalid --kafka argument of 4 characters");
   }
 
   @Test
   void anUnquotedJaasValueIsNotEchoedInTheError() {
     // what a shell makes of --kafka sasl.jaas.config=... password="s3cret"; without quotes
-    ConfigException e = assertConfigError("arguments", () -> parse(Map.of(), "--kafka",
-        "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule", "required", "username=\"u\"",
-        "password=\"s3cret\";"), "unexpected argument", "quote a value");
+    ConfigException e =
+        assertConfigError(
+            "arguments",
+            () ->
+                parse(
+                    Map.of(),
+                    "--kafka",
+                    "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule",
+                    "required",
+                    "username=\"u\"",
+                    "password=\"s3cret\";"),
+            "unexpected argument",
+            "quote a value");
     assertFalse(e.getMessage().contains("s3cret"), e.getMessage());
   }
 
   @Test
   void aKafkaArgumentWithoutEqualsIsNotEchoed() {
-    ConfigException e = assertThrows(ConfigException.class, () -> parse(Map.of(), "--kafka", "s3cret-token"));
+    ConfigException e =
+        assertThrows(ConfigException.class, () -> parse(Map.of(), "--kafka", "s3cret-token"));
     assertFalse(e.getMessage().contains("s3cret"), e.getMessage());
   }
 
@@ -249,26 +293,39 @@ class ConfigurationTest {
     assertEquals("all", config.kafkaProperties().get("acks"));
   }
 
-  // --- invalid values ---------------------------------------------------------------------------------------------
+  // --- invalid values
+  // ---------------------------------------------------------------------------------------------
 
   @Test
   void invalidEnvironmentValueNamesKeyAndVariable() {
-    assertConfigError("rate", () -> parse(Map.of("STREAMLEARN_RATE", "fast")),
-        "invalid value 'fast' for key 'rate'", "from environment variable STREAMLEARN_RATE", "must be an integer");
+    assertConfigError(
+        "rate",
+        () -> parse(Map.of("STREAMLEARN_RATE", "fast")),
+        "invalid value 'fast' for key 'rate'",
+        "from environment variable STREAMLEARN_RATE",
+        "must be an integer");
   }
 
   @Test
   void invalidFlagValueNamesKeyAndFlag() {
-    assertConfigError("rate", () -> parse(Map.of(), "--rate", "0"),
-        "invalid value '0' for key 'rate'", "(from flag --rate)", "must be between 1 and 10000");
+    assertConfigError(
+        "rate",
+        () -> parse(Map.of(), "--rate", "0"),
+        "invalid value '0' for key 'rate'",
+        "(from flag --rate)",
+        "must be between 1 and 10000");
   }
 
   @Test
   void invalidFileValueNamesKeyAndFile() throws IOException {
     Path file = file("ratio=1.5");
 
-    assertConfigError("ratio", () -> parse(Map.of(), "--config", file.toString()),
-        "invalid value '1.5' for key 'ratio'", "(from file " + file + ")", "must be between 0.0 and 1.0");
+    assertConfigError(
+        "ratio",
+        () -> parse(Map.of(), "--config", file.toString()),
+        "invalid value '1.5' for key 'ratio'",
+        "(from file " + file + ")",
+        "must be between 0.0 and 1.0");
   }
 
   @Test
@@ -286,13 +343,18 @@ class ConfigurationTest {
 
   @Test
   void rejectsUnknownChoiceListingTheAllowedOnes() {
-    assertConfigError("mode", () -> parse(Map.of("STREAMLEARN_MODE", "predict")),
-        "invalid value 'predict'", "must be one of: train, events, dry_run");
+    assertConfigError(
+        "mode",
+        () -> parse(Map.of("STREAMLEARN_MODE", "predict")),
+        "invalid value 'predict'",
+        "must be one of: train, events, dry_run");
   }
 
   @Test
   void rejectsValueOutsideOneOf() {
-    assertConfigError("compression", () -> parse(Map.of(), "--compression", "brotli"),
+    assertConfigError(
+        "compression",
+        () -> parse(Map.of(), "--compression", "brotli"),
         "must be one of: none, lz4, zstd");
   }
 
@@ -303,29 +365,40 @@ class ConfigurationTest {
 
   @Test
   void rejectsSwitchValueOtherThanTrueOrFalse() {
-    assertConfigError("shuffle", () -> parse(Map.of("STREAMLEARN_SHUFFLE", "yes")),
-        "from environment variable STREAMLEARN_SHUFFLE", "must be true or false");
+    assertConfigError(
+        "shuffle",
+        () -> parse(Map.of("STREAMLEARN_SHUFFLE", "yes")),
+        "from environment variable STREAMLEARN_SHUFFLE",
+        "must be true or false");
   }
 
   @Test
   void rejectsUnknownKeyInFileNamingIt() throws IOException {
     Path file = file("rate=7", "colour=blue");
 
-    assertConfigError("colour", () -> parse(Map.of(), "--config", file.toString()),
-        "unknown key 'colour' in file " + file, "rate", "kafka.<client property>");
+    assertConfigError(
+        "colour",
+        () -> parse(Map.of(), "--config", file.toString()),
+        "unknown key 'colour' in file " + file,
+        "rate",
+        "kafka.<client property>");
   }
 
   @Test
   void rejectsMissingConfigFile() {
     Path missing = dir.resolve("nope.properties");
 
-    assertConfigError("config", () -> parse(Map.of(), "--config", missing.toString()),
-        missing.toString(), "does not exist");
+    assertConfigError(
+        "config",
+        () -> parse(Map.of(), "--config", missing.toString()),
+        missing.toString(),
+        "does not exist");
   }
 
   @Test
   void rejectsUnknownFlag() {
-    ConfigException e = assertThrows(ConfigException.class, () -> parse(Map.of(), "--colour", "blue"));
+    ConfigException e =
+        assertThrows(ConfigException.class, () -> parse(Map.of(), "--colour", "blue"));
     assertTrue(e.getMessage().contains("--colour"), e.getMessage());
     assertTrue(e.getMessage().endsWith("(see --help)"), e.getMessage());
   }
@@ -342,8 +415,12 @@ class ConfigurationTest {
   void requiredSettingWithoutValueIsReportedOnGet() {
     Configuration config = parse(Map.of());
 
-    assertConfigError("images", () -> config.get(IMAGES),
-        "missing value for key 'images'", "--images", "STREAMLEARN_IMAGES");
+    assertConfigError(
+        "images",
+        () -> config.get(IMAGES),
+        "missing value for key 'images'",
+        "--images",
+        "STREAMLEARN_IMAGES");
   }
 
   @Test
@@ -356,19 +433,24 @@ class ConfigurationTest {
 
   @Test
   void settingDeclaredTwiceIsRefused() {
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> Configuration.resolve(List.of(RATE, RATE), Map.of(), Map.of(), null, Map.of()));
   }
 
-  // --- switches ---------------------------------------------------------------------------------------------------
+  // --- switches
+  // ---------------------------------------------------------------------------------------------------
 
   @Test
   void switchFlagTurnsOn() {
     Setting<Boolean> verbose = Setting.onOff("verbose", "Talk more.", false);
     ServiceCommand cmd = new ServiceCommand("t", "t", List.of(verbose));
 
-    assertEquals(true, cmd.parse(new String[] {"--verbose"}, Map.of(), new PrintWriter(out)).get().get(verbose));
-    assertEquals(false, cmd.parse(new String[] {}, Map.of(), new PrintWriter(out)).get().get(verbose));
+    assertEquals(
+        true,
+        cmd.parse(new String[] {"--verbose"}, Map.of(), new PrintWriter(out)).get().get(verbose));
+    assertEquals(
+        false, cmd.parse(new String[] {}, Map.of(), new PrintWriter(out)).get().get(verbose));
   }
 
   @Test
@@ -386,7 +468,8 @@ class ConfigurationTest {
 
   @Test
   void rejectsSwitchAndItsNegationTogether() {
-    assertConfigError("shuffle", () -> parse(Map.of(), "--shuffle", "--no-shuffle"), "contradict each other");
+    assertConfigError(
+        "shuffle", () -> parse(Map.of(), "--shuffle", "--no-shuffle"), "contradict each other");
   }
 
   @Test
@@ -394,41 +477,64 @@ class ConfigurationTest {
     Setting<Boolean> noLabels = Setting.onOff("no-labels", "Leave labels out.", false);
     ServiceCommand cmd = new ServiceCommand("t", "t", List.of(noLabels));
 
-    assertEquals(true, cmd.parse(new String[] {"--no-labels"}, Map.of(), new PrintWriter(out)).get().get(noLabels));
-    assertEquals(false, cmd.parse(new String[] {}, Map.of(), new PrintWriter(out)).get().get(noLabels));
-    assertEquals(true,
-        cmd.parse(new String[] {}, Map.of("STREAMLEARN_NO_LABELS", "true"), new PrintWriter(out)).get().get(noLabels));
-    assertThrows(ConfigException.class,
+    assertEquals(
+        true,
+        cmd.parse(new String[] {"--no-labels"}, Map.of(), new PrintWriter(out))
+            .get()
+            .get(noLabels));
+    assertEquals(
+        false, cmd.parse(new String[] {}, Map.of(), new PrintWriter(out)).get().get(noLabels));
+    assertEquals(
+        true,
+        cmd.parse(new String[] {}, Map.of("STREAMLEARN_NO_LABELS", "true"), new PrintWriter(out))
+            .get()
+            .get(noLabels));
+    assertThrows(
+        ConfigException.class,
         () -> cmd.parse(new String[] {"--no-no-labels"}, Map.of(), new PrintWriter(out)));
-    assertThrows(ConfigException.class, () -> cmd.parse(new String[] {"--labels"}, Map.of(), new PrintWriter(out)));
+    assertThrows(
+        ConfigException.class,
+        () -> cmd.parse(new String[] {"--labels"}, Map.of(), new PrintWriter(out)));
     String usage = cmd.usage();
     assertTrue(usage.contains("--no-labels"), usage);
     assertFalse(usage.contains("--no-no-labels"), usage);
   }
 
-  // --- describe ---------------------------------------------------------------------------------------------------
+  // --- describe
+  // ---------------------------------------------------------------------------------------------------
 
   @Test
   void describeMasksSecretKafkaProperties() throws IOException {
     Path file = file("kafka.ssl.keystore.password=keystore-pw");
-    Configuration config = parse(Map.of("STREAMLEARN_KAFKA_SSL_KEY_PASSWORD", "key-pw"),
-        "--config", file.toString(),
-        "--kafka", "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required"
-            + " username=\"u\" password=\"jaas-pw\";",
-        "--kafka", "security.protocol=SASL_SSL",
-        "--kafka", "sasl.oauthbearer.client.credentials.client.secret=oauth-secret",
-        "--kafka", "ssl.keystore.key=pem-key");
+    Configuration config =
+        parse(
+            Map.of("STREAMLEARN_KAFKA_SSL_KEY_PASSWORD", "key-pw"),
+            "--config",
+            file.toString(),
+            "--kafka",
+            "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required"
+                + " username=\"u\" password=\"jaas-pw\";",
+            "--kafka",
+            "security.protocol=SASL_SSL",
+            "--kafka",
+            "sasl.oauthbearer.client.credentials.client.secret=oauth-secret",
+            "--kafka",
+            "ssl.keystore.key=pem-key");
 
     String d = config.describe();
 
     assertTrue(d.contains("kafka.sasl.jaas.config=**** (flag --kafka sasl.jaas.config)"), d);
     assertTrue(d.contains("kafka.ssl.keystore.password=**** (file " + file + ")"), d);
-    assertTrue(d.contains("kafka.ssl.key.password=**** (environment variable STREAMLEARN_KAFKA_SSL_KEY_PASSWORD)"),
+    assertTrue(
+        d.contains(
+            "kafka.ssl.key.password=**** (environment variable STREAMLEARN_KAFKA_SSL_KEY_PASSWORD)"),
         d);
     assertTrue(d.contains("kafka.sasl.oauthbearer.client.credentials.client.secret=****"), d);
     assertTrue(d.contains("kafka.ssl.keystore.key=****"), d);
     assertTrue(d.contains("kafka.security.protocol=SASL_SSL (flag --kafka security.protocol)"), d);
-    for (String secret : List.of("jaas-pw", "keystore-pw", "key-pw", "oauth-secret", "pem-key", "PlainLoginModule")) {
+    for (String secret :
+        List.of(
+            "jaas-pw", "keystore-pw", "key-pw", "oauth-secret", "pem-key", "PlainLoginModule")) {
       assertFalse(d.contains(secret), "describe() leaks " + secret + ": " + d);
     }
     // the real values still reach the Kafka client
@@ -437,7 +543,8 @@ class ConfigurationTest {
 
   @Test
   void describeMasksAPrivateKeyPassphrase() {
-    Configuration config = parse(Map.of(), "--kafka", "sasl.oauthbearer.assertion.private.key.passphrase=pp-42");
+    Configuration config =
+        parse(Map.of(), "--kafka", "sasl.oauthbearer.assertion.private.key.passphrase=pp-42");
     assertFalse(config.describe().contains("pp-42"), config.describe());
   }
 
@@ -446,20 +553,25 @@ class ConfigurationTest {
     Configuration config = parse(Map.of(), "--kafka", "sasl.jaas.config=x", "--kafka", "acks=all");
     List<String> warnings = config.secretWarnings();
     assertEquals(1, warnings.size(), warnings.toString());
-    assertTrue(warnings.get(0).contains("kafka.sasl.jaas.config") && warnings.get(0).contains("/proc")
-        && warnings.get(0).contains("STREAMLEARN_KAFKA_SASL_JAAS_CONFIG"), warnings.get(0));
+    assertTrue(
+        warnings.get(0).contains("kafka.sasl.jaas.config")
+            && warnings.get(0).contains("/proc")
+            && warnings.get(0).contains("STREAMLEARN_KAFKA_SASL_JAAS_CONFIG"),
+        warnings.get(0));
     assertFalse(warnings.get(0).contains("=x"), "the warning never holds the value");
   }
 
   @Test
   void aConfigFileWithSecretsReadableByOthersIsWarnedAboutAndAPrivateOneIsNot() throws IOException {
     Path file = file("kafka.ssl.keystore.password=pw");
-    Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+    Files.setPosixFilePermissions(
+        file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
     List<String> warnings = parse(Map.of(), "--config", file.toString()).secretWarnings();
     assertEquals(1, warnings.size(), warnings.toString());
     assertTrue(warnings.get(0).contains("chmod 600"), warnings.get(0));
 
-    Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    Files.setPosixFilePermissions(
+        file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
     assertEquals(List.of(), parse(Map.of(), "--config", file.toString()).secretWarnings());
   }
 
@@ -477,15 +589,19 @@ class ConfigurationTest {
   void describeListsEverySetValueOnce() {
     String d = parse(Map.of()).describe();
 
-    assertEquals("rate=100 (default), topic=mnist.train (default), bootstrap-servers=localhost:9092 (default),"
-        + " ratio=0.5 (default), mode=train (default), shuffle=true (default), compression=lz4 (default)", d);
+    assertEquals(
+        "rate=100 (default), topic=mnist.train (default), bootstrap-servers=localhost:9092 (default),"
+            + " ratio=0.5 (default), mode=train (default), shuffle=true (default), compression=lz4 (default)",
+        d);
   }
 
-  // --- help -------------------------------------------------------------------------------------------------------
+  // --- help
+  // -------------------------------------------------------------------------------------------------------
 
   @Test
   void helpPrintsUsageAndYieldsNoConfiguration() {
-    Optional<Configuration> config = command().parse(new String[] {"--help"}, Map.of(), new PrintWriter(out));
+    Optional<Configuration> config =
+        command().parse(new String[] {"--help"}, Map.of(), new PrintWriter(out));
 
     assertEquals(Optional.empty(), config);
     String usage = out.toString();
@@ -503,7 +619,8 @@ class ConfigurationTest {
   void shortHelpFlagWorksAndSkipsValidation() {
     // -h wins even when the environment holds a bad value: nothing is resolved
     Optional<Configuration> config =
-        command().parse(new String[] {"-h"}, Map.of("STREAMLEARN_RATE", "fast"), new PrintWriter(out));
+        command()
+            .parse(new String[] {"-h"}, Map.of("STREAMLEARN_RATE", "fast"), new PrintWriter(out));
 
     assertEquals(Optional.empty(), config);
     assertFalse(out.toString().isEmpty());

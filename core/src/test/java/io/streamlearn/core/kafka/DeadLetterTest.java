@@ -20,7 +20,9 @@ import org.junit.jupiter.api.Test;
 
 class DeadLetterTest {
   private static final byte[] KEY = {'t', '1', '0', 'k', '-', '3'};
-  private static final byte[] VALUE = {(byte) 0xC3, 0x01, 0x00, (byte) 0xFF, (byte) 0x80, 0x7F, 0x00};
+  private static final byte[] VALUE = {
+    (byte) 0xC3, 0x01, 0x00, (byte) 0xFF, (byte) 0x80, 0x7F, 0x00
+  };
 
   private static Map<String, String> headerMap(Headers headers) {
     Map<String, String> out = new LinkedHashMap<>();
@@ -34,10 +36,12 @@ class DeadLetterTest {
   void recordKeepsKeyAndValueBytesUntouched() {
     byte[] key = KEY.clone();
     byte[] value = VALUE.clone();
-    InvalidPayloadException error = new InvalidPayloadException(PayloadError.BAD_MARKER, "starts with 00 FF");
+    InvalidPayloadException error =
+        new InvalidPayloadException(PayloadError.BAD_MARKER, "starts with 00 FF");
 
     ProducerRecord<byte[], byte[]> record =
-        DeadLetter.record(Topics.DEAD_LETTERS.name(), key, value, error, "scorer", "mnist.images", 2, 1234L);
+        DeadLetter.record(
+            Topics.DEAD_LETTERS.name(), key, value, error, "scorer", "mnist.images", 2, 1234L);
 
     assertEquals("mnist.dlq", record.topic());
     assertNull(record.partition(), "the producer's partitioner picks the partition");
@@ -49,10 +53,12 @@ class DeadLetterTest {
   @Test
   void recordCarriesAllSixHeadersWithTheDocumentedNamesAndValues() {
     InvalidPayloadException error =
-        new InvalidPayloadException(PayloadError.BAD_PIXEL_COUNT, "pixels has 783 bytes, expected 784");
+        new InvalidPayloadException(
+            PayloadError.BAD_PIXEL_COUNT, "pixels has 783 bytes, expected 784");
 
     ProducerRecord<byte[], byte[]> record =
-        DeadLetter.record("mnist.dlq", KEY, VALUE, error, "learner", "mnist.train", 7, 9_876_543_210L);
+        DeadLetter.record(
+            "mnist.dlq", KEY, VALUE, error, "learner", "mnist.train", 7, 9_876_543_210L);
 
     Map<String, String> expected = new LinkedHashMap<>();
     expected.put("streamlearn.error.reason", "BAD_PIXEL_COUNT");
@@ -77,7 +83,8 @@ class DeadLetterTest {
 
   @Test
   void detailHeaderHoldsTheDetailWithoutTheReasonPrefix() {
-    InvalidPayloadException error = new InvalidPayloadException(PayloadError.BAD_LABEL, "label is 10, expected 0-9");
+    InvalidPayloadException error =
+        new InvalidPayloadException(PayloadError.BAD_LABEL, "label is 10, expected 0-9");
 
     Headers headers = DeadLetter.headers(error, "producer", "mnist.train", 0, 0L);
 
@@ -90,12 +97,15 @@ class DeadLetterTest {
   @Test
   void nonAsciiDetailIsWrittenAsUtf8() {
     Headers headers =
-        DeadLetter.headers(PayloadError.MALFORMED, "Größe ≠ 784", "scorer", "mnist.images", 1, Long.MAX_VALUE);
+        DeadLetter.headers(
+            PayloadError.MALFORMED, "Größe ≠ 784", "scorer", "mnist.images", 1, Long.MAX_VALUE);
 
-    assertArrayEquals("Größe ≠ 784".getBytes(StandardCharsets.UTF_8),
+    assertArrayEquals(
+        "Größe ≠ 784".getBytes(StandardCharsets.UTF_8),
         headers.lastHeader(DeadLetter.DETAIL).value());
     assertEquals("Größe ≠ 784", DeadLetter.header(headers, DeadLetter.DETAIL));
-    assertEquals(Long.toString(Long.MAX_VALUE), DeadLetter.header(headers, DeadLetter.SOURCE_OFFSET));
+    assertEquals(
+        Long.toString(Long.MAX_VALUE), DeadLetter.header(headers, DeadLetter.SOURCE_OFFSET));
   }
 
   @Test
@@ -103,7 +113,8 @@ class DeadLetterTest {
     assertNull(DeadLetter.header(new RecordHeaders(), DeadLetter.REASON));
   }
 
-  // --- dead letters that would not fit in a record -----------------------------------------------------------------
+  // --- dead letters that would not fit in a record
+  // -----------------------------------------------------------------
 
   private static final InvalidPayloadException TOO_BIG =
       new InvalidPayloadException(PayloadError.MALFORMED, "body does not decode");
@@ -130,22 +141,35 @@ class DeadLetterTest {
     RecordHeaders original = new RecordHeaders();
     original.add("trace", "abc".getBytes(StandardCharsets.UTF_8));
 
-    DeadLetter.Letter letter = DeadLetter.letter(KEY, value, original, TOO_BIG, "scorer", "mnist.images", 0, 5);
+    DeadLetter.Letter letter =
+        DeadLetter.letter(KEY, value, original, TOO_BIG, "scorer", "mnist.images", 0, 5);
 
     assertTrue(size(letter) <= DeadLetter.MAX_BYTES, "dead letter of " + size(letter) + " bytes");
     assertArrayEquals(KEY, letter.key(), "the key fits and is kept");
-    assertTrue(letter.value().length > 900_000, "as much of the value as fits is kept: " + letter.value().length);
-    assertArrayEquals(Arrays.copyOf(value, letter.value().length), letter.value(), "a prefix of the original");
+    assertTrue(
+        letter.value().length > 900_000,
+        "as much of the value as fits is kept: " + letter.value().length);
+    assertArrayEquals(
+        Arrays.copyOf(value, letter.value().length), letter.value(), "a prefix of the original");
     assertEquals("value", DeadLetter.header(letter.headers(), DeadLetter.TRUNCATED));
     assertEquals("1048000", DeadLetter.header(letter.headers(), DeadLetter.ORIGINAL_SIZE));
-    assertEquals("abc", DeadLetter.header(letter.headers(), "trace"), "the record's own headers are kept");
+    assertEquals(
+        "abc", DeadLetter.header(letter.headers(), "trace"), "the record's own headers are kept");
     assertEquals("MALFORMED", DeadLetter.header(letter.headers(), DeadLetter.REASON));
   }
 
   @Test
   void aHugeKeyIsCutAfterTheValue() {
-    DeadLetter.Letter letter = DeadLetter.letter(filled(1_040_000), filled(5_000), new RecordHeaders(), TOO_BIG,
-        "learner", "mnist.train", 1, 2);
+    DeadLetter.Letter letter =
+        DeadLetter.letter(
+            filled(1_040_000),
+            filled(5_000),
+            new RecordHeaders(),
+            TOO_BIG,
+            "learner",
+            "mnist.train",
+            1,
+            2);
 
     assertTrue(size(letter) <= DeadLetter.MAX_BYTES, "dead letter of " + size(letter) + " bytes");
     assertEquals(0, letter.value().length);
@@ -158,7 +182,8 @@ class DeadLetterTest {
     RecordHeaders original = new RecordHeaders();
     original.add("blob", filled(1_030_000));
 
-    DeadLetter.Letter letter = DeadLetter.letter(KEY, VALUE, original, TOO_BIG, "scorer", "mnist.images", 0, 9);
+    DeadLetter.Letter letter =
+        DeadLetter.letter(KEY, VALUE, original, TOO_BIG, "scorer", "mnist.images", 0, 9);
 
     assertTrue(size(letter) <= DeadLetter.MAX_BYTES, "dead letter of " + size(letter) + " bytes");
     assertNull(letter.headers().lastHeader("blob"));
@@ -168,8 +193,9 @@ class DeadLetterTest {
 
   @Test
   void aLetterThatFitsCarriesNoTruncationHeaders() {
-    DeadLetter.Letter letter = DeadLetter.letter(KEY, filled(900_000), new RecordHeaders(), TOO_BIG, "scorer",
-        "mnist.images", 0, 1);
+    DeadLetter.Letter letter =
+        DeadLetter.letter(
+            KEY, filled(900_000), new RecordHeaders(), TOO_BIG, "scorer", "mnist.images", 0, 1);
 
     assertEquals(900_000, letter.value().length);
     assertNull(letter.headers().lastHeader(DeadLetter.TRUNCATED));

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 class IdxReaderTest {
   @TempDir Path dir;
 
-  // --- builders -------------------------------------------------------------------------------------------------
+  // --- builders
+  // -------------------------------------------------------------------------------------------------
 
   static byte[] imagesBytes(int magic, int count, int rows, int cols, byte[] pixels) {
     ByteBuffer b = ByteBuffer.allocate(16 + pixels.length); // big-endian by default
@@ -68,15 +69,18 @@ class IdxReaderTest {
   static IdxFormatException assertIdxError(Path file, Executable call, String... fragments) {
     IdxFormatException e = assertThrows(IdxFormatException.class, call);
     assertEquals(file, e.file());
-    assertTrue(e.getMessage().startsWith(file + ": "), "message should name the file: " + e.getMessage());
+    assertTrue(
+        e.getMessage().startsWith(file + ": "), "message should name the file: " + e.getMessage());
     for (String fragment : fragments) {
-      assertTrue(e.getMessage().contains(fragment),
+      assertTrue(
+          e.getMessage().contains(fragment),
           "message should contain '" + fragment + "': " + e.getMessage());
     }
     return e;
   }
 
-  // --- good files -----------------------------------------------------------------------------------------------
+  // --- good files
+  // -----------------------------------------------------------------------------------------------
 
   @Test
   void readsImagesFileExactly() throws IOException {
@@ -143,14 +147,16 @@ class IdxReaderTest {
     assertArrayEquals(new byte[] {4, 2}, IdxReader.readLabels(gzippedWithoutSuffix));
   }
 
-  // --- wrong magic ----------------------------------------------------------------------------------------------
+  // --- wrong magic
+  // ----------------------------------------------------------------------------------------------
 
   @Test
   void rejectsImagesFileWithUnknownMagic() throws IOException {
     Path file = write("images", imagesBytes(1234, 1, 2, 2, pattern(4)));
 
-    IdxFormatException e = assertIdxError(file, () -> IdxReader.readImages(file),
-        "magic number 1234", "expected 2051");
+    IdxFormatException e =
+        assertIdxError(
+            file, () -> IdxReader.readImages(file), "magic number 1234", "expected 2051");
     assertTrue(!e.getMessage().contains("looks like"), e.getMessage());
   }
 
@@ -159,23 +165,32 @@ class IdxReaderTest {
     // a labels file long enough to have a 16-byte header
     Path file = write("train-labels-idx1-ubyte", labelsBytes(pattern(12)));
 
-    assertIdxError(file, () -> IdxReader.readImages(file),
-        "magic number 2049", "expected 2051", "looks like the labels file");
+    assertIdxError(
+        file,
+        () -> IdxReader.readImages(file),
+        "magic number 2049",
+        "expected 2051",
+        "looks like the labels file");
   }
 
   @Test
   void rejectsImagesFilePassedAsLabelsSayingItLooksLikeTheImagesFile() throws IOException {
     Path file = write("train-images-idx3-ubyte", imagesBytes(1, 2, 2));
 
-    assertIdxError(file, () -> IdxReader.readLabels(file),
-        "magic number 2051", "expected 2049", "looks like the images file");
+    assertIdxError(
+        file,
+        () -> IdxReader.readLabels(file),
+        "magic number 2051",
+        "expected 2049",
+        "looks like the images file");
   }
 
   @Test
   void rejectsLabelsFileWithUnknownMagic() throws IOException {
     Path file = write("labels", labelsBytes(0x12345678, 1, new byte[] {1}));
 
-    assertIdxError(file, () -> IdxReader.readLabels(file), "magic number " + 0x12345678, "expected 2049");
+    assertIdxError(
+        file, () -> IdxReader.readLabels(file), "magic number " + 0x12345678, "expected 2049");
   }
 
   @Test
@@ -185,13 +200,15 @@ class IdxReaderTest {
     assertIdxError(file, () -> IdxReader.readImages(file), "looks like the labels file");
   }
 
-  // --- truncation and trailing bytes ----------------------------------------------------------------------------
+  // --- truncation and trailing bytes
+  // ----------------------------------------------------------------------------
 
   @Test
   void rejectsImagesFileWithTruncatedHeader() throws IOException {
     Path file = write("images", Arrays.copyOf(imagesBytes(1, 2, 2), 15));
 
-    assertIdxError(file, () -> IdxReader.readImages(file), "truncated header", "15 bytes", "has 16");
+    assertIdxError(
+        file, () -> IdxReader.readImages(file), "truncated header", "15 bytes", "has 16");
   }
 
   @Test
@@ -214,8 +231,13 @@ class IdxReaderTest {
     byte[] full = imagesBytes(2, 3, 3); // 18 pixel bytes
     Path file = write("images", Arrays.copyOf(full, full.length - 1));
 
-    assertIdxError(file, () -> IdxReader.readImages(file),
-        "truncated", "2 images of 3x3", "(18 bytes)", "but 17 follow");
+    assertIdxError(
+        file,
+        () -> IdxReader.readImages(file),
+        "truncated",
+        "2 images of 3x3",
+        "(18 bytes)",
+        "but 17 follow");
   }
 
   @Test
@@ -230,7 +252,8 @@ class IdxReaderTest {
     byte[] full = imagesBytes(2, 3, 3);
     Path file = write("images", Arrays.copyOf(full, full.length + 2));
 
-    assertIdxError(file, () -> IdxReader.readImages(file), "2 unexpected bytes after 2 images of 3x3");
+    assertIdxError(
+        file, () -> IdxReader.readImages(file), "2 unexpected bytes after 2 images of 3x3");
   }
 
   @Test
@@ -240,7 +263,8 @@ class IdxReaderTest {
     assertIdxError(file, () -> IdxReader.readLabels(file), "1 unexpected bytes after 2 labels");
   }
 
-  // --- bad dimensions -------------------------------------------------------------------------------------------
+  // --- bad dimensions
+  // -------------------------------------------------------------------------------------------
 
   @Test
   void rejectsNegativeImageCount() throws IOException {
@@ -275,10 +299,12 @@ class IdxReaderTest {
     // count*rows*cols overflows int: must be reported as truncated, not wrap around
     Path file = write("images", imagesBytes(IdxReader.IMAGES_MAGIC, 65536, 65536, 1, new byte[0]));
 
-    assertIdxError(file, () -> IdxReader.readImages(file), "truncated", "(4294967296 bytes)", "but 0 follow");
+    assertIdxError(
+        file, () -> IdxReader.readImages(file), "truncated", "(4294967296 bytes)", "but 0 follow");
   }
 
-  // --- unreadable files -----------------------------------------------------------------------------------------
+  // --- unreadable files
+  // -----------------------------------------------------------------------------------------
 
   @Test
   void rejectsMissingImagesFile() {
@@ -313,7 +339,8 @@ class IdxReaderTest {
     assertIdxError(file, () -> IdxReader.readLabels(file), "corrupt gzip data");
   }
 
-  // --- MnistDataset.load ----------------------------------------------------------------------------------------
+  // --- MnistDataset.load
+  // ----------------------------------------------------------------------------------------
 
   @Test
   void loadsMatching28x28ImagesAndLabels() throws IOException {
@@ -338,7 +365,8 @@ class IdxReaderTest {
     Path images = write("images", imagesBytes(3, 28, 28));
     Path labels = write("labels", labelsBytes((byte) 1, (byte) 2));
 
-    assertIdxError(labels, () -> MnistDataset.load(images, labels), "2 labels for 3 images in " + images);
+    assertIdxError(
+        labels, () -> MnistDataset.load(images, labels), "2 labels for 3 images in " + images);
   }
 
   @Test
@@ -354,7 +382,8 @@ class IdxReaderTest {
     Path images = write("images", imagesBytes(3, 28, 28));
     Path labels = write("labels", labelsBytes((byte) 1, (byte) 10, (byte) 2));
 
-    assertIdxError(labels, () -> MnistDataset.load(images, labels), "label 10 at index 1 is not 0-9");
+    assertIdxError(
+        labels, () -> MnistDataset.load(images, labels), "label 10 at index 1 is not 0-9");
   }
 
   @Test
@@ -362,6 +391,7 @@ class IdxReaderTest {
     Path images = write("images", imagesBytes(1, 28, 28));
     Path labels = write("labels", labelsBytes((byte) 200));
 
-    assertIdxError(labels, () -> MnistDataset.load(images, labels), "label 200 at index 0 is not 0-9");
+    assertIdxError(
+        labels, () -> MnistDataset.load(images, labels), "label 200 at index 0 is not 0-9");
   }
 }

