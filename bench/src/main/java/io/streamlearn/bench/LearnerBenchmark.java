@@ -3,6 +3,7 @@ package io.streamlearn.bench;
 import io.streamlearn.broker.LocalBroker;
 import io.streamlearn.contract.ModelSnapshot;
 import io.streamlearn.core.FileTrees;
+import io.streamlearn.core.Shuffle;
 import io.streamlearn.core.avro.Codecs;
 import io.streamlearn.core.mnist.MnistDataset;
 import io.streamlearn.core.mnist.MnistFetcher;
@@ -28,11 +29,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.streams.KafkaStreams;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -174,11 +170,11 @@ public final class LearnerBenchmark {
             : null;
     TrainingLoop loop = new TrainingLoop(network, adam, average, defaults::learningRate, BATCH);
     SplittableRandom random = new SplittableRandom(1);
-    loop.epoch(train, 10_000, random); // warm-up
+    loop.epoch(train, Shuffle.permutation(10_000, random)); // warm-up
     double[] rates = new double[epochs];
     for (int e = 0; e < epochs; e++) {
       long start = System.nanoTime();
-      int n = loop.epoch(train, train.size(), random);
+      int n = loop.epoch(train, Shuffle.permutation(train.size(), random));
       rates[e] = n / ((System.nanoTime() - start) / 1e9);
       BARE_EPOCHS.add(rates[e]);
     }
@@ -482,27 +478,8 @@ public final class LearnerBenchmark {
 
   static List<ModelSnapshot> readAll(String bootstrap, String topic) {
     List<ModelSnapshot> out = new ArrayList<>();
-    try (KafkaConsumer<byte[], byte[]> consumer =
-        new KafkaConsumer<>(
-            Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                bootstrap,
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-                "read_committed",
-                ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG,
-                false),
-            new ByteArrayDeserializer(),
-            new ByteArrayDeserializer())) {
-      TopicPartition tp = new TopicPartition(topic, 0);
-      consumer.assign(List.of(tp));
-      consumer.seekToBeginning(List.of(tp));
-      long end = consumer.endOffsets(List.of(tp)).get(tp);
-      while (consumer.position(tp) < end) {
-        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-          out.add(Codecs.MODEL_SNAPSHOT.decode(r.value()));
-        }
-      }
-    }
+    ScorerBenchmark.readTopic(
+        bootstrap, topic, r -> out.add(Codecs.MODEL_SNAPSHOT.decode(r.value())));
     return out;
   }
 

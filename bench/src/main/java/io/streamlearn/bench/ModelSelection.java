@@ -1,5 +1,6 @@
 package io.streamlearn.bench;
 
+import io.streamlearn.core.Shuffle;
 import io.streamlearn.core.mnist.MnistDataset;
 import io.streamlearn.core.mnist.MnistFetcher;
 import io.streamlearn.model.Adam;
@@ -104,7 +105,7 @@ public final class ModelSelection {
     SplittableRandom order = new SplittableRandom(seed * 7919);
     double[] result = new double[2];
     for (int e = 1; e <= epochs; e++) {
-      loop.epoch(data, TRAIN_ROWS, order);
+      loop.epoch(data, Shuffle.permutation(TRAIN_ROWS, order));
       if (e == 1 || e == epochs) {
         INDArray[] weights = loop.publishedWeights();
         for (int k = 0; k < weights.length; k++) {

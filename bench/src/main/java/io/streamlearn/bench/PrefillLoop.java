@@ -4,6 +4,7 @@ import io.streamlearn.broker.LocalBroker;
 import io.streamlearn.contract.TrainingSample;
 import io.streamlearn.core.FileTrees;
 import io.streamlearn.core.avro.Codecs;
+import io.streamlearn.core.kafka.KafkaClients;
 import io.streamlearn.core.mnist.MnistDataset;
 import io.streamlearn.core.mnist.MnistFetcher;
 import io.streamlearn.producer.ProducerMain;
@@ -55,7 +56,7 @@ public final class PrefillLoop {
     int[] losingRuns = new int[2];
     List<Double> seconds = new ArrayList<>();
     try (LocalBroker broker = LocalBroker.start(dir.resolve("kafka"), "localhost", 0, 0, Map.of());
-        Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
+        Admin admin = Admin.create(KafkaClients.properties(broker.bootstrapServers(), Map.of()))) {
       String bootstrap = broker.bootstrapServers();
       for (int run = 1; run <= runs; run++) {
         long before =
@@ -128,7 +129,6 @@ public final class PrefillLoop {
       Thread.sleep(20);
     }
     Map<String, Object> props = new HashMap<>();
-    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     props.put(
         ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true); // the producer's settings (MnistStreamer)
     props.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -140,7 +140,10 @@ public final class PrefillLoop {
     AtomicLong failed = new AtomicLong();
     AtomicReference<String> first = new AtomicReference<>();
     try (KafkaProducer<String, byte[]> producer =
-        new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {
+        new KafkaProducer<>(
+            KafkaClients.properties(bootstrap, props, Map.of()),
+            new StringSerializer(),
+            new ByteArraySerializer())) {
       for (int i = 0; i < records; i++) {
         int row = i % train.size();
         byte[] value =

@@ -10,8 +10,10 @@ import io.streamlearn.contract.Prediction;
 import io.streamlearn.contract.WeightsKind;
 import io.streamlearn.core.FileTrees;
 import io.streamlearn.core.avro.Codecs;
+import io.streamlearn.core.kafka.KafkaClients;
 import io.streamlearn.core.kafka.TopicAdmin;
 import io.streamlearn.core.kafka.TopicAdmin.TopicSpec;
+import io.streamlearn.core.kafka.TopicReader;
 import io.streamlearn.core.mnist.MnistDataset;
 import io.streamlearn.core.mnist.MnistFetcher;
 import io.streamlearn.learner.Learner;
@@ -38,7 +40,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -52,8 +53,6 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import java.util.function.DoubleSupplier;
 import java.util.function.ToLongFunction;
-import org.apache.kafka.clients.CommonClientConfigs;
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -402,9 +401,7 @@ public final class ScorerBenchmark {
 
   /** The client properties the scorer gives its loops, for the pass-through's loop. */
   static Map<String, Object> client(ScorerSettings.Config config) {
-    Map<String, Object> client = new HashMap<>(config.kafka());
-    client.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-    return client;
+    return KafkaClients.properties(config.bootstrapServers(), config.kafka());
   }
 
   /**
@@ -500,29 +497,29 @@ public final class ScorerBenchmark {
   // ---- events and topics ----
 
   static void createTopics(String bootstrap, String... names) {
-    try (Admin admin =
-        Admin.create(Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+    try (TopicAdmin topics = TopicAdmin.connect(KafkaClients.properties(bootstrap, Map.of()))) {
       for (String name : names) {
-        TopicAdmin.ensure(admin, new TopicSpec(name, 1, (short) 1, Map.of()));
+        topics.ensure(new TopicSpec(name, 1, (short) 1, Map.of()));
       }
     }
   }
 
   static KafkaProducer<byte[], byte[]> producer(String bootstrap, int lingerMs) {
     return new KafkaProducer<>(
-        Map.of(
-            ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+        KafkaClients.properties(
             bootstrap,
-            ProducerConfig.ACKS_CONFIG,
-            "all",
-            ProducerConfig.COMPRESSION_TYPE_CONFIG,
-            "lz4",
-            ProducerConfig.LINGER_MS_CONFIG,
-            lingerMs,
-            ProducerConfig.BATCH_SIZE_CONFIG,
-            256 * 1024,
-            ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
-            2 * 1024 * 1024),
+            Map.of(
+                ProducerConfig.ACKS_CONFIG,
+                "all",
+                ProducerConfig.COMPRESSION_TYPE_CONFIG,
+                "lz4",
+                ProducerConfig.LINGER_MS_CONFIG,
+                lingerMs,
+                ProducerConfig.BATCH_SIZE_CONFIG,
+                256 * 1024,
+                ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
+                2 * 1024 * 1024),
+            Map.of()),
         new ByteArraySerializer(),
         new ByteArraySerializer());
   }
@@ -593,38 +590,21 @@ public final class ScorerBenchmark {
   /** Reads a topic from its beginning to the end offsets found at start (read_committed). */
   static void readTopic(
       String bootstrap, String topic, Consumer<ConsumerRecord<byte[], byte[]>> each) {
-    try (KafkaConsumer<byte[], byte[]> consumer =
-        new KafkaConsumer<>(
-            Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                bootstrap,
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-                "read_committed",
-                ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG,
-                false,
-                ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG,
-                64 * 1024 * 1024),
-            new ByteArrayDeserializer(),
-            new ByteArrayDeserializer())) {
-      List<TopicPartition> partitions = new ArrayList<>();
-      for (PartitionInfo info : consumer.partitionsFor(topic, Duration.ofSeconds(10))) {
-        partitions.add(new TopicPartition(topic, info.partition()));
-      }
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-      Map<TopicPartition, Long> end = new HashMap<>(consumer.endOffsets(partitions));
-      long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-      while (!end.isEmpty()) {
-        for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-          each.accept(record);
-        }
-        end.entrySet().removeIf(e -> consumer.position(e.getKey()) >= e.getValue());
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException(
-              "could not read " + topic + " to offsets " + end + " in 2 minutes");
-        }
-      }
+    try (KafkaConsumer<byte[], byte[]> consumer = committedReader(bootstrap)) {
+      TopicReader.readToEnd(consumer, topic, Duration.ofMinutes(2), each);
     }
+  }
+
+  /** A read_committed consumer in no group, with fetches large enough for any snapshot. */
+  static KafkaConsumer<byte[], byte[]> committedReader(String bootstrap) {
+    return new KafkaConsumer<>(
+        KafkaClients.committedReader(
+            KafkaClients.properties(
+                bootstrap,
+                Map.of(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 64 * 1024 * 1024),
+                Map.of())),
+        new ByteArrayDeserializer(),
+        new ByteArrayDeserializer());
   }
 
   // ---- end-to-end latency ----
@@ -847,11 +827,10 @@ public final class ScorerBenchmark {
         String bootstrap, String topic, ToLongFunction<byte[]> eventTime, long from, long to) {
       this.consumer =
           new KafkaConsumer<>(
-              Map.of(
-                  ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+              KafkaClients.properties(
                   bootstrap,
-                  ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG,
-                  false),
+                  Map.of(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false),
+                  Map.of()),
               new ByteArrayDeserializer(),
               new ByteArrayDeserializer());
       this.topic = topic;
@@ -1123,17 +1102,18 @@ public final class ScorerBenchmark {
       String bootstrap, String topic, Map<Long, Long> visibleAt, AtomicBoolean watching) {
     try (KafkaConsumer<byte[], byte[]> consumer =
         new KafkaConsumer<>(
-            Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+            KafkaClients.properties(
                 bootstrap,
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-                "read_committed",
-                ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG,
-                false,
-                ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
-                10,
-                ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG,
-                64 * 1024 * 1024),
+                Map.of(
+                    ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                    "read_committed",
+                    ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG,
+                    false,
+                    ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
+                    10,
+                    ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG,
+                    64 * 1024 * 1024),
+                Map.of()),
             new ByteArrayDeserializer(),
             new ByteArrayDeserializer())) {
       List<PartitionInfo> infos = List.of();

@@ -3,6 +3,10 @@ package io.streamlearn.broker;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.streamlearn.core.kafka.KafkaClients;
+import io.streamlearn.core.kafka.TopicAdmin;
+import io.streamlearn.core.kafka.TopicAdmin.TopicSpec;
+import io.streamlearn.core.kafka.TopicReader;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -12,15 +16,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
@@ -39,15 +37,13 @@ class LocalBrokerIT {
     String topic = "persisted";
     try (LocalBroker broker = LocalBroker.start(dir, "localhost", port, controllerPort, Map.of())) {
       assertTrue(Files.exists(dir.resolve("logs/meta.properties")), "storage formatted");
-      try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
-        admin
-            .createTopics(List.of(new NewTopic(topic, 1, (short) 1)))
-            .all()
-            .get(30, TimeUnit.SECONDS);
+      try (TopicAdmin topics =
+          TopicAdmin.connect(KafkaClients.properties(broker.bootstrapServers(), Map.of()))) {
+        topics.ensure(new TopicSpec(topic, 1, (short) 1, Map.of()));
       }
       try (KafkaProducer<String, String> producer =
           new KafkaProducer<>(
-              Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()),
+              KafkaClients.properties(broker.bootstrapServers(), Map.of()),
               new StringSerializer(),
               new StringSerializer())) {
         producer.send(new ProducerRecord<>(topic, "k", "before restart")).get(30, TimeUnit.SECONDS);
@@ -58,7 +54,7 @@ class LocalBrokerIT {
     try (LocalBroker broker = LocalBroker.start(dir, "localhost", port, controllerPort, Map.of())) {
       assertEquals(
           clusterId, Files.readString(dir.resolve("logs/meta.properties")), "not formatted again");
-      List<String> values = readAll(broker.bootstrapServers(), topic, 1);
+      List<String> values = readAll(broker.bootstrapServers(), topic);
       assertEquals(List.of("before restart"), values);
     }
   }
@@ -76,7 +72,7 @@ class LocalBrokerIT {
           "overrides may hold passwords: only the owner reads the file");
       try (KafkaProducer<String, String> producer =
           new KafkaProducer<>(
-              Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()),
+              KafkaClients.properties(broker.bootstrapServers(), Map.of()),
               new StringSerializer(),
               new StringSerializer())) {
         producer.send(new ProducerRecord<>("auto-created", "k", "v")).get(30, TimeUnit.SECONDS);
@@ -85,22 +81,14 @@ class LocalBrokerIT {
     }
   }
 
-  private static List<String> readAll(String bootstrap, String topic, int expected) {
+  private static List<String> readAll(String bootstrap, String topic) {
     List<String> values = new ArrayList<>();
     try (KafkaConsumer<String, String> consumer =
         new KafkaConsumer<>(
-            Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap),
+            KafkaClients.properties(bootstrap, Map.of()),
             new StringDeserializer(),
             new StringDeserializer())) {
-      TopicPartition tp = new TopicPartition(topic, 0);
-      consumer.assign(List.of(tp));
-      consumer.seekToBeginning(List.of(tp));
-      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-      while (values.size() < expected && System.nanoTime() < deadline) {
-        for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
-          values.add(r.value());
-        }
-      }
+      TopicReader.readToEnd(consumer, topic, Duration.ofSeconds(30), r -> values.add(r.value()));
     }
     return values;
   }

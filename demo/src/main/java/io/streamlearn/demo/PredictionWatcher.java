@@ -3,12 +3,12 @@ package io.streamlearn.demo;
 import io.streamlearn.contract.Prediction;
 import io.streamlearn.core.avro.Codecs;
 import io.streamlearn.core.avro.InvalidPayloadException;
+import io.streamlearn.core.kafka.KafkaClients;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -41,9 +41,7 @@ final class PredictionWatcher implements Runnable, AutoCloseable {
   private volatile boolean started;
 
   PredictionWatcher(String bootstrapServers, String topic, Map<String, String> kafka) {
-    Properties props = new Properties();
-    props.putAll(kafka);
-    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    Map<String, Object> props = KafkaClients.properties(bootstrapServers, kafka);
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");

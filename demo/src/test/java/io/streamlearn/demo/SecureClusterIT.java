@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streamlearn.broker.LocalBroker;
+import io.streamlearn.core.kafka.KafkaClients;
 import io.streamlearn.producer.ProducerMain;
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
@@ -79,7 +80,7 @@ class SecureClusterIT {
     // SASL_SSL.
     try (LocalBroker broker =
         LocalBroker.start(dir.resolve("kafka"), "localhost", plain, controller, overrides)) {
-      try (Admin admin = Admin.create(Map.of("bootstrap.servers", "localhost:" + plain))) {
+      try (Admin admin = Admin.create(KafkaClients.properties("localhost:" + plain, Map.of()))) {
         admin
             .alterUserScramCredentials(
                 List.of(

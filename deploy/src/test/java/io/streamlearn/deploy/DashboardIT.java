@@ -156,9 +156,7 @@ class DashboardIT {
         "Prometheus has not scraped the dead-letter and rejection counters");
     try (KafkaProducer<byte[], byte[]> raw =
         new KafkaProducer<>(
-            Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers()),
-            new ByteArraySerializer(),
-            new ByteArraySerializer())) {
+            kafka.clientProperties(), new ByteArraySerializer(), new ByteArraySerializer())) {
       byte[] junk = "not an avro record".getBytes(StandardCharsets.UTF_8);
       raw.send(
               new ProducerRecord<>(

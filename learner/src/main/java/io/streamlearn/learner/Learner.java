@@ -5,16 +5,15 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.streamlearn.core.http.HttpService;
 import io.streamlearn.core.kafka.GroupLag;
+import io.streamlearn.core.kafka.KafkaClients;
 import io.streamlearn.core.metrics.MetricsEndpoint;
 import io.streamlearn.learner.LearnerSettings.Config;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
@@ -56,8 +55,7 @@ public final class Learner implements AutoCloseable {
 
   /** Prepares the topics and starts training. */
   public static Learner start(Config config) {
-    Map<String, Object> client = new HashMap<>(config.kafka());
-    client.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+    Map<String, Object> client = KafkaClients.properties(config.bootstrapServers(), config.kafka());
     int partitions = LearnerMain.prepareTopics(config, client);
     MetricsEndpoint endpoint =
         MetricsEndpoint.start("learner", config.metrics(), Tags.of("model", config.modelId()));

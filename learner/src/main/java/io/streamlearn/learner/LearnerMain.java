@@ -6,11 +6,7 @@ import io.streamlearn.core.kafka.TopicAdmin;
 import io.streamlearn.core.kafka.TopicAdmin.TopicSpec;
 import io.streamlearn.learner.LearnerSettings.Config;
 import io.streamlearn.model.Snapshots;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.common.config.ConfigResource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -77,31 +73,21 @@ public final class LearnerMain {
    */
   static int prepareTopics(Config config, Map<String, Object> client) {
     int snapshotBytes = Snapshots.encodedSizeBound(config.sizes());
-    try (Admin admin = Admin.create(client)) {
+    try (TopicAdmin topics = TopicAdmin.connect(client)) {
       int partitions =
-          TopicAdmin.ensure(
-              admin,
+          topics.ensure(
               new TopicSpec(
                   config.trainingTopic(),
                   config.partitions(),
                   config.replicationFactor(),
                   Map.of()));
-      TopicAdmin.ensure(
-          admin, new TopicSpec(config.deadLetterTopic(), 1, config.replicationFactor(), Map.of()));
-      TopicAdmin.ensure(
-          admin,
+      topics.ensure(
+          new TopicSpec(config.deadLetterTopic(), 1, config.replicationFactor(), Map.of()));
+      topics.ensure(
           new TopicSpec(
               config.snapshotTopic(), 1, config.replicationFactor(), snapshotTopicConfigs(config)));
-      org.apache.kafka.clients.admin.Config topicConfig =
-          admin
-              .describeConfigs(
-                  List.of(new ConfigResource(ConfigResource.Type.TOPIC, config.snapshotTopic())))
-              .all()
-              .get(30, TimeUnit.SECONDS)
-              .values()
-              .iterator()
-              .next();
-      int limit = Integer.parseInt(topicConfig.get("max.message.bytes").value());
+      Map<String, String> topicConfig = topics.config(config.snapshotTopic());
+      int limit = Integer.parseInt(topicConfig.get("max.message.bytes"));
       if (limit < snapshotBytes) {
         throw new ConfigException(
             "hidden",
@@ -116,7 +102,7 @@ public final class LearnerMain {
                 + ": raise the topic's max.message.bytes or choose"
                 + " smaller layers (key 'hidden')");
       }
-      String policy = topicConfig.get("cleanup.policy").value();
+      String policy = topicConfig.get("cleanup.policy");
       if (!policy.contains("compact")) {
         log.warn(
             "snapshot topic {} has cleanup.policy={}, not compact: old snapshots will not be compacted away",
@@ -124,11 +110,6 @@ public final class LearnerMain {
             policy);
       }
       return partitions;
-    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-      throw new IllegalStateException("cannot check topic " + config.snapshotTopic() + ": " + e, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
     }
   }
 }

@@ -1,8 +1,10 @@
 package io.streamlearn.learner;
 
 import io.streamlearn.core.kafka.DeadLetter;
+import io.streamlearn.core.kafka.KafkaClients;
 import io.streamlearn.learner.LearnerSettings.Config;
 import io.streamlearn.model.Snapshots;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
 import java.util.function.Function;
@@ -154,9 +156,8 @@ public final class LearnerTopology {
 
   /** Kafka Streams properties; the user's pass-through properties win. */
   public static Properties streamsProperties(Config config, int trainingPartitions) {
-    Properties props = new Properties();
+    Map<String, Object> props = new HashMap<>();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
-    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, config.processingGuarantee());
     props.put(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, config.standbyReplicas());
     props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, streamThreads(config, trainingPartitions));
@@ -184,7 +185,7 @@ public final class LearnerTopology {
     // 45 s.
     props.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 10_000);
     props.put(StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), 2_000);
-    props.putAll(config.kafka());
-    return props;
+    return KafkaClients.asProperties(
+        KafkaClients.properties(config.bootstrapServers(), props, config.kafka()));
   }
 }

@@ -1,12 +1,12 @@
 package io.streamlearn.learner;
 
+import io.streamlearn.core.kafka.KafkaClients;
 import io.streamlearn.learner.LearnerSettings.Config;
 import io.streamlearn.model.Snapshots;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Function;
-import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -89,8 +89,7 @@ final class SnapshotPublisher implements Trainer.SnapshotOutput {
     this.transactional = !StreamsConfig.AT_LEAST_ONCE.equals(config.processingGuarantee());
     this.producers = producers;
     this.newest = newest;
-    this.client = new HashMap<>(config.kafka());
-    client.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+    this.client = KafkaClients.properties(config.bootstrapServers(), config.kafka());
   }
 
   /**

@@ -3,18 +3,13 @@ package io.streamlearn.learner;
 import io.streamlearn.contract.ModelSnapshot;
 import io.streamlearn.core.avro.Codecs;
 import io.streamlearn.core.avro.InvalidPayloadException;
+import io.streamlearn.core.kafka.KafkaClients;
+import io.streamlearn.core.kafka.TopicReader;
 import io.streamlearn.model.InvalidSnapshotException;
 import io.streamlearn.model.Snapshots;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
@@ -52,52 +47,38 @@ final class SnapshotVersions {
       String modelId,
       int[] sizes,
       Duration timeout) {
-    Map<String, Object> props = new HashMap<>(clientProperties);
-    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
-    props.remove(ConsumerConfig.GROUP_ID_CONFIG);
-    Newest newest = Newest.NONE;
+    Newest[] newest = {Newest.NONE};
     try (KafkaConsumer<String, byte[]> consumer =
-        new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
-      List<TopicPartition> partitions = new ArrayList<>();
-      for (PartitionInfo p : consumer.partitionsFor(topic, timeout)) {
-        partitions.add(new TopicPartition(topic, p.partition()));
-      }
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-      Map<TopicPartition, Long> end = consumer.endOffsets(partitions, timeout);
-      long deadline = System.nanoTime() + timeout.toNanos();
-      while (partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException(
-              "could not read "
-                  + topic
-                  + " to its end within "
-                  + timeout.toMillis()
-                  + " ms to find the newest snapshot version of "
-                  + modelId);
-        }
-        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-          if (modelId.equals(r.key())) {
-            try {
-              ModelSnapshot s = Codecs.MODEL_SNAPSHOT.decode(r.value());
-              if (modelId.equals(s.getModelId())
-                  && s.getVersion() > newest.version()
-                  && s.getVersion() <= Snapshots.MAX_VERSION) {
-                newest =
-                    valid(s, sizes)
-                        ? new Newest(s.getVersion(), s.getRunId(), s.getSamplesSeen())
-                        : Newest.version(s.getVersion());
+        new KafkaConsumer<>(
+            KafkaClients.committedReader(clientProperties),
+            new StringDeserializer(),
+            new ByteArrayDeserializer())) {
+      TopicReader.readToEnd(
+          consumer,
+          topic,
+          timeout,
+          r -> {
+            if (modelId.equals(r.key())) {
+              try {
+                ModelSnapshot s = Codecs.MODEL_SNAPSHOT.decode(r.value());
+                if (modelId.equals(s.getModelId())
+                    && s.getVersion() > newest[0].version()
+                    && s.getVersion() <= Snapshots.MAX_VERSION) {
+                  newest[0] =
+                      valid(s, sizes)
+                          ? new Newest(s.getVersion(), s.getRunId(), s.getSamplesSeen())
+                          : Newest.version(s.getVersion());
+                }
+              } catch (InvalidPayloadException e) {
+                // not ours to judge here: the scorer rejects it; versions come from valid snapshots
               }
-            } catch (InvalidPayloadException e) {
-              // not ours to judge here: the scorer rejects it; versions come from valid snapshots
             }
-          }
-        }
-      }
+          });
+    } catch (IllegalStateException e) {
+      throw new IllegalStateException(
+          e.getMessage() + ", to find the newest snapshot version of " + modelId, e);
     }
-    return newest;
+    return newest[0];
   }
 
   private static boolean valid(ModelSnapshot snapshot, int[] sizes) {

@@ -3,6 +3,7 @@ package io.streamlearn.learner;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.streamlearn.core.kafka.KafkaClients;
 import io.streamlearn.core.mnist.MnistFetcher;
 import io.streamlearn.testkit.Await;
 import io.streamlearn.testkit.RealKafka;
@@ -116,7 +117,8 @@ class LearnerHealthIT {
           () -> lag.value() == 100, TIMEOUT, () -> "lag with nothing committed: " + lag.value());
       try (KafkaConsumer<byte[], byte[]> consumer =
           new KafkaConsumer<>(
-              Map.of("bootstrap.servers", kafka.bootstrapServers(), "group.id", group),
+              KafkaClients.properties(
+                  kafka.bootstrapServers(), Map.of("group.id", group), Map.of()),
               new ByteArrayDeserializer(),
               new ByteArrayDeserializer())) {
         consumer.commitSync(Map.of(new TopicPartition(topic, 0), new OffsetAndMetadata(10)));

@@ -1,13 +1,13 @@
 package io.streamlearn.learner;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 import io.streamlearn.contract.ModelSnapshot;
 import io.streamlearn.contract.WeightsKind;
 import io.streamlearn.core.avro.Codecs;
 import io.streamlearn.model.DenseNetwork;
 import io.streamlearn.model.Snapshots;
+import io.streamlearn.testkit.Await;
 import io.streamlearn.testkit.RealKafka;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -173,17 +173,20 @@ class SnapshotPublisherIT {
           owner.open().version(),
           "the new owner sees what the zombie got out before it was fenced");
 
-      IllegalStateException refused = null;
-      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-      for (long v = 3; refused == null && System.nanoTime() < deadline; v++) {
-        try {
-          zombie.publish(KEY, snapshot(config, v, "zombie"), 1_000 * v);
-          Thread.sleep(100); // paces the attempts; the loop ends on the refusal, whenever it comes
-        } catch (IllegalStateException e) {
-          refused = e;
-        }
-      }
-      assertNotNull(refused, "the fenced publisher kept accepting snapshots");
+      // Each attempt publishes a newer version; the wait ends on the refusal, whenever it comes.
+      long[] version = {3};
+      Await.until(
+          () -> {
+            try {
+              zombie.publish(KEY, snapshot(config, version[0], "zombie"), 1_000 * version[0]);
+              version[0]++;
+              return false;
+            } catch (IllegalStateException refused) {
+              return true;
+            }
+          },
+          Duration.ofSeconds(30),
+          "the fenced publisher refusing a snapshot");
 
       owner.publish(KEY, snapshot(config, 3, "owner"), 3_000);
     }

@@ -1,7 +1,6 @@
 package io.streamlearn.model;
 
 import io.streamlearn.core.mnist.MnistDataset;
-import java.util.SplittableRandom;
 import java.util.function.LongToDoubleFunction;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -41,22 +40,12 @@ public final class TrainingLoop {
   }
 
   /**
-   * One epoch over rows {@code [0, rows)} of {@code data}, in an order shuffled by {@code random};
-   * returns samples.
+   * One epoch over the rows of {@code data} in {@code order} (a shuffle of the rows to train; a
+   * last partial batch is left out); returns samples.
    */
-  public int epoch(MnistDataset data, int rows, SplittableRandom random) {
-    int[] order = new int[rows];
-    for (int i = 0; i < rows; i++) {
-      order[i] = i;
-    }
-    for (int i = rows - 1; i > 0; i--) {
-      int j = random.nextInt(i + 1);
-      int t = order[i];
-      order[i] = order[j];
-      order[j] = t;
-    }
+  public int epoch(MnistDataset data, int[] order) {
     int trained = 0;
-    for (int start = 0; start + batchSize <= rows; start += batchSize) {
+    for (int start = 0; start + batchSize <= order.length; start += batchSize) {
       for (int r = 0; r < batchSize; r++) {
         int row = order[start + r];
         data.copyPixels(row, pixels, 0);

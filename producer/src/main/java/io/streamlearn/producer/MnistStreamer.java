@@ -5,7 +5,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.streamlearn.contract.ImageEvent;
 import io.streamlearn.contract.TrainingSample;
+import io.streamlearn.core.Shuffle;
 import io.streamlearn.core.avro.Codecs;
+import io.streamlearn.core.kafka.KafkaClients;
 import io.streamlearn.core.mnist.MnistDataset;
 import io.streamlearn.producer.ProducerSettings.Config;
 import io.streamlearn.producer.ProducerSettings.Mode;
@@ -92,17 +94,14 @@ final class MnistStreamer {
     try (KafkaProducer<String, byte[]> producer = createProducer();
         KafkaClientMetrics clientMetrics = new KafkaClientMetrics(producer)) {
       clientMetrics.bindTo(registry);
-      int[] order = new int[data.size()];
-      for (int i = 0; i < order.length; i++) {
-        order[i] = i;
-      }
+      int[] order = Shuffle.identity(data.size());
       SplittableRandom random = new SplittableRandom(config.seed());
       double nanosPerRecord = config.rate() > 0 ? 1e9 / config.rate() : 0;
       long sent = 0;
       outer:
       for (int epoch = 0; sent < planned; epoch++) {
         if (config.mode() == Mode.TRAIN && config.shuffle()) {
-          shuffle(order, random);
+          Shuffle.inPlace(order, random);
         }
         for (int row : order) {
           if (sent >= planned || stop.getAsBoolean()) {
@@ -165,24 +164,15 @@ final class MnistStreamer {
 
   private KafkaProducer<String, byte[]> createProducer() {
     Map<String, Object> props = new HashMap<>();
-    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
     props.put(ProducerConfig.CLIENT_ID_CONFIG, "streamlearn-producer");
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, config.compression());
     props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
     props.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
-    props.putAll(config.kafka());
-    return new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
-  }
-
-  /** Fisher-Yates, continuing the same random stream across epochs so each epoch differs. */
-  static void shuffle(int[] order, SplittableRandom random) {
-    for (int i = order.length - 1; i > 0; i--) {
-      int j = random.nextInt(i + 1);
-      int t = order[i];
-      order[i] = order[j];
-      order[j] = t;
-    }
+    return new KafkaProducer<>(
+        KafkaClients.properties(config.bootstrapServers(), props, config.kafka()),
+        new StringSerializer(),
+        new ByteArraySerializer());
   }
 }

@@ -3,6 +3,7 @@ package io.streamlearn.producer;
 import io.streamlearn.core.config.ConfigException;
 import io.streamlearn.core.config.Configuration;
 import io.streamlearn.core.config.ServiceCommand;
+import io.streamlearn.core.kafka.KafkaClients;
 import io.streamlearn.core.kafka.TopicAdmin;
 import io.streamlearn.core.kafka.TopicAdmin.TopicSpec;
 import io.streamlearn.core.metrics.MetricsEndpoint;
@@ -15,13 +16,10 @@ import io.streamlearn.producer.ProducerSettings.Config;
 import io.streamlearn.producer.ProducerSettings.Mode;
 import java.io.PrintStream;
 import java.io.PrintWriter;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.apache.kafka.clients.CommonClientConfigs;
-import org.apache.kafka.clients.admin.Admin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -133,11 +131,9 @@ public final class ProducerMain {
   }
 
   private static void ensureTopic(Config config) {
-    Map<String, Object> props = new HashMap<>(config.kafka());
-    props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-    try (Admin admin = Admin.create(props)) {
-      TopicAdmin.ensure(
-          admin,
+    try (TopicAdmin topics =
+        TopicAdmin.connect(KafkaClients.properties(config.bootstrapServers(), config.kafka()))) {
+      topics.ensure(
           new TopicSpec(
               config.topic(),
               config.partitions(),

@@ -12,6 +12,7 @@ import io.streamlearn.core.avro.Codecs;
 import io.streamlearn.core.mnist.MnistDataset;
 import io.streamlearn.core.mnist.MnistFetcher;
 import io.streamlearn.core.mnist.MnistFiles;
+import io.streamlearn.testkit.Await;
 import io.streamlearn.testkit.RealKafka;
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
@@ -186,17 +187,13 @@ class ProducerIT {
         java.net.http.HttpRequest.newBuilder(
                 java.net.URI.create("http://localhost:" + port + "/metrics"))
             .build();
-    String body = "";
-    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-    while (!body.matches("(?s).*streamlearn_producer_records_total\\{[^}]*\\} [1-9].*")
-        && System.nanoTime() < deadline) {
-      Thread.sleep(200);
-      try {
-        body = http.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-      } catch (java.net.ConnectException notYetListening) {
-        // the endpoint starts after the data is loaded
-      }
-    }
+    // The endpoint starts after the data is loaded: a refused connection is "not yet".
+    String body =
+        Await.value(
+            () -> http.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).body(),
+            b -> b.matches("(?s).*streamlearn_producer_records_total\\{[^}]*\\} [1-9].*"),
+            Duration.ofSeconds(60),
+            b -> "a scrape counting sent records (last: " + b + ")");
     assertTrue(body.contains("streamlearn_producer_records_total{"), "records counter served");
     assertTrue(
         body.matches("(?s).*streamlearn_producer_records_total\\{[^}]*\\} [1-9].*"),

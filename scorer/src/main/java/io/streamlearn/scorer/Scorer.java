@@ -4,13 +4,13 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.streamlearn.core.avro.Codecs;
 import io.streamlearn.core.kafka.GroupLag;
+import io.streamlearn.core.kafka.KafkaClients;
 import io.streamlearn.core.kafka.TopicAdmin;
 import io.streamlearn.core.kafka.TopicAdmin.TopicSpec;
 import io.streamlearn.core.metrics.MetricsEndpoint;
 import io.streamlearn.scorer.ScorerSettings.Config;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -18,8 +18,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.kafka.clients.CommonClientConfigs;
-import org.apache.kafka.clients.admin.Admin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -147,9 +145,7 @@ public final class Scorer implements AutoCloseable {
   }
 
   static Map<String, Object> clientProperties(Config config) {
-    Map<String, Object> client = new HashMap<>(config.kafka());
-    client.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-    return client;
+    return KafkaClients.properties(config.bootstrapServers(), config.kafka());
   }
 
   /**
@@ -157,18 +153,16 @@ public final class Scorer implements AutoCloseable {
    * snapshot topic).
    */
   static void prepareTopics(Config config, Map<String, Object> client) {
-    try (Admin admin = Admin.create(client)) {
+    try (TopicAdmin topics = TopicAdmin.connect(client)) {
       int partitions =
-          TopicAdmin.ensure(
-              admin,
+          topics.ensure(
               new TopicSpec(
                   config.imagesTopic(), config.partitions(), config.replicationFactor(), Map.of()));
-      TopicAdmin.ensure(
-          admin,
+      topics.ensure(
           new TopicSpec(
               config.predictionsTopic(), partitions, config.replicationFactor(), Map.of()));
-      TopicAdmin.ensure(
-          admin, new TopicSpec(config.deadLetterTopic(), 1, config.replicationFactor(), Map.of()));
+      topics.ensure(
+          new TopicSpec(config.deadLetterTopic(), 1, config.replicationFactor(), Map.of()));
       if (config.consumers() > partitions) {
         log.warn(
             "{} scoring consumers but topic {} has {} partitions: {} will stay idle",

@@ -1,20 +1,18 @@
 package io.streamlearn.scorer;
 
 import io.streamlearn.contract.ModelSnapshot;
+import io.streamlearn.core.kafka.KafkaClients;
+import io.streamlearn.core.kafka.TopicReader;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -43,18 +41,13 @@ final class SnapshotFollower implements Runnable {
   private final byte[] modelKey;
 
   SnapshotFollower(Map<String, Object> client, String topic, ModelHolder holder) {
-    Properties props = new Properties();
-    props.putAll(client);
-    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
+    Map<String, Object> props = KafkaClients.committedReader(client);
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     // One snapshot of a large network can exceed the default per-partition fetch of 1 MB.
     props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 64 * 1024 * 1024);
     props.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 64 * 1024 * 1024);
     props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 50);
     props.put(ConsumerConfig.CLIENT_ID_CONFIG, "scorer-snapshots-" + holder.modelId());
-    props.remove(ConsumerConfig.GROUP_ID_CONFIG);
     this.consumer =
         new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     this.topic = topic;
@@ -73,9 +66,7 @@ final class SnapshotFollower implements Runnable {
       if (partitions == null) {
         return;
       }
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-      Map<TopicPartition, Long> end = new HashMap<>(consumer.endOffsets(partitions));
+      TopicReader.End end = TopicReader.End.of(consumer, partitions, Duration.ofSeconds(30));
       log.info(
           "reading snapshots of model {} from {} up to offsets {}", holder.modelId(), topic, end);
       boolean caughtUp = false;
@@ -109,8 +100,7 @@ final class SnapshotFollower implements Runnable {
           }
         }
         if (!caughtUp) {
-          end.entrySet().removeIf(e -> consumer.position(e.getKey()) >= e.getValue());
-          if (end.isEmpty()) {
+          if (end.reachedBy(consumer)) {
             caughtUp = true;
             if (newestValid != null) {
               offer(newestValid);
@@ -149,12 +139,9 @@ final class SnapshotFollower implements Runnable {
   private List<TopicPartition> awaitPartitions() {
     long lastLog = 0;
     while (running.get()) {
-      List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(10));
-      if (infos != null && !infos.isEmpty()) {
-        List<TopicPartition> partitions = new ArrayList<>();
-        for (PartitionInfo info : infos) {
-          partitions.add(new TopicPartition(topic, info.partition()));
-        }
+      List<TopicPartition> partitions =
+          TopicReader.assignFromBeginning(consumer, topic, Duration.ofSeconds(10));
+      if (!partitions.isEmpty()) {
         return partitions;
       }
       if (System.currentTimeMillis() - lastLog > 10_000) {

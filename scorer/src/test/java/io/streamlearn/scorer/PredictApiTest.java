@@ -12,6 +12,7 @@ import io.streamlearn.contract.WeightsKind;
 import io.streamlearn.core.metrics.MetricsEndpoint;
 import io.streamlearn.model.DenseNetwork;
 import io.streamlearn.model.Snapshots;
+import io.streamlearn.testkit.Await;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -637,36 +638,34 @@ class PredictApiTest {
     return error.asText();
   }
 
-  private String awaitMetric(String... parts) throws Exception {
+  private String awaitMetric(String... parts) {
     // The request counter is incremented after the answer is sent, so a scrape may briefly lag
     // behind it.
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    String scrape = "";
-    while (System.nanoTime() < deadline) {
-      HttpResponse<String> metrics = get("/metrics");
-      assertEquals(200, metrics.statusCode());
-      scrape = metrics.body();
-      boolean found =
-          scrape
-              .lines()
-              .anyMatch(
-                  line ->
-                      line.startsWith("streamlearn_scorer_http_requests_total{")
-                          && Arrays.stream(parts).allMatch(line::contains)
-                          && !line.endsWith(" 0.0"));
-      if (found) {
-        return scrape;
-      }
-      Thread.sleep(20);
-    }
-    return fail(
-        "no streamlearn_scorer_http_requests_total line with "
-            + Arrays.toString(parts)
-            + " within 5 s:\n"
-            + scrape
+    return Await.value(
+        () -> {
+          HttpResponse<String> metrics = get("/metrics");
+          assertEquals(200, metrics.statusCode());
+          return metrics.body();
+        },
+        scrape ->
+            scrape
                 .lines()
-                .filter(l -> l.contains("http_requests"))
-                .collect(Collectors.joining("\n")));
+                .anyMatch(
+                    line ->
+                        line.startsWith("streamlearn_scorer_http_requests_total{")
+                            && Arrays.stream(parts).allMatch(line::contains)
+                            && !line.endsWith(" 0.0")),
+        Duration.ofSeconds(5),
+        scrape ->
+            "a streamlearn_scorer_http_requests_total line with "
+                + Arrays.toString(parts)
+                + (scrape == null
+                    ? ""
+                    : ":\n"
+                        + scrape
+                            .lines()
+                            .filter(l -> l.contains("http_requests"))
+                            .collect(Collectors.joining("\n"))));
   }
 
   private static void assertAnswers(

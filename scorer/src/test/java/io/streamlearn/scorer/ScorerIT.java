@@ -15,6 +15,7 @@ import io.streamlearn.contract.Prediction;
 import io.streamlearn.core.avro.Codecs;
 import io.streamlearn.core.avro.PayloadError;
 import io.streamlearn.core.kafka.DeadLetter;
+import io.streamlearn.testkit.Await;
 import io.streamlearn.testkit.RealKafka;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -43,8 +44,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
-import java.util.function.BooleanSupplier;
-import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
@@ -194,13 +193,13 @@ class ScorerIT {
     for (long v = 2; v <= newest; v++) {
       long scoredBefore = (long) predictionsCounted(scorer);
       long previous = v - 1;
-      await(
+      Await.until(
           () -> predictionsCounted(scorer) >= scoredBefore + 1_500,
           Duration.ofSeconds(60),
           () ->
               "v"
                   + previous
-                  + " did not score 1,500 events (scored "
+                  + " scoring 1,500 events (scored "
                   + (predictionsCounted(scorer) - scoredBefore)
                   + ", images sent "
                   + sentCount.get()
@@ -326,12 +325,10 @@ class ScorerIT {
             1,
             SnapshotRejection.MODEL_ID_MISMATCH,
             1);
-    await(
+    Await.until(
         () -> totalRejected(scorer) >= 5,
         WAIT,
-        () ->
-            "the scorer did not refuse all 5 bad snapshots; rejections so far "
-                + rejections(scorer));
+        () -> "the scorer refusing all 5 bad snapshots; rejections so far " + rejections(scorer));
     assertEquals(expected, rejections(scorer), "rejections by reason");
 
     assertEquals(1, scorer.model().orElseThrow().version(), "the scorer still serves v1");
@@ -349,10 +346,10 @@ class ScorerIT {
 
     // A good snapshot that is not newer (a replayed v2) is refused too, and v3 stays.
     publish(t, models.encoded(2));
-    await(
+    Await.until(
         () -> rejected(scorer, SnapshotRejection.NOT_NEWER) == 1,
         WAIT,
-        () -> "the replayed v2 was not refused as NOT_NEWER; rejections " + rejections(scorer));
+        () -> "the replayed v2 refused as NOT_NEWER; rejections " + rejections(scorer));
     assertEquals(3, scorer.model().orElseThrow().version(), "the scorer still serves v3");
     assertEquals(
         2.0, counter(scorer, "streamlearn.scorer.snapshots.applied").count(), "v1 and v3 applied");
@@ -654,20 +651,20 @@ class ScorerIT {
   }
 
   private static void awaitReady(Scorer scorer) throws InterruptedException {
-    await(
+    Await.until(
         scorer::isReady,
         WAIT,
         () ->
-            "the scorer did not become ready; model in use "
+            "the scorer becoming ready; model in use "
                 + scorer.model().map(m -> "v" + m.version()).orElse("none"));
   }
 
   private static void awaitServing(Scorer scorer, long version) throws InterruptedException {
-    await(
+    Await.until(
         () -> scorer.isReady() && scorer.model().map(m -> m.version() == version).orElse(false),
         WAIT,
         () ->
-            "the scorer did not serve v"
+            "the scorer serving v"
                 + version
                 + "; in use: "
                 + scorer.model().map(m -> "v" + m.version()).orElse("none")
@@ -781,37 +778,37 @@ class ScorerIT {
    * all of them name {@code version}, and returns every prediction on the topic.
    */
   private static List<Prediction> awaitPredictionsNaming(
-      Topics t, String prefix, int count, long version) throws InterruptedException {
-    List<Prediction> all = new ArrayList<>();
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (true) {
-      all.clear();
-      for (ConsumerRecord<byte[], byte[]> r : readAll(t.predictions())) {
-        all.add(Codecs.PREDICTION.decode(r.value()));
-      }
-      List<Prediction> matching =
-          all.stream().filter(p -> p.getImageId().startsWith(prefix + "-")).toList();
-      if (matching.size() >= count) {
-        for (Prediction p : matching) {
-          assertEquals(
-              version, p.getModelVersion(), p.getImageId() + " scored by v" + p.getModelVersion());
-        }
-        return all;
-      }
-      if (System.nanoTime() > deadline) {
-        fail(
-            matching.size()
-                + " of "
-                + count
-                + " '"
-                + prefix
-                + "' events scored within "
-                + WAIT.toMillis()
-                + " ms; "
-                + progress(t, prefix));
-      }
-      Thread.sleep(100);
+      Topics t, String prefix, int count, long version) {
+    List<Prediction> all =
+        Await.value(
+            () -> {
+              List<Prediction> read = new ArrayList<>();
+              for (ConsumerRecord<byte[], byte[]> r : readAll(t.predictions())) {
+                read.add(Codecs.PREDICTION.decode(r.value()));
+              }
+              return read;
+            },
+            read -> matching(read, prefix).size() >= count,
+            WAIT,
+            read ->
+                "scoring "
+                    + count
+                    + " '"
+                    + prefix
+                    + "' events ("
+                    + (read == null ? 0 : matching(read, prefix).size())
+                    + " scored; "
+                    + progress(t, prefix)
+                    + ")");
+    for (Prediction p : matching(all, prefix)) {
+      assertEquals(
+          version, p.getModelVersion(), p.getImageId() + " scored by v" + p.getModelVersion());
     }
+    return all;
+  }
+
+  private static List<Prediction> matching(List<Prediction> predictions, String prefix) {
+    return predictions.stream().filter(p -> p.getImageId().startsWith(prefix + "-")).toList();
   }
 
   /**
@@ -846,21 +843,10 @@ class ScorerIT {
 
   /** Every record on every partition of {@code topic} up to its end offsets now. */
   private static List<ConsumerRecord<byte[], byte[]>> readAll(String topic) {
-    List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
     try (KafkaConsumer<byte[], byte[]> consumer = consumer()) {
-      List<TopicPartition> partitions = partitions(consumer, topic);
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-      Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-      long deadline = System.nanoTime() + WAIT.toNanos();
-      while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
-        if (System.nanoTime() > deadline) {
-          fail("could not read " + topic + " up to " + end + " within " + WAIT.toMillis() + " ms");
-        }
-        consumer.poll(Duration.ofMillis(100)).forEach(records::add);
-      }
+      partitions(consumer, topic); // asserts the topic exists
     }
-    return records;
+    return kafka.readToEnd(topic);
   }
 
   private static long recordsOn(String topic) {
@@ -964,17 +950,6 @@ class ScorerIT {
     }
     throw new AssertionError(
         "no core/src/main/avro/" + name + " above " + Path.of("").toAbsolutePath());
-  }
-
-  private static void await(BooleanSupplier condition, Duration timeout, Supplier<String> message)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        fail(message.get() + " within " + timeout.toMillis() + " ms");
-      }
-      Thread.sleep(20);
-    }
   }
 
   private static void sleep(long millis) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.streamlearn.contract.ImageEvent;
 import io.streamlearn.contract.Prediction;
 import io.streamlearn.core.avro.Codecs;
+import io.streamlearn.core.kafka.KafkaClients;
 import io.streamlearn.testkit.Await;
 import io.streamlearn.testkit.RealKafka;
 import java.io.OutputStream;
@@ -161,11 +162,10 @@ class ScorerProcessIT {
   private static void publish(Topics t, byte[] snapshot) throws Exception {
     try (KafkaProducer<byte[], byte[]> producer =
         new KafkaProducer<>(
-            Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+            KafkaClients.properties(
                 kafka.bootstrapServers(),
-                ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
-                2 * 1024 * 1024),
+                Map.of(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 2 * 1024 * 1024),
+                Map.of()),
             new ByteArraySerializer(),
             new ByteArraySerializer())) {
       producer
@@ -437,13 +437,10 @@ class ScorerProcessIT {
     SplittableRandom random = new SplittableRandom(5);
     try (KafkaProducer<byte[], byte[]> producer =
         new KafkaProducer<>(
-            Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+            KafkaClients.properties(
                 kafka.bootstrapServers(),
-                ProducerConfig.ACKS_CONFIG,
-                "all",
-                ProducerConfig.LINGER_MS_CONFIG,
-                5),
+                Map.of(ProducerConfig.ACKS_CONFIG, "all", ProducerConfig.LINGER_MS_CONFIG, 5),
+                Map.of()),
             new ByteArraySerializer(),
             new ByteArraySerializer())) {
       List<java.util.concurrent.Future<?>> sent = new ArrayList<>();

@@ -1,6 +1,8 @@
 package io.streamlearn.testkit;
 
 import java.time.Duration;
+import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -63,5 +65,39 @@ public final class Await {
   /** As {@link #until(Condition, Duration, Supplier)} with a fixed message. */
   public static void until(Condition condition, Duration timeout, String what) {
     until(condition, timeout, () -> what);
+  }
+
+  /** A value that may throw to get (a topic read, a scrape); an exception counts as "not yet". */
+  @FunctionalInterface
+  public interface Probe<T> {
+    T get() throws Exception;
+  }
+
+  /**
+   * Polls {@code probe} until its value satisfies {@code done} and returns that value, or fails
+   * with {@code "<what(last value)> did not happen within <timeout> ms"}; {@code what} is given
+   * {@code null} when the probe never answered.
+   */
+  public static <T> T value(
+      Probe<T> probe,
+      Predicate<? super T> done,
+      Duration timeout,
+      Function<? super T, String> what) {
+    Object[] last = {null};
+    until(
+        () -> {
+          T value = probe.get();
+          last[0] = value;
+          return done.test(value);
+        },
+        timeout,
+        () -> {
+          @SuppressWarnings("unchecked")
+          T value = (T) last[0];
+          return what.apply(value);
+        });
+    @SuppressWarnings("unchecked")
+    T value = (T) last[0];
+    return value;
   }
 }

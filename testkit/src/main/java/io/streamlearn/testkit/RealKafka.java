@@ -1,25 +1,23 @@
 package io.streamlearn.testkit;
 
+import io.streamlearn.core.kafka.KafkaClients;
+import io.streamlearn.core.kafka.TopicAdmin;
+import io.streamlearn.core.kafka.TopicAdmin.TopicSpec;
+import io.streamlearn.core.kafka.TopicReader;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
@@ -144,9 +142,7 @@ public final class RealKafka implements BeforeAllCallback, BeforeEachCallback, A
 
   /** Base client properties: the bootstrap servers. */
   public Map<String, Object> clientProperties() {
-    Map<String, Object> props = new HashMap<>();
-    props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
-    return props;
+    return KafkaClients.properties(bootstrapServers(), Map.of());
   }
 
   public Admin admin() {
@@ -183,43 +179,14 @@ public final class RealKafka implements BeforeAllCallback, BeforeEachCallback, A
         + UUID.randomUUID().toString().substring(0, 8);
   }
 
-  public void createTopic(String name, int partitions, Map<String, String> configs)
-      throws Exception {
-    try (Admin admin = admin()) {
-      admin
-          .createTopics(List.of(new NewTopic(name, partitions, (short) 1).configs(configs)))
-          .all()
-          .get(30, TimeUnit.SECONDS);
-      awaitLeaders(admin, name, partitions);
-    }
-  }
-
   /**
-   * The controller confirms a creation, and the broker publishes the topic's metadata, before its
-   * replica manager has applied the partitions; an idempotent producer that starts in between can
-   * lose its first batch (OUT_OF_ORDER_SEQUENCE_NUMBER, KAFKA-15591). Tests wait here until every
-   * partition's leader answers ListOffsets, the same wait as the services' own topic creation
-   * ({@code TopicAdmin}, which testkit cannot depend on).
+   * Creates {@code name} (replication factor 1) and waits until every partition's leader serves it,
+   * the services' own way ({@link TopicAdmin#ensure}); a topic that exists is left as it is.
    */
-  private static void awaitLeaders(Admin admin, String topic, int partitions) throws Exception {
-    Map<TopicPartition, OffsetSpec> request = new HashMap<>();
-    for (int p = 0; p < partitions; p++) {
-      request.put(new TopicPartition(topic, p), OffsetSpec.latest());
+  public void createTopic(String name, int partitions, Map<String, String> configs) {
+    try (TopicAdmin topics = TopicAdmin.connect(clientProperties())) {
+      topics.ensure(new TopicSpec(name, partitions, (short) 1, configs));
     }
-    Await.until(
-        () -> {
-          try {
-            admin.listOffsets(request).all().get(30, TimeUnit.SECONDS);
-            return true;
-          } catch (ExecutionException e) {
-            if (e.getCause() instanceof RetriableException) {
-              return false;
-            }
-            throw e;
-          }
-        },
-        Duration.ofSeconds(30),
-        "every partition of " + topic + " served by its leader");
   }
 
   /** {@link #readToEnd(String, String)} on this broker. */
@@ -236,19 +203,7 @@ public final class RealKafka implements BeforeAllCallback, BeforeEachCallback, A
       String bootstrapServers, String topic) {
     List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
     try (KafkaConsumer<byte[], byte[]> consumer = readCommitted(bootstrapServers)) {
-      if (!consumer.listTopics(Duration.ofSeconds(30)).containsKey(topic)) {
-        return records;
-      }
-      List<TopicPartition> partitions = fromTheBeginning(consumer, topic);
-      Map<TopicPartition, Long> end = consumer.endOffsets(partitions, Duration.ofSeconds(30));
-      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      while (partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
-        if (System.nanoTime() > deadline) {
-          throw new AssertionError(
-              "could not read " + topic + " to its end offsets " + end + " within 60 s");
-        }
-        consumer.poll(Duration.ofMillis(200)).forEach(records::add);
-      }
+      TopicReader.readToEnd(consumer, topic, Duration.ofSeconds(60), records::add);
     }
     records.sort(
         java.util.Comparator.<ConsumerRecord<byte[], byte[]>>comparingInt(ConsumerRecord::partition)
@@ -257,27 +212,19 @@ public final class RealKafka implements BeforeAllCallback, BeforeEachCallback, A
   }
 
   /** A consumer of committed records only, in no group (tests assign partitions). */
-  private static KafkaConsumer<byte[], byte[]> readCommitted(String bootstrapServers) {
-    Map<String, Object> props = new HashMap<>();
-    props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
-    props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
-    return new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-  }
-
-  /**
-   * Assigns every partition of {@code topic} to {@code consumer}, from the beginning; returns them.
-   */
-  private static List<TopicPartition> fromTheBeginning(
-      KafkaConsumer<byte[], byte[]> consumer, String topic) {
-    List<TopicPartition> partitions = new ArrayList<>();
-    for (PartitionInfo p : consumer.partitionsFor(topic, Duration.ofSeconds(30))) {
-      partitions.add(new TopicPartition(topic, p.partition()));
-    }
-    consumer.assign(partitions);
-    consumer.seekToBeginning(partitions);
-    return partitions;
+  public static KafkaConsumer<byte[], byte[]> readCommitted(String bootstrapServers) {
+    return new KafkaConsumer<>(
+        KafkaClients.committedReader(
+            KafkaClients.properties(
+                bootstrapServers,
+                Map.of(
+                    ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
+                    5000,
+                    ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG,
+                    64 * 1024 * 1024),
+                Map.of())),
+        new ByteArrayDeserializer(),
+        new ByteArrayDeserializer());
   }
 
   /**
@@ -289,7 +236,7 @@ public final class RealKafka implements BeforeAllCallback, BeforeEachCallback, A
       String topic, int expected, Duration timeout) {
     List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
     try (KafkaConsumer<byte[], byte[]> consumer = readCommitted(bootstrapServers())) {
-      fromTheBeginning(consumer, topic);
+      TopicReader.assignFromBeginning(consumer, topic, Duration.ofSeconds(30));
       long deadline = System.nanoTime() + timeout.toNanos();
       while (records.size() < expected) {
         if (System.nanoTime() > deadline) {

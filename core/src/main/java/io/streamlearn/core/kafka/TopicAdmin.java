@@ -12,13 +12,18 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Creates the topics a service needs when they are missing; leaves existing topics as they are. */
-public final class TopicAdmin {
+/**
+ * The one way a service (or a test, or a benchmark) prepares its topics: creates those that are
+ * missing, waits until their partitions are served, and leaves existing topics as they are. One
+ * Admin client per preparation: {@code try (TopicAdmin topics = TopicAdmin.connect(client)) {...}}.
+ */
+public final class TopicAdmin implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(TopicAdmin.class);
   private static final long TIMEOUT_MS = 30_000;
 
@@ -26,7 +31,16 @@ public final class TopicAdmin {
   public record TopicSpec(
       String name, int partitions, short replicationFactor, Map<String, String> configs) {}
 
-  private TopicAdmin() {}
+  private final Admin admin;
+
+  private TopicAdmin(Admin admin) {
+    this.admin = admin;
+  }
+
+  /** An Admin client on {@code client} (bootstrap and pass-through, see {@link KafkaClients}). */
+  public static TopicAdmin connect(Map<String, Object> client) {
+    return new TopicAdmin(Admin.create(client));
+  }
 
   /**
    * Creates {@code spec} unless it exists. Returns the topic's partition count, as created or as
@@ -34,7 +48,43 @@ public final class TopicAdmin {
    *
    * @throws IllegalStateException naming the topic when the cluster refuses or does not answer
    */
-  public static int ensure(Admin admin, TopicSpec spec) {
+  public int ensure(TopicSpec spec) {
+    return ensure(admin, spec);
+  }
+
+  /**
+   * The values of {@code topic}'s configuration (defaults included), as the cluster reports them.
+   *
+   * @throws IllegalStateException naming the topic when the cluster does not answer
+   */
+  public Map<String, String> config(String topic) {
+    try {
+      org.apache.kafka.clients.admin.Config config =
+          admin
+              .describeConfigs(List.of(new ConfigResource(ConfigResource.Type.TOPIC, topic)))
+              .all()
+              .get(TIMEOUT_MS, TimeUnit.MILLISECONDS)
+              .values()
+              .iterator()
+              .next();
+      Map<String, String> values = new HashMap<>();
+      config.entries().forEach(e -> values.put(e.name(), e.value()));
+      return values;
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException(
+          "cannot read the configuration of topic " + topic + ": " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while reading topic " + topic, e);
+    }
+  }
+
+  @Override
+  public void close() {
+    admin.close();
+  }
+
+  private static int ensure(Admin admin, TopicSpec spec) {
     try {
       Optional<TopicDescription> existing = describe(admin, spec.name());
       if (existing.isPresent()) {
