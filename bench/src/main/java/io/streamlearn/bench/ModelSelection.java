@@ -1,8 +1,8 @@
 package io.streamlearn.bench;
 
 import io.streamlearn.core.Shuffle;
-import io.streamlearn.core.mnist.MnistDataset;
-import io.streamlearn.core.mnist.MnistFetcher;
+import io.streamlearn.mnist.MnistDataset;
+import io.streamlearn.mnist.MnistFetcher;
 import io.streamlearn.model.Adam;
 import io.streamlearn.model.DenseNetwork;
 import io.streamlearn.model.Evaluation;

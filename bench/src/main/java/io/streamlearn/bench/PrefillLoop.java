@@ -2,11 +2,11 @@ package io.streamlearn.bench;
 
 import io.streamlearn.broker.LocalBroker;
 import io.streamlearn.contract.TrainingSample;
+import io.streamlearn.contract.avro.Codecs;
 import io.streamlearn.core.FileTrees;
-import io.streamlearn.core.avro.Codecs;
 import io.streamlearn.core.kafka.KafkaClients;
-import io.streamlearn.core.mnist.MnistDataset;
-import io.streamlearn.core.mnist.MnistFetcher;
+import io.streamlearn.mnist.MnistDataset;
+import io.streamlearn.mnist.MnistFetcher;
 import io.streamlearn.producer.ProducerMain;
 import java.io.OutputStream;
 import java.io.PrintStream;

@@ -1,10 +1,10 @@
 package io.streamlearn.broker;
 
+import io.streamlearn.core.DataDir;
 import io.streamlearn.core.config.ConfigException;
 import io.streamlearn.core.config.Configuration;
 import io.streamlearn.core.config.ServiceCommand;
 import io.streamlearn.core.config.Setting;
-import io.streamlearn.core.mnist.MnistFiles;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -22,7 +22,7 @@ public final class BrokerMain {
       Setting.path(
           "data-dir",
           "Data folder; the broker keeps its logs in <data-dir>/kafka.",
-          MnistFiles.defaultDataDir().toString());
+          DataDir.path().toString());
 
   private BrokerMain() {}
 

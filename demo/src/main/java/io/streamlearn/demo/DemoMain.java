@@ -1,11 +1,11 @@
 package io.streamlearn.demo;
 
+import io.streamlearn.core.DataDir;
 import io.streamlearn.core.FileTrees;
 import io.streamlearn.core.config.ConfigException;
 import io.streamlearn.core.config.Configuration;
 import io.streamlearn.core.config.ServiceCommand;
 import io.streamlearn.core.config.Setting;
-import io.streamlearn.core.mnist.MnistFiles;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -55,7 +55,7 @@ public final class DemoMain {
       Setting.path(
           "work-dir",
           "Folder for the embedded broker's data and the learner's state; emptied at start.",
-          MnistFiles.defaultDataDir().resolve("demo").toString());
+          DataDir.path().resolve("demo").toString());
 
   static final ServiceCommand COMMAND =
       new ServiceCommand(
@@ -106,7 +106,7 @@ public final class DemoMain {
     System.out.printf(
         "streamlearn demo: %d epoch(s) of MNIST through the learner, then the test set through the"
             + " scorer; logs in %s%n",
-        options.epochs(), MnistFiles.defaultDataDir().resolve("demo.log"));
+        options.epochs(), DataDir.path().resolve("demo.log"));
     Demo demo = new Demo(options, System.out);
     Runtime.getRuntime().addShutdownHook(new Thread(demo::close, "demo-shutdown"));
     try {

@@ -1,8 +1,8 @@
 package io.streamlearn.demo;
 
 import io.streamlearn.contract.Prediction;
-import io.streamlearn.core.avro.Codecs;
-import io.streamlearn.core.avro.InvalidPayloadException;
+import io.streamlearn.contract.avro.Codecs;
+import io.streamlearn.contract.avro.InvalidPayloadException;
 import io.streamlearn.core.kafka.KafkaClients;
 import java.time.Duration;
 import java.util.Arrays;

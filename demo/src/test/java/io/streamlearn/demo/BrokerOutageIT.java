@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.streamlearn.broker.LocalBroker;
 import io.streamlearn.contract.ModelSnapshot;
 import io.streamlearn.contract.Prediction;
-import io.streamlearn.core.avro.Codecs;
+import io.streamlearn.contract.avro.Codecs;
 import io.streamlearn.learner.Learner;
 import io.streamlearn.learner.LearnerMain;
 import io.streamlearn.learner.LearnerSettings;

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streamlearn.contract.Prediction;
-import io.streamlearn.core.avro.Codecs;
-import io.streamlearn.core.mnist.MnistDataset;
-import io.streamlearn.core.mnist.MnistFetcher;
+import io.streamlearn.contract.avro.Codecs;
+import io.streamlearn.mnist.MnistDataset;
+import io.streamlearn.mnist.MnistFetcher;
 import io.streamlearn.testkit.RealKafka;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;

@@ -5,7 +5,7 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import io.streamlearn.core.avro.PayloadError;
+import io.streamlearn.contract.avro.PayloadError;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;

@@ -1,5 +1,6 @@
 package io.streamlearn.learner;
 
+import io.streamlearn.core.DataDir;
 import io.streamlearn.core.config.ConfigException;
 import io.streamlearn.core.config.Configuration;
 import io.streamlearn.core.config.Setting;
@@ -7,7 +8,6 @@ import io.streamlearn.core.http.HttpService;
 import io.streamlearn.core.http.HttpSettings;
 import io.streamlearn.core.kafka.KafkaSettings;
 import io.streamlearn.core.kafka.Topics;
-import io.streamlearn.core.mnist.MnistFiles;
 import io.streamlearn.model.Adam;
 import io.streamlearn.model.DenseNetwork;
 import io.streamlearn.model.Snapshots;
@@ -159,7 +159,7 @@ public final class LearnerSettings {
       Setting.path(
           "state-dir",
           "Kafka Streams state.dir.",
-          MnistFiles.defaultDataDir().resolve("learner-state").toString());
+          DataDir.path().resolve("learner-state").toString());
   static final Setting<Integer> METRICS_PORT =
       Setting.integer(
           "metrics-port",

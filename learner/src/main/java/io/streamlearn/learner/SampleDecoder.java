@@ -1,8 +1,8 @@
 package io.streamlearn.learner;
 
 import io.streamlearn.contract.TrainingSample;
-import io.streamlearn.core.avro.Codecs;
-import io.streamlearn.core.avro.InvalidPayloadException;
+import io.streamlearn.contract.avro.Codecs;
+import io.streamlearn.contract.avro.InvalidPayloadException;
 import io.streamlearn.core.kafka.DeadLetter;
 import java.nio.charset.StandardCharsets;
 import org.apache.kafka.streams.processor.api.Processor;

@@ -1,8 +1,8 @@
 package io.streamlearn.learner;
 
 import io.streamlearn.contract.ModelSnapshot;
-import io.streamlearn.core.avro.Codecs;
-import io.streamlearn.core.avro.InvalidPayloadException;
+import io.streamlearn.contract.avro.Codecs;
+import io.streamlearn.contract.avro.InvalidPayloadException;
 import io.streamlearn.core.kafka.KafkaClients;
 import io.streamlearn.core.kafka.TopicReader;
 import io.streamlearn.model.InvalidSnapshotException;

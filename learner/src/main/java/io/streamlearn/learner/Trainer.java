@@ -2,8 +2,8 @@ package io.streamlearn.learner;
 
 import io.streamlearn.contract.ModelSnapshot;
 import io.streamlearn.contract.WeightsKind;
-import io.streamlearn.core.avro.Codecs;
-import io.streamlearn.core.avro.InvalidPayloadException;
+import io.streamlearn.contract.avro.Codecs;
+import io.streamlearn.contract.avro.InvalidPayloadException;
 import io.streamlearn.learner.LearnerSettings.Config;
 import io.streamlearn.model.Snapshots;
 import java.time.Duration;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streamlearn.core.kafka.KafkaClients;
-import io.streamlearn.core.mnist.MnistFetcher;
+import io.streamlearn.mnist.MnistFetcher;
 import io.streamlearn.testkit.Await;
 import io.streamlearn.testkit.RealKafka;
 import java.net.URI;

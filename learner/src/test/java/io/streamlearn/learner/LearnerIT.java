@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streamlearn.contract.ModelSnapshot;
-import io.streamlearn.core.mnist.MnistDataset;
-import io.streamlearn.core.mnist.MnistFetcher;
-import io.streamlearn.core.mnist.MnistFiles;
+import io.streamlearn.mnist.MnistDataset;
+import io.streamlearn.mnist.MnistFetcher;
+import io.streamlearn.mnist.MnistFiles;
 import io.streamlearn.model.DenseNetwork;
 import io.streamlearn.model.Evaluation;
 import io.streamlearn.model.Snapshots;

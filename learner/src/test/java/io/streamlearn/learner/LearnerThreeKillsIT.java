@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streamlearn.contract.ModelSnapshot;
-import io.streamlearn.core.mnist.MnistDataset;
-import io.streamlearn.core.mnist.MnistFetcher;
+import io.streamlearn.mnist.MnistDataset;
+import io.streamlearn.mnist.MnistFetcher;
 import io.streamlearn.model.Evaluation;
 import io.streamlearn.model.Snapshots;
 import io.streamlearn.testkit.Await;

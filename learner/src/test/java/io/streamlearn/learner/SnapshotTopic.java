@@ -1,7 +1,7 @@
 package io.streamlearn.learner;
 
 import io.streamlearn.contract.ModelSnapshot;
-import io.streamlearn.core.avro.Codecs;
+import io.streamlearn.contract.avro.Codecs;
 import io.streamlearn.testkit.Await;
 import io.streamlearn.testkit.RealKafka;
 import java.time.Duration;

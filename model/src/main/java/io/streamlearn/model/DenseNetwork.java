@@ -224,6 +224,25 @@ public final class DenseNetwork {
   }
 
   /**
+   * Puts {@code values[0, width)}, each times {@code scale}, into row {@code row} of {@code x}
+   * (scaling {@code values} in place).
+   */
+  public static void setInputRow(INDArray x, int row, float[] values, float scale) {
+    int width = Math.toIntExact(x.columns());
+    if (x.dataType() == DataType.FLOAT) {
+      for (int i = 0; i < width; i++) {
+        values[i] *= scale;
+      }
+      x.data().asNioFloat().put(row * width, values, 0, width);
+    } else {
+      Vec v = Vec.of(x);
+      for (int i = 0; i < width; i++) {
+        v.set(row * width + i, values[i] * (double) scale);
+      }
+    }
+  }
+
+  /**
    * Forward pass: leaves class probabilities in {@link #probabilities} for this batch size and,
    * when labels are given, returns the batch's loss and accuracy.
    *

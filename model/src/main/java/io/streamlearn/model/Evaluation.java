@@ -1,6 +1,6 @@
 package io.streamlearn.model;
 
-import io.streamlearn.core.mnist.MnistDataset;
+import io.streamlearn.contract.data.LabelledRows;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /** Accuracy of a network on a labelled dataset, scored in batches. */
@@ -11,17 +11,16 @@ public final class Evaluation {
 
   /** Fraction of rows {@code [from, to)} of {@code data} classified correctly. */
   public static double accuracy(
-      DenseNetwork network, MnistDataset data, int from, int to, float inputScale) {
+      DenseNetwork network, LabelledRows data, int from, int to, float inputScale) {
     int correct = 0;
-    byte[] pixels = new byte[MnistDataset.PIXELS];
-    float[] row = new float[MnistDataset.PIXELS];
+    float[] row = new float[data.width()];
     for (int start = from; start < to; start += BATCH) {
       int rows = Math.min(BATCH, to - start);
       INDArray x = network.newInput(rows);
       int[] labels = new int[rows];
       for (int r = 0; r < rows; r++) {
-        data.copyPixels(start + r, pixels, 0);
-        DenseNetwork.setInputRow(x, r, pixels, 0, inputScale, row);
+        data.copyInputs(start + r, row);
+        DenseNetwork.setInputRow(x, r, row, inputScale);
         labels[r] = data.label(start + r);
       }
       correct += network.forward(x, labels).correct();
@@ -29,7 +28,7 @@ public final class Evaluation {
     return correct / (double) (to - from);
   }
 
-  public static double accuracy(DenseNetwork network, MnistDataset data, float inputScale) {
+  public static double accuracy(DenseNetwork network, LabelledRows data, float inputScale) {
     return accuracy(network, data, 0, data.size(), inputScale);
   }
 }

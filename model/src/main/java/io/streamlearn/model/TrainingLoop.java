@@ -1,6 +1,6 @@
 package io.streamlearn.model;
 
-import io.streamlearn.core.mnist.MnistDataset;
+import io.streamlearn.contract.data.LabelledRows;
 import java.util.function.LongToDoubleFunction;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -17,8 +17,7 @@ public final class TrainingLoop {
   private final int batchSize;
   private final INDArray input;
   private final int[] labels;
-  private final byte[] pixels = new byte[MnistDataset.PIXELS];
-  private final float[] scratchRow = new float[MnistDataset.PIXELS];
+  private final float[] scratchRow;
 
   /**
    * @param learningRate the learning rate for each (1-based) optimizer step
@@ -37,19 +36,20 @@ public final class TrainingLoop {
     this.batchSize = batchSize;
     this.input = network.newInput(batchSize);
     this.labels = new int[batchSize];
+    this.scratchRow = new float[Math.toIntExact(input.columns())];
   }
 
   /**
    * One epoch over the rows of {@code data} in {@code order} (a shuffle of the rows to train; a
    * last partial batch is left out); returns samples.
    */
-  public int epoch(MnistDataset data, int[] order) {
+  public int epoch(LabelledRows data, int[] order) {
     int trained = 0;
     for (int start = 0; start + batchSize <= order.length; start += batchSize) {
       for (int r = 0; r < batchSize; r++) {
         int row = order[start + r];
-        data.copyPixels(row, pixels, 0);
-        DenseNetwork.setInputRow(input, r, pixels, 0, Snapshots.INPUT_SCALE, scratchRow);
+        data.copyInputs(row, scratchRow);
+        DenseNetwork.setInputRow(input, r, scratchRow, Snapshots.INPUT_SCALE);
         labels[r] = data.label(row);
       }
       step();

@@ -1,5 +1,6 @@
 package io.streamlearn.producer;
 
+import io.streamlearn.core.DataDir;
 import io.streamlearn.core.config.ConfigException;
 import io.streamlearn.core.config.Configuration;
 import io.streamlearn.core.config.Setting;
@@ -7,7 +8,6 @@ import io.streamlearn.core.http.HttpService;
 import io.streamlearn.core.http.HttpSettings;
 import io.streamlearn.core.kafka.KafkaSettings;
 import io.streamlearn.core.kafka.Topics;
-import io.streamlearn.core.mnist.MnistFiles;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -49,7 +49,7 @@ public final class ProducerSettings {
       Setting.path(
           "data-dir",
           "Data folder; MNIST is fetched into <data-dir>/mnist when no --images is given.",
-          MnistFiles.defaultDataDir().toString());
+          DataDir.path().toString());
   static final Setting<Integer> EPOCHS =
       Setting.integer(
           "epochs", "Times to stream the set (train mode), reshuffled each epoch.", 1, 1, 10_000);

@@ -8,10 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streamlearn.contract.ImageEvent;
 import io.streamlearn.contract.TrainingSample;
-import io.streamlearn.core.avro.Codecs;
-import io.streamlearn.core.mnist.MnistDataset;
-import io.streamlearn.core.mnist.MnistFetcher;
-import io.streamlearn.core.mnist.MnistFiles;
+import io.streamlearn.contract.avro.Codecs;
+import io.streamlearn.mnist.MnistDataset;
+import io.streamlearn.mnist.MnistFetcher;
+import io.streamlearn.mnist.MnistFiles;
 import io.streamlearn.testkit.Await;
 import io.streamlearn.testkit.RealKafka;
 import java.io.ByteArrayOutputStream;

@@ -2,8 +2,8 @@ package io.streamlearn.scorer;
 
 import io.streamlearn.contract.ImageEvent;
 import io.streamlearn.contract.Prediction;
-import io.streamlearn.core.avro.Codecs;
-import io.streamlearn.core.avro.InvalidPayloadException;
+import io.streamlearn.contract.avro.Codecs;
+import io.streamlearn.contract.avro.InvalidPayloadException;
 import io.streamlearn.core.kafka.DeadLetter;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

@@ -1,8 +1,8 @@
 package io.streamlearn.scorer;
 
 import io.streamlearn.contract.ModelSnapshot;
-import io.streamlearn.core.avro.Codecs;
-import io.streamlearn.core.avro.InvalidPayloadException;
+import io.streamlearn.contract.avro.Codecs;
+import io.streamlearn.contract.avro.InvalidPayloadException;
 import io.streamlearn.model.DenseNetwork;
 import io.streamlearn.model.InvalidSnapshotException;
 import io.streamlearn.model.Snapshots;

@@ -2,7 +2,7 @@ package io.streamlearn.scorer;
 
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
-import io.streamlearn.core.avro.Codecs;
+import io.streamlearn.contract.avro.Codecs;
 import io.streamlearn.core.kafka.GroupLag;
 import io.streamlearn.core.kafka.KafkaClients;
 import io.streamlearn.core.kafka.TopicAdmin;

@@ -3,7 +3,7 @@ package io.streamlearn.scorer;
 import io.streamlearn.contract.DenseLayer;
 import io.streamlearn.contract.ModelSnapshot;
 import io.streamlearn.contract.WeightsKind;
-import io.streamlearn.core.avro.Codecs;
+import io.streamlearn.contract.avro.Codecs;
 import io.streamlearn.model.DenseNetwork;
 import io.streamlearn.model.Snapshots;
 import java.nio.ByteBuffer;

@@ -12,8 +12,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.Counter;
 import io.streamlearn.contract.ImageEvent;
 import io.streamlearn.contract.Prediction;
-import io.streamlearn.core.avro.Codecs;
-import io.streamlearn.core.avro.PayloadError;
+import io.streamlearn.contract.avro.Codecs;
+import io.streamlearn.contract.avro.PayloadError;
 import io.streamlearn.core.kafka.DeadLetter;
 import io.streamlearn.testkit.Await;
 import io.streamlearn.testkit.RealKafka;
@@ -937,19 +937,19 @@ class ScorerIT {
   }
 
   /**
-   * A file of the contract, {@code core/src/main/avro/<name>}, found by walking up from the working
-   * directory to the multi-module root (failsafe runs in the module directory and may not set
-   * maven.multiModuleProjectDirectory).
+   * A file of the contract, {@code contract/src/main/avro/<name>}, found by walking up from the
+   * working directory to the multi-module root (failsafe runs in the module directory and may not
+   * set maven.multiModuleProjectDirectory).
    */
   private static Path contractFile(String name) {
     for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      Path candidate = dir.resolve("core/src/main/avro").resolve(name);
+      Path candidate = dir.resolve("contract/src/main/avro").resolve(name);
       if (Files.isRegularFile(candidate)) {
         return candidate;
       }
     }
     throw new AssertionError(
-        "no core/src/main/avro/" + name + " above " + Path.of("").toAbsolutePath());
+        "no contract/src/main/avro/" + name + " above " + Path.of("").toAbsolutePath());
   }
 
   private static void sleep(long millis) {

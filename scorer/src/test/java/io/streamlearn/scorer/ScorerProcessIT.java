@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streamlearn.contract.ImageEvent;
 import io.streamlearn.contract.Prediction;
-import io.streamlearn.core.avro.Codecs;
+import io.streamlearn.contract.avro.Codecs;
 import io.streamlearn.core.kafka.KafkaClients;
 import io.streamlearn.testkit.Await;
 import io.streamlearn.testkit.RealKafka;

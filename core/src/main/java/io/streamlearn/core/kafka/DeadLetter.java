@@ -1,7 +1,7 @@
 package io.streamlearn.core.kafka;
 
-import io.streamlearn.core.avro.InvalidPayloadException;
-import io.streamlearn.core.avro.PayloadError;
+import io.streamlearn.contract.avro.InvalidPayloadException;
+import io.streamlearn.contract.avro.PayloadError;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import org.apache.kafka.clients.consumer.ConsumerRecord;

@@ -1,6 +1,6 @@
 package io.streamlearn.core.kafka;
 
-import io.streamlearn.core.avro.AvroCodec;
+import io.streamlearn.contract.avro.AvroCodec;
 import org.apache.avro.specific.SpecificRecord;
 
 /**

@@ -4,7 +4,7 @@ import io.streamlearn.contract.ImageEvent;
 import io.streamlearn.contract.ModelSnapshot;
 import io.streamlearn.contract.Prediction;
 import io.streamlearn.contract.TrainingSample;
-import io.streamlearn.core.avro.Codecs;
+import io.streamlearn.contract.avro.Codecs;
 import org.apache.avro.specific.SpecificRecord;
 
 /** Every topic streamlearn reads or writes, declared once. */

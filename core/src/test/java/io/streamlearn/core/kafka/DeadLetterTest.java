@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.streamlearn.core.avro.InvalidPayloadException;
-import io.streamlearn.core.avro.PayloadError;
+import io.streamlearn.contract.avro.InvalidPayloadException;
+import io.streamlearn.contract.avro.PayloadError;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.LinkedHashMap;

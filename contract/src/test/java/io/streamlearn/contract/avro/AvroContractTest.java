@@ -1,0 +1,594 @@
+package io.streamlearn.contract.avro;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.streamlearn.contract.Activation;
+import io.streamlearn.contract.DenseLayer;
+import io.streamlearn.contract.ImageEvent;
+import io.streamlearn.contract.ModelSnapshot;
+import io.streamlearn.contract.Prediction;
+import io.streamlearn.contract.TrainingSample;
+import io.streamlearn.contract.WeightsKind;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaNormalization;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.message.BinaryMessageEncoder;
+import org.apache.avro.specific.SpecificRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+
+class AvroContractTest {
+  private static final Instant T0 = Instant.ofEpochMilli(1_700_000_000_123L);
+
+  // --- sample records
+  // ---------------------------------------------------------------------------------------------
+
+  static byte[] pixels(int n) {
+    byte[] out = new byte[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = (byte) (i * 7 + 3);
+    }
+    return out;
+  }
+
+  static TrainingSample trainingSample(int label, int pixelCount) {
+    return TrainingSample.newBuilder()
+        .setSampleId("train-42")
+        .setLabel(label)
+        .setPixels(ByteBuffer.wrap(pixels(pixelCount)))
+        .setSource("mnist-train")
+        .setEventTime(T0)
+        .build();
+  }
+
+  static ImageEvent imageEvent(Integer label) {
+    return ImageEvent.newBuilder()
+        .setImageId("t10k-7")
+        .setPixels(ByteBuffer.wrap(pixels(Codecs.PIXELS)))
+        .setEventTime(T0.plusMillis(5))
+        .setLabel(label)
+        .build();
+  }
+
+  static byte[] floats(float... values) {
+    ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+    for (float v : values) {
+      b.putFloat(v);
+    }
+    return b.array();
+  }
+
+  static ModelSnapshot modelSnapshot() {
+    DenseLayer hidden =
+        DenseLayer.newBuilder()
+            .setInputs(3)
+            .setOutputs(2)
+            .setActivation(Activation.RELU)
+            .setWeights(ByteBuffer.wrap(floats(0.1f, -0.2f, 0.3f, -0.4f, 0.5f, -0.6f)))
+            .setBias(ByteBuffer.wrap(floats(0.01f, -0.02f)))
+            .build();
+    DenseLayer output =
+        DenseLayer.newBuilder()
+            .setInputs(2)
+            .setOutputs(2)
+            .setActivation(Activation.SOFTMAX)
+            .setWeights(ByteBuffer.wrap(floats(1f, 2f, 3f, 4f)))
+            .setBias(ByteBuffer.wrap(floats(-1f, 1f)))
+            .build();
+    return ModelSnapshot.newBuilder()
+        .setModelId("mnist-mlp")
+        .setVersion(17L)
+        .setCreatedAt(T0)
+        .setRunId("run-abc")
+        .setLayers(List.of(hidden, output))
+        .setWeightsKind(WeightsKind.EMA)
+        .setInputScale(1f / 255f)
+        .setChecksum(ByteBuffer.wrap(pixels(32)))
+        .setSamplesSeen(60_000L)
+        .setBatchesSeen(938L)
+        .setPrequentialAccuracy(0.9731)
+        .setPrequentialLoss(0.0875)
+        .build();
+  }
+
+  static Prediction prediction(int probabilityCount) {
+    List<Float> probabilities = new ArrayList<>();
+    for (int i = 0; i < probabilityCount; i++) {
+      probabilities.add(i == 7 ? 0.91f : 0.01f);
+    }
+    return Prediction.newBuilder()
+        .setImageId("t10k-0")
+        .setDigit(7)
+        .setProbabilities(probabilities)
+        .setModelId("mnist-mlp")
+        .setModelVersion(17L)
+        .setSnapshotCreatedAt(T0)
+        .setEventTime(T0.plusMillis(1))
+        .setScoredAt(T0.plusMillis(2))
+        .setLabel(7)
+        .build();
+  }
+
+  // --- helpers
+  // ----------------------------------------------------------------------------------------------------
+
+  static byte[] littleEndian(long value) {
+    return ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(value).array();
+  }
+
+  /** Encodes, checks the single-object header, decodes and compares. */
+  static <T extends SpecificRecord> void assertRoundTrip(AvroCodec<T> codec, T record) {
+    byte[] bytes = codec.encode(record);
+
+    assertTrue(bytes.length > 10, "header plus body");
+    assertEquals((byte) 0xC3, bytes[0]);
+    assertEquals((byte) 0x01, bytes[1]);
+    long fingerprint = SchemaNormalization.parsingFingerprint64(record.getSchema());
+    assertEquals(fingerprint, codec.fingerprint());
+    assertArrayEquals(littleEndian(fingerprint), Arrays.copyOfRange(bytes, 2, 10));
+
+    T decoded = codec.decode(bytes);
+    assertEquals(record, decoded);
+    assertEquals(codec.type(), decoded.getClass());
+  }
+
+  static InvalidPayloadException assertInvalid(PayloadError reason, Executable decode) {
+    InvalidPayloadException e = assertThrows(InvalidPayloadException.class, decode);
+    assertEquals(reason, e.reason(), e.getMessage());
+    assertTrue(e.getMessage().startsWith(reason.name() + ": "), e.getMessage());
+    assertEquals(e.getMessage().substring(reason.name().length() + 2), e.detail());
+    return e;
+  }
+
+  /** A payload with the codec's header and an arbitrary body. */
+  static byte[] withHeader(AvroCodec<?> codec, int... body) {
+    byte[] out = new byte[10 + body.length];
+    out[0] = (byte) 0xC3;
+    out[1] = 0x01;
+    System.arraycopy(littleEndian(codec.fingerprint()), 0, out, 2, 8);
+    for (int i = 0; i < body.length; i++) {
+      out[10 + i] = (byte) body[i];
+    }
+    return out;
+  }
+
+  // --- round trips
+  // ------------------------------------------------------------------------------------------------
+
+  @Test
+  void trainingSampleRoundTrips() {
+    assertRoundTrip(Codecs.TRAINING_SAMPLE, trainingSample(3, Codecs.PIXELS));
+  }
+
+  @Test
+  void trainingSamplePixelsKeepUnsignedValues() {
+    byte[] pixels = new byte[Codecs.PIXELS];
+    pixels[0] = (byte) 255;
+    pixels[783] = (byte) 128;
+    TrainingSample sample = trainingSample(0, 0);
+    sample.setPixels(ByteBuffer.wrap(pixels));
+
+    TrainingSample decoded = Codecs.TRAINING_SAMPLE.decode(Codecs.TRAINING_SAMPLE.encode(sample));
+
+    ByteBuffer buffer = decoded.getPixels();
+    byte[] back = new byte[buffer.remaining()];
+    buffer.duplicate().get(back);
+    assertArrayEquals(pixels, back);
+    assertEquals(255, back[0] & 0xff);
+  }
+
+  @Test
+  void imageEventWithLabelRoundTrips() {
+    assertRoundTrip(Codecs.IMAGE_EVENT, imageEvent(4));
+  }
+
+  @Test
+  void imageEventWithNullLabelRoundTrips() {
+    ImageEvent event = imageEvent(null);
+    assertRoundTrip(Codecs.IMAGE_EVENT, event);
+    assertNull(Codecs.IMAGE_EVENT.decode(Codecs.IMAGE_EVENT.encode(event)).getLabel());
+  }
+
+  @Test
+  void modelSnapshotWithTwoLayersRoundTrips() {
+    ModelSnapshot snapshot = modelSnapshot();
+    assertRoundTrip(Codecs.MODEL_SNAPSHOT, snapshot);
+
+    ModelSnapshot decoded = Codecs.MODEL_SNAPSHOT.decode(Codecs.MODEL_SNAPSHOT.encode(snapshot));
+    assertEquals(2, decoded.getLayers().size());
+    assertEquals(Activation.RELU, decoded.getLayers().get(0).getActivation());
+    assertEquals(Activation.SOFTMAX, decoded.getLayers().get(1).getActivation());
+    assertEquals(WeightsKind.EMA, decoded.getWeightsKind());
+    assertEquals(T0, decoded.getCreatedAt());
+  }
+
+  @Test
+  void modelSnapshotWithoutPrequentialMetricsRoundTrips() {
+    ModelSnapshot snapshot = modelSnapshot();
+    snapshot.setPrequentialAccuracy(null);
+    snapshot.setPrequentialLoss(null);
+    assertRoundTrip(Codecs.MODEL_SNAPSHOT, snapshot);
+  }
+
+  @Test
+  void predictionRoundTrips() {
+    assertRoundTrip(Codecs.PREDICTION, prediction(Codecs.CLASSES));
+  }
+
+  @Test
+  void predictionWithoutLabelRoundTrips() {
+    Prediction p = prediction(Codecs.CLASSES);
+    p.setLabel(null);
+    assertRoundTrip(Codecs.PREDICTION, p);
+  }
+
+  @Test
+  void everyCodecWritesItsOwnFingerprint() {
+    List<Long> fingerprints =
+        List.of(
+            Codecs.TRAINING_SAMPLE.fingerprint(),
+            Codecs.IMAGE_EVENT.fingerprint(),
+            Codecs.MODEL_SNAPSHOT.fingerprint(),
+            Codecs.PREDICTION.fingerprint());
+    assertEquals(4, fingerprints.stream().distinct().count());
+  }
+
+  // --- bad payloads
+  // -----------------------------------------------------------------------------------------------
+
+  @Test
+  void rejectsChangedMarkerAsBadMarker() {
+    byte[] bytes = Codecs.TRAINING_SAMPLE.encode(trainingSample(1, Codecs.PIXELS));
+    bytes[0] = 0x00;
+    bytes[1] = 0x7f;
+
+    InvalidPayloadException e =
+        assertInvalid(PayloadError.BAD_MARKER, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
+    assertEquals("starts with 00 7F, not the single-object marker C3 01", e.detail());
+  }
+
+  @Test
+  void rejectsSecondMarkerByteAloneChangedAsBadMarker() {
+    byte[] bytes = Codecs.PREDICTION.encode(prediction(Codecs.CLASSES));
+    bytes[1] = 0x02;
+
+    assertInvalid(PayloadError.BAD_MARKER, () -> Codecs.PREDICTION.decode(bytes));
+  }
+
+  @Test
+  void rejectsJsonTextAsBadMarker() {
+    byte[] json = "{\"imageId\":\"x\",\"pixels\":\"\"}".getBytes(StandardCharsets.UTF_8);
+
+    assertInvalid(PayloadError.BAD_MARKER, () -> Codecs.IMAGE_EVENT.decode(json));
+  }
+
+  @Test
+  void rejectsChangedFingerprintAsUnknownSchema() {
+    byte[] bytes = Codecs.IMAGE_EVENT.encode(imageEvent(1));
+    bytes[5] ^= 0x55;
+
+    InvalidPayloadException e =
+        assertInvalid(PayloadError.UNKNOWN_SCHEMA, () -> Codecs.IMAGE_EVENT.decode(bytes));
+    StringBuilder hex = new StringBuilder();
+    for (int i = 2; i < 10; i++) {
+      hex.append(String.format("%02x", bytes[i]));
+    }
+    assertTrue(e.detail().contains(hex.toString()), "should show the fingerprint: " + e.detail());
+    assertTrue(e.detail().contains("ImageEvent"), e.detail());
+  }
+
+  @Test
+  void rejectsAnotherTypesPayloadAsUnknownSchema() {
+    byte[] sample = Codecs.TRAINING_SAMPLE.encode(trainingSample(2, Codecs.PIXELS));
+
+    assertInvalid(PayloadError.UNKNOWN_SCHEMA, () -> Codecs.IMAGE_EVENT.decode(sample));
+  }
+
+  @Test
+  void rejectsPayloadCutToFiveBytesAsTruncated() {
+    byte[] bytes =
+        Arrays.copyOf(Codecs.TRAINING_SAMPLE.encode(trainingSample(1, Codecs.PIXELS)), 5);
+
+    InvalidPayloadException e =
+        assertInvalid(PayloadError.TRUNCATED, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
+    assertTrue(e.detail().startsWith("5 bytes"), e.detail());
+  }
+
+  @Test
+  void rejectsBytesAfterTheRecordAsMalformed() {
+    byte[] one = Codecs.TRAINING_SAMPLE.encode(trainingSample(1, Codecs.PIXELS));
+    byte[] two = Arrays.copyOf(one, 2 * one.length);
+    System.arraycopy(one, 0, two, one.length, one.length);
+
+    InvalidPayloadException e =
+        assertInvalid(PayloadError.MALFORMED, () -> Codecs.TRAINING_SAMPLE.decode(two));
+    assertTrue(e.detail().startsWith(one.length + " bytes after the end"), e.detail());
+  }
+
+  @Test
+  void rejectsShortPayloadWithAWrongMarkerAsBadMarker() {
+    assertInvalid(
+        PayloadError.BAD_MARKER,
+        () ->
+            Codecs.TRAINING_SAMPLE.decode(
+                "hello".getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+  }
+
+  @Test
+  void rejectsEmptyAndNullPayloadsAsTruncated() {
+    assertInvalid(PayloadError.TRUNCATED, () -> Codecs.PREDICTION.decode(new byte[0]));
+    assertInvalid(PayloadError.TRUNCATED, () -> Codecs.PREDICTION.decode(null));
+  }
+
+  @Test
+  void rejectsHeaderWithoutBodyAsTruncated() {
+    byte[] headerOnly = withHeader(Codecs.TRAINING_SAMPLE);
+
+    assertInvalid(PayloadError.TRUNCATED, () -> Codecs.TRAINING_SAMPLE.decode(headerOnly));
+  }
+
+  @Test
+  void rejectsPayloadCutInsideThePixelsAsTruncated() {
+    byte[] full = Codecs.TRAINING_SAMPLE.encode(trainingSample(1, Codecs.PIXELS));
+    byte[] cut = Arrays.copyOf(full, 40);
+
+    InvalidPayloadException e =
+        assertInvalid(PayloadError.TRUNCATED, () -> Codecs.TRAINING_SAMPLE.decode(cut));
+    assertEquals(
+        "TrainingSample.pixels declares 784 bytes at byte 22 of a 40-byte payload: only 18 remain",
+        e.detail());
+  }
+
+  @Test
+  void rejectsPayloadMissingItsLastByteAsTruncated() {
+    for (AvroCodecCase<?> c : cases()) {
+      byte[] full = c.encode();
+      byte[] cut = Arrays.copyOf(full, full.length - 1);
+      assertInvalid(PayloadError.TRUNCATED, () -> c.codec().decode(cut));
+    }
+  }
+
+  @Test
+  void rejectsNegativeStringLengthAsMalformed() {
+    // sampleId length varint 0x01 = zigzag -1
+    byte[] bytes = withHeader(Codecs.TRAINING_SAMPLE, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00);
+
+    InvalidPayloadException e =
+        assertInvalid(PayloadError.MALFORMED, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
+    assertEquals("TrainingSample.sampleId declares a negative length -1", e.detail());
+  }
+
+  @Test
+  void rejectsNegativeByteArrayLengthAsMalformed() {
+    // sampleId "a", label 0, pixels length varint 0x03 = zigzag -2
+    byte[] bytes =
+        withHeader(Codecs.TRAINING_SAMPLE, 0x02, 'a', 0x00, 0x03, 0x00, 0x00, 0x00, 0x00);
+
+    assertInvalid(PayloadError.MALFORMED, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
+  }
+
+  @Test
+  void rejectsUnionBranchOutOfRangeAsMalformed() {
+    // imageId "a", empty pixels, eventTime 0, label union index 4 (there are 2 branches), then
+    // padding
+    byte[] bytes = withHeader(Codecs.IMAGE_EVENT, 0x02, 'a', 0x00, 0x00, 0x08, 0x00, 0x00);
+
+    assertInvalid(PayloadError.MALFORMED, () -> Codecs.IMAGE_EVENT.decode(bytes));
+  }
+
+  @Test
+  void rejectsTrainingSampleWith783PixelsAsBadPixelCount() {
+    byte[] bytes = Codecs.TRAINING_SAMPLE.encode(trainingSample(1, 783));
+
+    InvalidPayloadException e =
+        assertInvalid(PayloadError.BAD_PIXEL_COUNT, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
+    assertEquals("pixels has 783 bytes, expected 784", e.detail());
+  }
+
+  @Test
+  void rejectsImageEventWith785PixelsAsBadPixelCount() {
+    ImageEvent event = imageEvent(null);
+    event.setPixels(ByteBuffer.wrap(pixels(785)));
+    byte[] bytes = Codecs.IMAGE_EVENT.encode(event);
+
+    assertInvalid(PayloadError.BAD_PIXEL_COUNT, () -> Codecs.IMAGE_EVENT.decode(bytes));
+  }
+
+  @Test
+  void rejectsLabelTenAsBadLabel() {
+    byte[] bytes = Codecs.TRAINING_SAMPLE.encode(trainingSample(10, Codecs.PIXELS));
+
+    InvalidPayloadException e =
+        assertInvalid(PayloadError.BAD_LABEL, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
+    assertEquals("label is 10, expected 0-9", e.detail());
+  }
+
+  @Test
+  void rejectsLabelMinusOneAsBadLabel() {
+    byte[] bytes = Codecs.TRAINING_SAMPLE.encode(trainingSample(-1, Codecs.PIXELS));
+
+    InvalidPayloadException e =
+        assertInvalid(PayloadError.BAD_LABEL, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
+    assertEquals("label is -1, expected 0-9", e.detail());
+  }
+
+  @Test
+  void acceptsBoundaryLabelsZeroAndNine() {
+    assertEquals(
+        0,
+        Codecs.TRAINING_SAMPLE
+            .decode(Codecs.TRAINING_SAMPLE.encode(trainingSample(0, 784)))
+            .getLabel());
+    assertEquals(
+        9,
+        Codecs.TRAINING_SAMPLE
+            .decode(Codecs.TRAINING_SAMPLE.encode(trainingSample(9, 784)))
+            .getLabel());
+  }
+
+  @Test
+  void rejectsImageEventLabelOutOfRangeAsBadLabel() {
+    byte[] bytes = Codecs.IMAGE_EVENT.encode(imageEvent(10));
+
+    assertInvalid(PayloadError.BAD_LABEL, () -> Codecs.IMAGE_EVENT.decode(bytes));
+  }
+
+  @Test
+  void rejectsPredictionDigitOutOfRangeAsBadLabel() {
+    Prediction p = prediction(Codecs.CLASSES);
+    p.setDigit(11);
+    byte[] bytes = Codecs.PREDICTION.encode(p);
+
+    InvalidPayloadException e =
+        assertInvalid(PayloadError.BAD_LABEL, () -> Codecs.PREDICTION.decode(bytes));
+    assertEquals("digit is 11, expected 0-9", e.detail());
+  }
+
+  @Test
+  void rejectsPredictionWithNineProbabilitiesAsInvalidField() {
+    byte[] bytes = Codecs.PREDICTION.encode(prediction(9));
+
+    InvalidPayloadException e =
+        assertInvalid(PayloadError.INVALID_FIELD, () -> Codecs.PREDICTION.decode(bytes));
+    assertEquals("probabilities has 9 values, expected 10", e.detail());
+  }
+
+  // --- schema evolution
+  // -------------------------------------------------------------------------------------------
+
+  private static final Schema IMAGE_EVENT_WITHOUT_LABEL =
+      new Schema.Parser()
+          .parse(
+              """
+      {"type": "record", "name": "ImageEvent", "namespace": "io.streamlearn.contract",
+       "fields": [
+         {"name": "imageId", "type": "string"},
+         {"name": "pixels", "type": "bytes"},
+         {"name": "eventTime", "type": {"type": "long", "logicalType": "timestamp-millis"}}
+       ]}
+      """);
+
+  private static byte[] encodeWithOlderSchema() throws IOException {
+    GenericRecord old = new GenericData.Record(IMAGE_EVENT_WITHOUT_LABEL);
+    old.put("imageId", "t10k-99");
+    old.put("pixels", ByteBuffer.wrap(pixels(Codecs.PIXELS)));
+    old.put("eventTime", T0.toEpochMilli());
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    new BinaryMessageEncoder<GenericRecord>(GenericData.get(), IMAGE_EVENT_WITHOUT_LABEL)
+        .encode(old, out);
+    return out.toByteArray();
+  }
+
+  @Test
+  void readsRecordWrittenWithAnOlderSchemaVersion() throws IOException {
+    byte[] bytes = encodeWithOlderSchema();
+    assertArrayEquals(
+        littleEndian(SchemaNormalization.parsingFingerprint64(IMAGE_EVENT_WITHOUT_LABEL)),
+        Arrays.copyOfRange(bytes, 2, 10));
+    AvroCodec<ImageEvent> codec =
+        new AvroCodec<>(ImageEvent.class, e -> {}, List.of(IMAGE_EVENT_WITHOUT_LABEL));
+
+    ImageEvent event = codec.decode(bytes);
+
+    assertEquals("t10k-99", event.getImageId());
+    assertEquals(ByteBuffer.wrap(pixels(Codecs.PIXELS)), event.getPixels());
+    assertEquals(T0, event.getEventTime());
+    assertNull(event.getLabel());
+  }
+
+  @Test
+  void codecWithOlderVersionStillReadsTheCurrentOne() {
+    AvroCodec<ImageEvent> codec =
+        new AvroCodec<>(ImageEvent.class, e -> {}, List.of(IMAGE_EVENT_WITHOUT_LABEL));
+    ImageEvent event = imageEvent(6);
+
+    assertEquals(event, codec.decode(Codecs.IMAGE_EVENT.encode(event)));
+  }
+
+  @Test
+  void rejectsRecordWrittenWithAnUnreleasedOlderVersionAsUnknownSchema() throws IOException {
+    byte[] bytes = encodeWithOlderSchema();
+
+    assertInvalid(PayloadError.UNKNOWN_SCHEMA, () -> Codecs.IMAGE_EVENT.decode(bytes));
+  }
+
+  // --- released versions
+  // ------------------------------------------------------------------------------------------
+
+  record AvroCodecCase<T extends SpecificRecord>(AvroCodec<T> codec, T sample) {
+    byte[] encode() {
+      return codec.encode(sample);
+    }
+  }
+
+  static List<AvroCodecCase<?>> cases() {
+    return List.of(
+        new AvroCodecCase<>(Codecs.TRAINING_SAMPLE, trainingSample(5, Codecs.PIXELS)),
+        new AvroCodecCase<>(Codecs.IMAGE_EVENT, imageEvent(5)),
+        new AvroCodecCase<>(Codecs.MODEL_SNAPSHOT, modelSnapshot()),
+        new AvroCodecCase<>(Codecs.PREDICTION, prediction(Codecs.CLASSES)));
+  }
+
+  /** Changing an .avsc without adding a history version must fail the build. */
+  @Test
+  void newestReleasedVersionOfEveryCodecIsTheCurrentSchema() {
+    for (AvroCodecCase<?> c : cases()) {
+      AvroCodec<?> codec = c.codec();
+      List<Schema> released = codec.releasedVersions();
+      assertFalse(released.isEmpty(), codec.type().getSimpleName() + " has no released version");
+      Schema newest = released.get(released.size() - 1);
+      assertEquals(
+          SchemaNormalization.toParsingForm(codec.schema()),
+          SchemaNormalization.toParsingForm(newest),
+          codec.type().getSimpleName() + ".avsc changed: release it as a new history version");
+    }
+  }
+
+  @Test
+  void releasedVersionsAreLoadedInOrderFromTheClassPath() {
+    for (AvroCodecCase<?> c : cases()) {
+      List<Schema> released = AvroCodec.releasedVersions(c.codec().type());
+      assertEquals(c.codec().releasedVersions(), released);
+      for (Schema s : released) {
+        assertEquals(c.codec().type().getName(), s.getFullName());
+      }
+    }
+  }
+
+  @Test
+  void everyReleasedVersionHasADistinctFingerprint() {
+    for (AvroCodecCase<?> c : cases()) {
+      List<Long> fingerprints =
+          c.codec().releasedVersions().stream()
+              .map(SchemaNormalization::parsingFingerprint64)
+              .toList();
+      assertEquals(
+          fingerprints.size(),
+          fingerprints.stream().distinct().count(),
+          c.codec().type().getSimpleName());
+    }
+  }
+
+  @Test
+  void olderSchemaIsReallyAnotherVersion() {
+    assertNotEquals(
+        Codecs.IMAGE_EVENT.fingerprint(),
+        SchemaNormalization.parsingFingerprint64(IMAGE_EVENT_WITHOUT_LABEL));
+  }
+}
