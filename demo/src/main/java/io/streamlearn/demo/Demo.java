@@ -3,16 +3,16 @@ package io.streamlearn.demo;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.search.Search;
 import io.streamlearn.broker.LocalBroker;
+import io.streamlearn.core.config.ConfigBuilder;
 import io.streamlearn.core.kafka.Topics;
 import io.streamlearn.learner.Learner;
-import io.streamlearn.learner.LearnerMain;
 import io.streamlearn.learner.LearnerSettings;
 import io.streamlearn.mnist.MnistDataset;
 import io.streamlearn.mnist.MnistFetcher;
 import io.streamlearn.mnist.MnistFiles;
 import io.streamlearn.producer.ProducerMain;
+import io.streamlearn.producer.ProducerSettings;
 import io.streamlearn.scorer.Scorer;
-import io.streamlearn.scorer.ScorerMain;
 import io.streamlearn.scorer.ScorerSettings;
 import io.streamlearn.scorer.ServingModel;
 import java.io.OutputStream;
@@ -47,15 +47,7 @@ final class Demo implements AutoCloseable {
       int learnerMetricsPort,
       double eventRate,
       Path workDir,
-      Map<String, String> kafka) {
-
-    /** The Kafka client properties as {@code --kafka key=value} arguments for a service. */
-    String[] withKafka(String... args) {
-      List<String> all = new ArrayList<>(List.of(args));
-      kafka.forEach((k, v) -> all.addAll(List.of("--kafka", k + "=" + v)));
-      return all.toArray(String[]::new);
-    }
-  }
+      Map<String, String> kafka) {}
 
   /** What the demo measured; topics say where to look for yourself. */
   record Summary(
@@ -127,55 +119,32 @@ final class Demo implements AutoCloseable {
     phase = "starting the learner";
     learner =
         Learner.start(
-            LearnerSettings.resolve(
-                LearnerMain.COMMAND
-                    .parse(
-                        options.withKafka(
-                            "--bootstrap-servers",
-                            bootstrap,
-                            "--application-id",
-                            prefix + "streamlearn-learner",
-                            "--training-topic",
-                            training,
-                            "--snapshot-topic",
-                            snapshots,
-                            "--dead-letter-topic",
-                            deadLetters,
-                            "--partitions",
-                            "1",
-                            "--state-dir",
-                            options.workDir().resolve("learner-state").toString(),
-                            "--metrics-port",
-                            Integer.toString(options.learnerMetricsPort())),
-                        Map.of(),
-                        quietWriter())
-                    .orElseThrow()));
+            LearnerSettings.builder()
+                .set(LearnerSettings.BOOTSTRAP_SERVERS, bootstrap)
+                .set(LearnerSettings.APPLICATION_ID, prefix + "streamlearn-learner")
+                .set(LearnerSettings.TRAINING_TOPIC, training)
+                .set(LearnerSettings.SNAPSHOT_TOPIC, snapshots)
+                .set(LearnerSettings.DEAD_LETTER_TOPIC, deadLetters)
+                .set(LearnerSettings.PARTITIONS, 1)
+                .set(LearnerSettings.STATE_DIR, options.workDir().resolve("learner-state"))
+                .set(LearnerSettings.METRICS_PORT, options.learnerMetricsPort())
+                .kafka(options.kafka())
+                .build());
     running.add(0, learner);
 
     phase = "starting the scorer";
     scorer =
         Scorer.start(
-            ScorerSettings.resolve(
-                ScorerMain.COMMAND
-                    .parse(
-                        options.withKafka(
-                            "--bootstrap-servers",
-                            bootstrap,
-                            "--group-id",
-                            prefix + "streamlearn-scorer",
-                            "--snapshot-topic",
-                            snapshots,
-                            "--images-topic",
-                            images,
-                            "--predictions-topic",
-                            predictions,
-                            "--dead-letter-topic",
-                            deadLetters,
-                            "--http-port",
-                            Integer.toString(options.httpPort())),
-                        Map.of(),
-                        quietWriter())
-                    .orElseThrow()));
+            ScorerSettings.builder()
+                .set(ScorerSettings.BOOTSTRAP_SERVERS, bootstrap)
+                .set(ScorerSettings.GROUP_ID, prefix + "streamlearn-scorer")
+                .set(ScorerSettings.SNAPSHOT_TOPIC, snapshots)
+                .set(ScorerSettings.IMAGES_TOPIC, images)
+                .set(ScorerSettings.PREDICTIONS_TOPIC, predictions)
+                .set(ScorerSettings.DEAD_LETTER_TOPIC, deadLetters)
+                .set(ScorerSettings.HTTP_PORT, options.httpPort())
+                .kafka(options.kafka())
+                .build());
     running.add(0, scorer);
     watcher = new PredictionWatcher(bootstrap, predictions, options.kafka());
     watcher.start();
@@ -191,16 +160,11 @@ final class Demo implements AutoCloseable {
     phase = "streaming the training set";
     long start = System.nanoTime();
     produce(
-        bootstrap,
-        options,
-        "--mode",
-        "train",
-        "--topic",
-        training,
-        "--epochs",
-        Integer.toString(options.epochs()),
-        "--partitions",
-        "1");
+        producer(bootstrap, options)
+            .set(ProducerSettings.MODE, ProducerSettings.Mode.TRAIN)
+            .set(ProducerSettings.TOPIC, training)
+            .set(ProducerSettings.EPOCHS, options.epochs())
+            .set(ProducerSettings.PARTITIONS, 1));
     phase = "training";
     await(
         () -> learner.samplesTrained() >= expectedSamples,
@@ -215,14 +179,10 @@ final class Demo implements AutoCloseable {
 
     phase = "streaming the test set as live events";
     produce(
-        bootstrap,
-        options,
-        "--mode",
-        "events",
-        "--topic",
-        images,
-        "--rate",
-        Double.toString(options.eventRate()));
+        producer(bootstrap, options)
+            .set(ProducerSettings.MODE, ProducerSettings.Mode.EVENTS)
+            .set(ProducerSettings.TOPIC, images)
+            .set(ProducerSettings.RATE, options.eventRate()));
     phase = "scoring";
     await(
         () -> watcher.images() >= testSize,
@@ -330,13 +290,17 @@ final class Demo implements AutoCloseable {
     return Double.isNaN(v) ? "-" : String.format("%.0f ms", v);
   }
 
-  private static void produce(String bootstrap, Options options, String... args) {
-    List<String> all =
-        new ArrayList<>(
-            List.of(
-                options.withKafka(
-                    "--bootstrap-servers", bootstrap, "--metrics-port", "0", "--no-progress")));
-    all.addAll(List.of(args));
+  /** The producer's settings every run of the demo shares. */
+  private static ConfigBuilder<ProducerSettings.Config> producer(
+      String bootstrap, Options options) {
+    return ProducerSettings.builder()
+        .set(ProducerSettings.BOOTSTRAP_SERVERS, bootstrap)
+        .set(ProducerSettings.METRICS_PORT, 0)
+        .set(ProducerSettings.PROGRESS, false)
+        .kafka(options.kafka());
+  }
+
+  private static void produce(ConfigBuilder<ProducerSettings.Config> config) {
     StringWriter errors = new StringWriter();
     PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
     PrintStream err =
@@ -348,7 +312,7 @@ final class Demo implements AutoCloseable {
               }
             },
             true);
-    int code = ProducerMain.run(all.toArray(String[]::new), Map.of(), quiet, err, false);
+    int code = ProducerMain.run(config.build(), quiet, err, false);
     if (code != 0) {
       throw new IllegalStateException("the producer failed (exit " + code + "): " + errors);
     }

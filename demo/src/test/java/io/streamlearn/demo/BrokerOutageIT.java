@@ -6,12 +6,12 @@ import io.streamlearn.broker.LocalBroker;
 import io.streamlearn.contract.ModelSnapshot;
 import io.streamlearn.contract.Prediction;
 import io.streamlearn.contract.avro.Codecs;
+import io.streamlearn.core.config.ConfigBuilder;
 import io.streamlearn.learner.Learner;
-import io.streamlearn.learner.LearnerMain;
 import io.streamlearn.learner.LearnerSettings;
 import io.streamlearn.producer.ProducerMain;
+import io.streamlearn.producer.ProducerSettings;
 import io.streamlearn.scorer.Scorer;
-import io.streamlearn.scorer.ScorerMain;
 import io.streamlearn.scorer.ScorerSettings;
 import io.streamlearn.testkit.Await;
 import io.streamlearn.testkit.RealKafka;
@@ -26,9 +26,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -68,56 +66,35 @@ class BrokerOutageIT {
     try {
       learner =
           Learner.start(
-              LearnerSettings.resolve(
-                  LearnerMain.COMMAND
-                      .parse(
-                          new String[] {
-                            "--bootstrap-servers",
-                            bootstrap,
-                            "--training-topic",
-                            "outage.train",
-                            "--snapshot-topic",
-                            "outage.snapshots",
-                            "--dead-letter-topic",
-                            "outage.dlq",
-                            "--state-dir",
-                            dir.resolve("state").toString(),
-                            "--metrics-port",
-                            Integer.toString(learnerPort),
-                            "--snapshot-interval",
-                            "300"
-                          },
-                          Map.of(),
-                          quiet())
-                      .orElseThrow()));
+              LearnerSettings.builder()
+                  .set(LearnerSettings.BOOTSTRAP_SERVERS, bootstrap)
+                  .set(LearnerSettings.TRAINING_TOPIC, "outage.train")
+                  .set(LearnerSettings.SNAPSHOT_TOPIC, "outage.snapshots")
+                  .set(LearnerSettings.DEAD_LETTER_TOPIC, "outage.dlq")
+                  .set(LearnerSettings.STATE_DIR, dir.resolve("state"))
+                  .set(LearnerSettings.METRICS_PORT, learnerPort)
+                  .set(LearnerSettings.SNAPSHOT_INTERVAL, 300L)
+                  .build());
       scorer =
           Scorer.start(
-              ScorerSettings.resolve(
-                  ScorerMain.COMMAND
-                      .parse(
-                          new String[] {
-                            "--bootstrap-servers",
-                            bootstrap,
-                            "--snapshot-topic",
-                            "outage.snapshots",
-                            "--images-topic",
-                            "outage.images",
-                            "--predictions-topic",
-                            "outage.predictions",
-                            "--dead-letter-topic",
-                            "outage.dlq",
-                            "--http-port",
-                            Integer.toString(scorerPort)
-                          },
-                          Map.of(),
-                          quiet())
-                      .orElseThrow()));
+              ScorerSettings.builder()
+                  .set(ScorerSettings.BOOTSTRAP_SERVERS, bootstrap)
+                  .set(ScorerSettings.SNAPSHOT_TOPIC, "outage.snapshots")
+                  .set(ScorerSettings.IMAGES_TOPIC, "outage.images")
+                  .set(ScorerSettings.PREDICTIONS_TOPIC, "outage.predictions")
+                  .set(ScorerSettings.DEAD_LETTER_TOPIC, "outage.dlq")
+                  .set(ScorerSettings.HTTP_PORT, scorerPort)
+                  .build());
       Learner training = learner;
       // The producers retry through the outage (delivery.timeout.ms, 120 s by default, outlasts
       // it).
       CompletableFuture<Integer> samples =
           CompletableFuture.supplyAsync(
-              () -> produce(bootstrap, "--topic", "outage.train", "--rate", "2000"));
+              () ->
+                  produce(
+                      producer(bootstrap)
+                          .set(ProducerSettings.TOPIC, "outage.train")
+                          .set(ProducerSettings.RATE, 2000.0)));
       Await.until(
           () -> training.samplesTrained() >= 10_000,
           WAIT,
@@ -126,7 +103,10 @@ class BrokerOutageIT {
           CompletableFuture.supplyAsync(
               () ->
                   produce(
-                      bootstrap, "--mode", "events", "--topic", "outage.images", "--rate", "400"));
+                      producer(bootstrap)
+                          .set(ProducerSettings.MODE, ProducerSettings.Mode.EVENTS)
+                          .set(ProducerSettings.TOPIC, "outage.images")
+                          .set(ProducerSettings.RATE, 400.0)));
       Scorer scoring = scorer;
       Await.until(() -> scoring.isReady(), WAIT, "the scorer ready before the outage");
 
@@ -212,20 +192,17 @@ class BrokerOutageIT {
     }
   }
 
-  private static int produce(String bootstrap, String... args) {
-    List<String> all =
-        new ArrayList<>(
-            List.of(
-                "--bootstrap-servers",
-                bootstrap,
-                "--metrics-port",
-                "0",
-                "--no-progress",
-                "--partitions",
-                "1"));
-    all.addAll(List.of(args));
+  private static ConfigBuilder<ProducerSettings.Config> producer(String bootstrap) {
+    return ProducerSettings.builder()
+        .set(ProducerSettings.BOOTSTRAP_SERVERS, bootstrap)
+        .set(ProducerSettings.METRICS_PORT, 0)
+        .set(ProducerSettings.PROGRESS, false)
+        .set(ProducerSettings.PARTITIONS, 1);
+  }
+
+  private static int produce(ConfigBuilder<ProducerSettings.Config> producer) {
     PrintStream nowhere = new PrintStream(OutputStream.nullOutputStream());
-    return ProducerMain.run(all.toArray(String[]::new), Map.of(), nowhere, System.err, false);
+    return ProducerMain.run(producer.build(), nowhere, System.err, false);
   }
 
   private static PrintWriter quiet() {

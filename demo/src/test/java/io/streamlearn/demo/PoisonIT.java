@@ -15,20 +15,16 @@ import io.streamlearn.contract.avro.Codecs;
 import io.streamlearn.contract.avro.PayloadError;
 import io.streamlearn.core.kafka.DeadLetter;
 import io.streamlearn.learner.Learner;
-import io.streamlearn.learner.LearnerMain;
 import io.streamlearn.learner.LearnerSettings;
 import io.streamlearn.mnist.MnistDataset;
 import io.streamlearn.mnist.MnistFetcher;
 import io.streamlearn.mnist.MnistFiles;
 import io.streamlearn.model.Snapshots;
 import io.streamlearn.scorer.Scorer;
-import io.streamlearn.scorer.ScorerMain;
 import io.streamlearn.scorer.ScorerSettings;
 import io.streamlearn.scorer.SnapshotRejection;
 import io.streamlearn.testkit.Await;
 import io.streamlearn.testkit.RealKafka;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -656,56 +652,29 @@ class PoisonIT {
 
   private static LearnerSettings.Config learnerConfig(
       String applicationId, String trainTopic, String snapshots, String dlq, Path dir) {
-    return LearnerSettings.resolve(
-        LearnerMain.COMMAND
-            .parse(
-                new String[] {
-                  "--bootstrap-servers",
-                  kafka.bootstrapServers(),
-                  "--application-id",
-                  applicationId,
-                  "--training-topic",
-                  trainTopic,
-                  "--snapshot-topic",
-                  snapshots,
-                  "--dead-letter-topic",
-                  dlq,
-                  "--state-dir",
-                  dir.resolve("state").toString(),
-                  "--metrics-port",
-                  "0",
-                  "--snapshot-interval",
-                  "300"
-                },
-                Map.of(),
-                new PrintWriter(new StringWriter()))
-            .orElseThrow());
+    return LearnerSettings.builder()
+        .set(LearnerSettings.BOOTSTRAP_SERVERS, kafka.bootstrapServers())
+        .set(LearnerSettings.APPLICATION_ID, applicationId)
+        .set(LearnerSettings.TRAINING_TOPIC, trainTopic)
+        .set(LearnerSettings.SNAPSHOT_TOPIC, snapshots)
+        .set(LearnerSettings.DEAD_LETTER_TOPIC, dlq)
+        .set(LearnerSettings.STATE_DIR, dir.resolve("state"))
+        .set(LearnerSettings.METRICS_PORT, 0)
+        .set(LearnerSettings.SNAPSHOT_INTERVAL, 300L)
+        .build();
   }
 
   private static ScorerSettings.Config scorerConfig(
       String images, String snapshots, String predictions, String dlq) {
-    return ScorerSettings.resolve(
-        ScorerMain.COMMAND
-            .parse(
-                new String[] {
-                  "--bootstrap-servers",
-                  kafka.bootstrapServers(),
-                  "--group-id",
-                  RealKafka.uniqueName("poison-scorer"),
-                  "--snapshot-topic",
-                  snapshots,
-                  "--images-topic",
-                  images,
-                  "--predictions-topic",
-                  predictions,
-                  "--dead-letter-topic",
-                  dlq,
-                  "--http-port",
-                  "0"
-                },
-                Map.of(),
-                new PrintWriter(new StringWriter()))
-            .orElseThrow());
+    return ScorerSettings.builder()
+        .set(ScorerSettings.BOOTSTRAP_SERVERS, kafka.bootstrapServers())
+        .set(ScorerSettings.GROUP_ID, RealKafka.uniqueName("poison-scorer"))
+        .set(ScorerSettings.SNAPSHOT_TOPIC, snapshots)
+        .set(ScorerSettings.IMAGES_TOPIC, images)
+        .set(ScorerSettings.PREDICTIONS_TOPIC, predictions)
+        .set(ScorerSettings.DEAD_LETTER_TOPIC, dlq)
+        .set(ScorerSettings.HTTP_PORT, 0)
+        .build();
   }
 
   private static byte[] header(AvroCodec<?> codec, int... body) {

@@ -1,6 +1,7 @@
 package io.streamlearn.learner;
 
 import io.streamlearn.core.DataDir;
+import io.streamlearn.core.config.ConfigBuilder;
 import io.streamlearn.core.config.ConfigException;
 import io.streamlearn.core.config.Configuration;
 import io.streamlearn.core.config.Setting;
@@ -22,52 +23,52 @@ import java.util.Map;
  * Config}.
  */
 public final class LearnerSettings {
-  static final Setting<String> BOOTSTRAP_SERVERS = KafkaSettings.BOOTSTRAP_SERVERS;
-  static final Setting<String> APPLICATION_ID =
+  public static final Setting<String> BOOTSTRAP_SERVERS = KafkaSettings.BOOTSTRAP_SERVERS;
+  public static final Setting<String> APPLICATION_ID =
       Setting.text(
           "application-id",
           "Kafka Streams application.id: names the consumer group, the state and the internal topics.",
           "streamlearn-learner");
-  static final Setting<String> MODEL_ID =
+  public static final Setting<String> MODEL_ID =
       Setting.text("model-id", "The model trained; the key of its snapshots.", "mnist");
-  static final Setting<String> TRAINING_TOPIC =
+  public static final Setting<String> TRAINING_TOPIC =
       Setting.text("training-topic", "Topic of TrainingSample records.", Topics.TRAINING.name());
-  static final Setting<String> SNAPSHOT_TOPIC = KafkaSettings.SNAPSHOT_TOPIC;
-  static final Setting<String> DEAD_LETTER_TOPIC =
+  public static final Setting<String> SNAPSHOT_TOPIC = KafkaSettings.SNAPSHOT_TOPIC;
+  public static final Setting<String> DEAD_LETTER_TOPIC =
       Setting.text(
           "dead-letter-topic",
           "Topic for records that cannot be trained on.",
           Topics.DEAD_LETTERS.name());
-  static final Setting<String> HIDDEN =
+  public static final Setting<String> HIDDEN =
       Setting.text(
           "hidden",
           "Hidden layer sizes, comma-separated (input 784 and output 10 are fixed by the contract).",
           "100");
-  static final Setting<Integer> BATCH_SIZE =
+  public static final Setting<Integer> BATCH_SIZE =
       Setting.integer("batch-size", "Samples per mini-batch.", 64, 1, 1024);
-  static final Setting<Double> LEARNING_RATE =
+  public static final Setting<Double> LEARNING_RATE =
       Setting.decimal("learning-rate", "Adam's step size alpha.", 1e-3, 1e-9, 10);
-  static final Setting<Double> BETA1 =
+  public static final Setting<Double> BETA1 =
       Setting.decimal("beta1", "Adam's first-moment decay.", 0.9, 0, 0.999999);
-  static final Setting<Double> BETA2 =
+  public static final Setting<Double> BETA2 =
       Setting.decimal("beta2", "Adam's second-moment decay.", 0.999, 0, 0.99999999);
-  static final Setting<Double> EPSILON =
+  public static final Setting<Double> EPSILON =
       Setting.decimal("epsilon", "Adam's epsilon.", 1e-8, 1e-20, 1);
-  static final Setting<Double> LR_DECAY_RATE =
+  public static final Setting<Double> LR_DECAY_RATE =
       Setting.decimal(
           "lr-decay-rate",
           "Learning-rate schedule: lr * rate^(step / lr-decay-steps); 1 = constant.",
           1.0,
           0.01,
           1);
-  static final Setting<Long> LR_DECAY_STEPS =
+  public static final Setting<Long> LR_DECAY_STEPS =
       Setting.longInteger(
           "lr-decay-steps",
           "Steps (batches) over which the learning rate decays by lr-decay-rate.",
           1000L,
           1,
           Long.MAX_VALUE);
-  static final Setting<Double> EMA_DECAY =
+  public static final Setting<Double> EMA_DECAY =
       Setting.decimal(
           "ema-decay",
           "Weight averaging: snapshots carry a bias-corrected exponential moving average of the weights with this"
@@ -75,58 +76,58 @@ public final class LearnerSettings {
           0.99,
           0,
           0.999999);
-  static final Setting<Long> SEED =
+  public static final Setting<Long> SEED =
       Setting.longInteger(
           "seed", "Seed of the initial weights.", 42L, Long.MIN_VALUE, Long.MAX_VALUE);
-  static final Setting<DenseNetwork.Init> INIT =
+  public static final Setting<DenseNetwork.Init> INIT =
       Setting.choice(
           "init",
           "Initial weights: he (He normal for ReLU layers, Glorot uniform for the output) or glorot (Glorot uniform"
               + " everywhere).",
           DenseNetwork.Init.class,
           DenseNetwork.Init.HE);
-  static final Setting<Long> FLUSH_IDLE =
+  public static final Setting<Long> FLUSH_IDLE =
       Setting.longInteger(
           "flush-idle",
           "Milliseconds without a new sample after which a half-filled batch is trained as it is.",
           500L,
           1,
           3_600_000);
-  static final Setting<Integer> SNAPSHOT_EVERY =
+  public static final Setting<Integer> SNAPSHOT_EVERY =
       Setting.integer(
           "snapshot-every",
           "Publish a snapshot every this many trained batches (or at --snapshot-interval, whichever is first).",
           500,
           1,
           Integer.MAX_VALUE);
-  static final Setting<Long> SNAPSHOT_INTERVAL =
+  public static final Setting<Long> SNAPSHOT_INTERVAL =
       Setting.longInteger(
           "snapshot-interval",
           "Milliseconds between snapshots while training.",
           1000L,
           10,
           86_400_000);
-  static final Setting<Integer> PREQUENTIAL_WINDOW =
+  public static final Setting<Integer> PREQUENTIAL_WINDOW =
       Setting.integer(
           "prequential-window",
           "Samples in the rolling prequential accuracy and loss (counted in whole batches).",
           10_000,
           1,
           10_000_000);
-  static final Setting<String> PROCESSING_GUARANTEE =
+  public static final Setting<String> PROCESSING_GUARANTEE =
       Setting.oneOf(
           "processing-guarantee",
           "Kafka Streams processing.guarantee.",
           "exactly_once_v2",
           List.of("exactly_once_v2", "at_least_once"));
-  static final Setting<Integer> STANDBY_REPLICAS =
+  public static final Setting<Integer> STANDBY_REPLICAS =
       Setting.integer(
           "standby-replicas",
           "Standby copies of the learner state on other instances, for fast fail-over.",
           0,
           0,
           10);
-  static final Setting<Integer> STREAM_THREADS =
+  public static final Setting<Integer> STREAM_THREADS =
       Setting.integer(
           "stream-threads",
           "Kafka Streams num.stream.threads; 0 = one per training-topic partition plus one for the trainer (at most"
@@ -134,33 +135,33 @@ public final class LearnerSettings {
           0,
           0,
           64);
-  static final Setting<Long> COMMIT_INTERVAL =
+  public static final Setting<Long> COMMIT_INTERVAL =
       Setting.longInteger(
           "commit-interval",
           "Kafka Streams commit.interval.ms (snapshots go out in transactions of their own).",
           1000L,
           10,
           600_000);
-  static final Setting<Integer> PARTITIONS =
+  public static final Setting<Integer> PARTITIONS =
       Setting.integer(
           "partitions",
           "Partitions of the training topic if the learner must create it.",
           3,
           1,
           100_000);
-  static final Setting<Integer> REPLICATION_FACTOR =
+  public static final Setting<Integer> REPLICATION_FACTOR =
       Setting.integer(
           "replication-factor",
           "Replication factor of topics the learner creates.",
           1,
           1,
           Short.MAX_VALUE);
-  static final Setting<Path> STATE_DIR =
+  public static final Setting<Path> STATE_DIR =
       Setting.path(
           "state-dir",
           "Kafka Streams state.dir.",
           DataDir.path().resolve("learner-state").toString());
-  static final Setting<Integer> METRICS_PORT =
+  public static final Setting<Integer> METRICS_PORT =
       Setting.integer(
           "metrics-port",
           "Port of the Prometheus endpoint /metrics (0 = any free port).",
@@ -168,7 +169,7 @@ public final class LearnerSettings {
           0,
           65535);
 
-  static final List<Setting<?>> ALL =
+  public static final List<Setting<?>> ALL =
       List.of(
           BOOTSTRAP_SERVERS,
           APPLICATION_ID,
@@ -281,6 +282,14 @@ public final class LearnerSettings {
     public String toString() {
       return "Config[" + applicationId + ", model " + modelId + " " + Arrays.toString(sizes) + "]";
     }
+  }
+
+  /**
+   * A configuration given in code: typed values for these settings (the rest default), resolved and
+   * validated as flags are.
+   */
+  public static ConfigBuilder<Config> builder() {
+    return new ConfigBuilder<>(ALL, LearnerSettings::resolve);
   }
 
   public static Config resolve(Configuration c) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streamlearn.core.kafka.KafkaClients;
 import io.streamlearn.mnist.MnistFetcher;
+import io.streamlearn.producer.ProducerSettings;
 import io.streamlearn.testkit.Await;
 import io.streamlearn.testkit.RealKafka;
 import java.net.URI;
@@ -43,38 +44,32 @@ class LearnerHealthIT {
       throws Exception {
     String train = RealKafka.uniqueName("health-train");
     LearnerSettings.Config config =
-        LearnerIT.config(
-            "--bootstrap-servers",
-            kafka.bootstrapServers(),
-            "--application-id",
-            RealKafka.uniqueName("health-learner"),
-            "--training-topic",
-            train,
-            "--snapshot-topic",
-            RealKafka.uniqueName("health-snapshots"),
-            "--dead-letter-topic",
-            RealKafka.uniqueName("health-dlq"),
-            "--partitions",
-            "1",
-            "--state-dir",
-            state.toString(),
-            "--metrics-port",
-            "0",
-            "--snapshot-interval",
-            "10");
+        LearnerSettings.builder()
+            .set(LearnerSettings.BOOTSTRAP_SERVERS, kafka.bootstrapServers())
+            .set(LearnerSettings.APPLICATION_ID, RealKafka.uniqueName("health-learner"))
+            .set(LearnerSettings.TRAINING_TOPIC, train)
+            .set(LearnerSettings.SNAPSHOT_TOPIC, RealKafka.uniqueName("health-snapshots"))
+            .set(LearnerSettings.DEAD_LETTER_TOPIC, RealKafka.uniqueName("health-dlq"))
+            .set(LearnerSettings.PARTITIONS, 1)
+            .set(LearnerSettings.STATE_DIR, state)
+            .set(LearnerSettings.METRICS_PORT, 0)
+            .set(LearnerSettings.SNAPSHOT_INTERVAL, 10L)
+            .build();
     try (Learner learner = Learner.start(config)) {
       Await.until(() -> get(learner, "/health/ready").statusCode() == 200, TIMEOUT, "never ready");
       HttpResponse<String> live = get(learner, "/health/live");
       assertEquals(200, live.statusCode(), live.body());
       assertTrue(get(learner, "/health/ready").body().contains("\"state\":\"RUNNING\""));
 
-      LearnerIT.produceTo(kafka.bootstrapServers(), train, "--limit", "256");
+      LearnerIT.produce(
+          LearnerIT.producer(kafka.bootstrapServers(), train).set(ProducerSettings.LIMIT, 256L));
       Await.until(() -> learner.samplesTrained() >= 256, TIMEOUT, "did not train 256 samples");
       // Another learner of the same model takes the snapshot topic over: this one's next
       // publication is fenced.
       try (SnapshotPublisher other = new SnapshotPublisher(config)) {
         other.open();
-        LearnerIT.produceTo(kafka.bootstrapServers(), train, "--limit", "256");
+        LearnerIT.produce(
+            LearnerIT.producer(kafka.bootstrapServers(), train).set(ProducerSettings.LIMIT, 256L));
         Await.until(
             () -> {
               HttpResponse<String> ready = get(learner, "/health/ready");
@@ -102,7 +97,10 @@ class LearnerHealthIT {
     String topic = RealKafka.uniqueName("lag-topic");
     String group = RealKafka.uniqueName("lag-group");
     kafka.createTopic(topic, 2, Map.of());
-    LearnerIT.produceTo(kafka.bootstrapServers(), topic, "--limit", "100", "--partitions", "2");
+    LearnerIT.produce(
+        LearnerIT.producer(kafka.bootstrapServers(), topic)
+            .set(ProducerSettings.LIMIT, 100L)
+            .set(ProducerSettings.PARTITIONS, 2));
     var registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
     try (io.streamlearn.core.kafka.GroupLag lag =
         io.streamlearn.core.kafka.GroupLag.start(

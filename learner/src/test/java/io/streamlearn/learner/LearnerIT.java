@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streamlearn.contract.ModelSnapshot;
+import io.streamlearn.core.config.ConfigBuilder;
 import io.streamlearn.mnist.MnistDataset;
 import io.streamlearn.mnist.MnistFetcher;
 import io.streamlearn.mnist.MnistFiles;
@@ -12,14 +13,12 @@ import io.streamlearn.model.DenseNetwork;
 import io.streamlearn.model.Evaluation;
 import io.streamlearn.model.Snapshots;
 import io.streamlearn.producer.ProducerMain;
+import io.streamlearn.producer.ProducerSettings;
 import io.streamlearn.testkit.RealKafka;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
@@ -42,32 +41,19 @@ class LearnerIT {
     files = MnistFetcher.ensureDefault();
   }
 
-  static LearnerSettings.Config config(String... args) {
-    return LearnerSettings.resolve(
-        LearnerMain.COMMAND
-            .parse(args, Map.of(), new PrintWriter(new StringWriter()))
-            .orElseThrow());
-  }
-
-  static void produce(String topic, String... extra) {
-    produceTo(kafka.bootstrapServers(), topic, extra);
+  /** A producer of MNIST training samples to {@code topic}, quiet, with its metrics on any port. */
+  static ConfigBuilder<ProducerSettings.Config> producer(String bootstrap, String topic) {
+    return ProducerSettings.builder()
+        .set(ProducerSettings.BOOTSTRAP_SERVERS, bootstrap)
+        .set(ProducerSettings.TOPIC, topic)
+        .set(ProducerSettings.METRICS_PORT, 0)
+        .set(ProducerSettings.PROGRESS, false);
   }
 
   /** Runs the producer to completion; fails the test if it does not exit 0. */
-  static void produceTo(String bootstrap, String topic, String... extra) {
-    List<String> args =
-        new ArrayList<>(
-            List.of(
-                "--bootstrap-servers",
-                bootstrap,
-                "--topic",
-                topic,
-                "--metrics-port",
-                "0",
-                "--no-progress"));
-    args.addAll(List.of(extra));
+  static void produce(ConfigBuilder<ProducerSettings.Config> producer) {
     PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
-    assertEquals(0, ProducerMain.run(args.toArray(String[]::new), Map.of(), quiet, quiet, false));
+    assertEquals(0, ProducerMain.run(producer.build(), quiet, quiet, false));
   }
 
   @Test
@@ -76,19 +62,14 @@ class LearnerIT {
     kafka.createTopic(
         snapshots, 1, Map.of("cleanup.policy", "compact", "max.message.bytes", "100000"));
     LearnerSettings.Config config =
-        config(
-            "--bootstrap-servers",
-            kafka.bootstrapServers(),
-            "--application-id",
-            RealKafka.uniqueName("learner"),
-            "--training-topic",
-            RealKafka.uniqueName("train"),
-            "--snapshot-topic",
-            snapshots,
-            "--state-dir",
-            state.toString(),
-            "--metrics-port",
-            "0");
+        LearnerSettings.builder()
+            .set(LearnerSettings.BOOTSTRAP_SERVERS, kafka.bootstrapServers())
+            .set(LearnerSettings.APPLICATION_ID, RealKafka.uniqueName("learner"))
+            .set(LearnerSettings.TRAINING_TOPIC, RealKafka.uniqueName("train"))
+            .set(LearnerSettings.SNAPSHOT_TOPIC, snapshots)
+            .set(LearnerSettings.STATE_DIR, state)
+            .set(LearnerSettings.METRICS_PORT, 0)
+            .build();
     io.streamlearn.core.config.ConfigException e =
         org.junit.jupiter.api.Assertions.assertThrows(
             io.streamlearn.core.config.ConfigException.class, () -> Learner.start(config));
@@ -106,21 +87,15 @@ class LearnerIT {
       port = probe.getLocalPort();
     }
     LearnerSettings.Config config =
-        config(
-            "--bootstrap-servers",
-            kafka.bootstrapServers(),
-            "--application-id",
-            RealKafka.uniqueName("learner"),
-            "--training-topic",
-            RealKafka.uniqueName("train"),
-            "--snapshot-topic",
-            RealKafka.uniqueName("snapshots"),
-            "--state-dir",
-            state.toString(),
-            "--metrics-port",
-            Integer.toString(port),
-            "--kafka",
-            "num.stream.threads=abc");
+        LearnerSettings.builder()
+            .set(LearnerSettings.BOOTSTRAP_SERVERS, kafka.bootstrapServers())
+            .set(LearnerSettings.APPLICATION_ID, RealKafka.uniqueName("learner"))
+            .set(LearnerSettings.TRAINING_TOPIC, RealKafka.uniqueName("train"))
+            .set(LearnerSettings.SNAPSHOT_TOPIC, RealKafka.uniqueName("snapshots"))
+            .set(LearnerSettings.STATE_DIR, state)
+            .set(LearnerSettings.METRICS_PORT, port)
+            .kafka("num.stream.threads", "abc")
+            .build();
 
     assertEquals(2, LearnerMain.run(config), "a bad configuration exits 2");
     try (java.net.ServerSocket again = new java.net.ServerSocket(port)) {
@@ -134,23 +109,17 @@ class LearnerIT {
       @TempDir Path state) throws Exception {
     String train = RealKafka.uniqueName("train");
     String snapshots = RealKafka.uniqueName("snapshots");
-    produce(train, "--partitions", "3");
+    produce(producer(kafka.bootstrapServers(), train).set(ProducerSettings.PARTITIONS, 3));
     LearnerSettings.Config config =
-        config(
-            "--bootstrap-servers",
-            kafka.bootstrapServers(),
-            "--application-id",
-            RealKafka.uniqueName("learner"),
-            "--training-topic",
-            train,
-            "--snapshot-topic",
-            snapshots,
-            "--dead-letter-topic",
-            RealKafka.uniqueName("dlq"),
-            "--state-dir",
-            state.toString(),
-            "--metrics-port",
-            "0");
+        LearnerSettings.builder()
+            .set(LearnerSettings.BOOTSTRAP_SERVERS, kafka.bootstrapServers())
+            .set(LearnerSettings.APPLICATION_ID, RealKafka.uniqueName("learner"))
+            .set(LearnerSettings.TRAINING_TOPIC, train)
+            .set(LearnerSettings.SNAPSHOT_TOPIC, snapshots)
+            .set(LearnerSettings.DEAD_LETTER_TOPIC, RealKafka.uniqueName("dlq"))
+            .set(LearnerSettings.STATE_DIR, state)
+            .set(LearnerSettings.METRICS_PORT, 0)
+            .build();
 
     ModelSnapshot last;
     try (Learner learner = Learner.start(config)) {
@@ -180,23 +149,20 @@ class LearnerIT {
     // A learner with empty state (another application id) on the same snapshot topic continues the
     // versions.
     String more = RealKafka.uniqueName("train-more");
-    produce(more, "--partitions", "1", "--limit", "640");
+    produce(
+        producer(kafka.bootstrapServers(), more)
+            .set(ProducerSettings.PARTITIONS, 1)
+            .set(ProducerSettings.LIMIT, 640L));
     LearnerSettings.Config fresh =
-        config(
-            "--bootstrap-servers",
-            kafka.bootstrapServers(),
-            "--application-id",
-            RealKafka.uniqueName("learner-fresh"),
-            "--training-topic",
-            more,
-            "--snapshot-topic",
-            snapshots,
-            "--dead-letter-topic",
-            RealKafka.uniqueName("dlq"),
-            "--state-dir",
-            state.toString(),
-            "--metrics-port",
-            "0");
+        LearnerSettings.builder()
+            .set(LearnerSettings.BOOTSTRAP_SERVERS, kafka.bootstrapServers())
+            .set(LearnerSettings.APPLICATION_ID, RealKafka.uniqueName("learner-fresh"))
+            .set(LearnerSettings.TRAINING_TOPIC, more)
+            .set(LearnerSettings.SNAPSHOT_TOPIC, snapshots)
+            .set(LearnerSettings.DEAD_LETTER_TOPIC, RealKafka.uniqueName("dlq"))
+            .set(LearnerSettings.STATE_DIR, state)
+            .set(LearnerSettings.METRICS_PORT, 0)
+            .build();
     ModelSnapshot next;
     try (Learner learner = Learner.start(fresh)) {
       next =

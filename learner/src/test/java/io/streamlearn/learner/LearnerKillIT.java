@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streamlearn.contract.ModelSnapshot;
+import io.streamlearn.producer.ProducerSettings;
 import io.streamlearn.testkit.Await;
 import io.streamlearn.testkit.RealKafka;
 import java.nio.file.Files;
@@ -59,13 +60,10 @@ class LearnerKillIT {
     CompletableFuture<Void> producing =
         CompletableFuture.runAsync(
             () ->
-                LearnerIT.produceTo(
-                    kafka.bootstrapServers(),
-                    train,
-                    "--limit",
-                    Integer.toString(SAMPLES),
-                    "--rate",
-                    "4000"));
+                LearnerIT.produce(
+                    LearnerIT.producer(kafka.bootstrapServers(), train)
+                        .set(ProducerSettings.LIMIT, (long) SAMPLES)
+                        .set(ProducerSettings.RATE, 4000.0)));
     LearnerProcess first = LearnerProcess.start(args, log);
     try {
       killAndRestart(first, args, log, applicationId, snapshots, producing);

@@ -8,6 +8,7 @@ import io.streamlearn.mnist.MnistDataset;
 import io.streamlearn.mnist.MnistFetcher;
 import io.streamlearn.model.Evaluation;
 import io.streamlearn.model.Snapshots;
+import io.streamlearn.producer.ProducerSettings;
 import io.streamlearn.testkit.Await;
 import io.streamlearn.testkit.RealKafka;
 import java.nio.file.Files;
@@ -73,15 +74,11 @@ class LearnerThreeKillsIT {
     CompletableFuture<Void> producing =
         CompletableFuture.runAsync(
             () ->
-                LearnerIT.produceTo(
-                    kafka.bootstrapServers(),
-                    train,
-                    "--epochs",
-                    Integer.toString(EPOCHS),
-                    "--rate",
-                    "12000",
-                    "--seed",
-                    "7"));
+                LearnerIT.produce(
+                    LearnerIT.producer(kafka.bootstrapServers(), train)
+                        .set(ProducerSettings.EPOCHS, EPOCHS)
+                        .set(ProducerSettings.RATE, 12000.0)
+                        .set(ProducerSettings.SEED, 7L)));
     List<Long> killedAt = new ArrayList<>();
     try {
       for (int kill = 1; kill <= KILLS; kill++) {
@@ -131,21 +128,15 @@ class LearnerThreeKillsIT {
     ModelSnapshot reference;
     try (Learner learner =
         Learner.start(
-            LearnerIT.config(
-                "--bootstrap-servers",
-                kafka.bootstrapServers(),
-                "--application-id",
-                RealKafka.uniqueName("reference"),
-                "--training-topic",
-                train,
-                "--snapshot-topic",
-                referenceSnapshots,
-                "--dead-letter-topic",
-                RealKafka.uniqueName("dlq"),
-                "--state-dir",
-                dir.resolve("reference").toString(),
-                "--metrics-port",
-                "0"))) {
+            LearnerSettings.builder()
+                .set(LearnerSettings.BOOTSTRAP_SERVERS, kafka.bootstrapServers())
+                .set(LearnerSettings.APPLICATION_ID, RealKafka.uniqueName("reference"))
+                .set(LearnerSettings.TRAINING_TOPIC, train)
+                .set(LearnerSettings.SNAPSHOT_TOPIC, referenceSnapshots)
+                .set(LearnerSettings.DEAD_LETTER_TOPIC, RealKafka.uniqueName("dlq"))
+                .set(LearnerSettings.STATE_DIR, dir.resolve("reference"))
+                .set(LearnerSettings.METRICS_PORT, 0)
+                .build())) {
       reference =
           SnapshotTopic.awaitSnapshot(
               kafka.bootstrapServers(),

@@ -30,15 +30,12 @@ class SnapshotPublisherIT {
   private static final byte[] KEY = MODEL.getBytes(StandardCharsets.UTF_8);
 
   private static LearnerSettings.Config config(String topic) {
-    return LearnerIT.config(
-        "--bootstrap-servers",
-        kafka.bootstrapServers(),
-        "--snapshot-topic",
-        topic,
-        "--model-id",
-        MODEL,
-        "--application-id",
-        "publisher-it");
+    return LearnerSettings.builder()
+        .set(LearnerSettings.BOOTSTRAP_SERVERS, kafka.bootstrapServers())
+        .set(LearnerSettings.SNAPSHOT_TOPIC, topic)
+        .set(LearnerSettings.MODEL_ID, MODEL)
+        .set(LearnerSettings.APPLICATION_ID, "publisher-it")
+        .build();
   }
 
   private static byte[] snapshot(LearnerSettings.Config config, long version, String runId) {
@@ -105,17 +102,13 @@ class SnapshotPublisherIT {
     String topic = RealKafka.uniqueName("publisher-alos");
     createTopic(topic);
     LearnerSettings.Config config =
-        LearnerIT.config(
-            "--bootstrap-servers",
-            kafka.bootstrapServers(),
-            "--snapshot-topic",
-            topic,
-            "--model-id",
-            MODEL,
-            "--application-id",
-            "publisher-it",
-            "--processing-guarantee",
-            "at_least_once");
+        LearnerSettings.builder()
+            .set(LearnerSettings.BOOTSTRAP_SERVERS, kafka.bootstrapServers())
+            .set(LearnerSettings.SNAPSHOT_TOPIC, topic)
+            .set(LearnerSettings.MODEL_ID, MODEL)
+            .set(LearnerSettings.APPLICATION_ID, "publisher-it")
+            .set(LearnerSettings.PROCESSING_GUARANTEE, "at_least_once")
+            .build();
     try (SnapshotPublisher publisher = new SnapshotPublisher(config)) {
       assertEquals(0, publisher.open().version());
       publisher.publish(KEY, snapshot(config, 1, "run"), 1_000);
@@ -141,15 +134,12 @@ class SnapshotPublisherIT {
     createTopic(topic);
     LearnerSettings.Config config = config(topic);
     LearnerSettings.Config otherApplication =
-        LearnerIT.config(
-            "--bootstrap-servers",
-            kafka.bootstrapServers(),
-            "--snapshot-topic",
-            topic,
-            "--model-id",
-            MODEL,
-            "--application-id",
-            "another-learner");
+        LearnerSettings.builder()
+            .set(LearnerSettings.BOOTSTRAP_SERVERS, kafka.bootstrapServers())
+            .set(LearnerSettings.SNAPSHOT_TOPIC, topic)
+            .set(LearnerSettings.MODEL_ID, MODEL)
+            .set(LearnerSettings.APPLICATION_ID, "another-learner")
+            .build();
     try (SnapshotPublisher zombie = new SnapshotPublisher(config);
         SnapshotPublisher owner = new SnapshotPublisher(otherApplication)) {
       assertEquals(0, zombie.open().version());

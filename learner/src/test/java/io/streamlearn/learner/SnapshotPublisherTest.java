@@ -50,7 +50,10 @@ class SnapshotPublisherTest {
 
   private static SnapshotPublisher publisher(MockProducer<byte[], byte[]> producer) {
     LearnerSettings.Config config =
-        LearnerIT.config("--snapshot-topic", "snapshots", "--model-id", "m");
+        LearnerSettings.builder()
+            .set(LearnerSettings.SNAPSHOT_TOPIC, "snapshots")
+            .set(LearnerSettings.MODEL_ID, "m")
+            .build();
     return new SnapshotPublisher(
         config, "tx", props -> producer, props -> SnapshotVersions.Newest.NONE);
   }

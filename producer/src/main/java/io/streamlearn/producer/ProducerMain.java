@@ -64,6 +64,14 @@ public final class ProducerMain {
       err.println("produce: " + e.getMessage());
       return 2;
     }
+    return run(config, out, err, stopOnSignal);
+  }
+
+  /**
+   * Runs the producer on a configuration built in code ({@link ProducerSettings#builder}); returns
+   * the exit code, as the command would.
+   */
+  public static int run(Config config, PrintStream out, PrintStream err, boolean stopOnSignal) {
     MnistDataset data;
     try {
       data = load(config);

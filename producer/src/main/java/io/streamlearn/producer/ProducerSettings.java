@@ -1,6 +1,7 @@
 package io.streamlearn.producer;
 
 import io.streamlearn.core.DataDir;
+import io.streamlearn.core.config.ConfigBuilder;
 import io.streamlearn.core.config.ConfigException;
 import io.streamlearn.core.config.Configuration;
 import io.streamlearn.core.config.Setting;
@@ -25,14 +26,14 @@ public final class ProducerSettings {
     EVENTS
   }
 
-  static final Setting<String> BOOTSTRAP_SERVERS = KafkaSettings.BOOTSTRAP_SERVERS;
-  static final Setting<Mode> MODE =
+  public static final Setting<String> BOOTSTRAP_SERVERS = KafkaSettings.BOOTSTRAP_SERVERS;
+  public static final Setting<Mode> MODE =
       Setting.choice(
           "mode",
           "train: the training set as TrainingSample records; events: the test set as ImageEvent records.",
           Mode.class,
           Mode.TRAIN);
-  static final Setting<String> TOPIC =
+  public static final Setting<String> TOPIC =
       Setting.text(
           "topic",
           "Topic to write (default "
@@ -41,74 +42,74 @@ public final class ProducerSettings {
               + Topics.IMAGES.name()
               + " for events).",
           null);
-  static final Setting<Path> IMAGES =
+  public static final Setting<Path> IMAGES =
       Setting.path("images", "An IDX images file (raw or .gz) instead of MNIST's.", null);
-  static final Setting<Path> LABELS =
+  public static final Setting<Path> LABELS =
       Setting.path("labels", "The IDX labels file (raw or .gz) that goes with --images.", null);
-  static final Setting<Path> DATA_DIR =
+  public static final Setting<Path> DATA_DIR =
       Setting.path(
           "data-dir",
           "Data folder; MNIST is fetched into <data-dir>/mnist when no --images is given.",
           DataDir.path().toString());
-  static final Setting<Integer> EPOCHS =
+  public static final Setting<Integer> EPOCHS =
       Setting.integer(
           "epochs", "Times to stream the set (train mode), reshuffled each epoch.", 1, 1, 10_000);
-  static final Setting<Long> SEED =
+  public static final Setting<Long> SEED =
       Setting.longInteger(
           "seed", "Seed of the per-epoch shuffle.", 42L, Long.MIN_VALUE, Long.MAX_VALUE);
-  static final Setting<Boolean> SHUFFLE =
+  public static final Setting<Boolean> SHUFFLE =
       Setting.onOff("shuffle", "Shuffle the training set each epoch (train mode).", true);
-  static final Setting<Long> LIMIT =
+  public static final Setting<Long> LIMIT =
       Setting.longInteger(
           "limit", "Stop after this many records (0 = no limit).", 0L, 0, Long.MAX_VALUE);
-  static final Setting<Double> RATE =
+  public static final Setting<Double> RATE =
       Setting.decimal("rate", "Records per second (0 = as fast as possible).", 0.0, 0, 1e9);
-  static final Setting<Boolean> NO_LABELS =
+  public static final Setting<Boolean> NO_LABELS =
       Setting.onOff("no-labels", "Leave the label out of image events (events mode).", false);
-  static final Setting<String> SOURCE =
+  public static final Setting<String> SOURCE =
       Setting.text(
           "source",
           "The source field of training samples (default mnist-train, or the --images file name).",
           null);
-  static final Setting<String> ID_PREFIX =
+  public static final Setting<String> ID_PREFIX =
       Setting.text(
           "id-prefix",
           "Ids are <id-prefix>-<row index> (default train / t10k for MNIST, else the --images file name).",
           null);
-  static final Setting<Integer> PARTITIONS =
+  public static final Setting<Integer> PARTITIONS =
       Setting.integer(
           "partitions", "Partitions of the topic if it must be created.", 3, 1, 100_000);
-  static final Setting<Integer> REPLICATION_FACTOR =
+  public static final Setting<Integer> REPLICATION_FACTOR =
       Setting.integer(
           "replication-factor",
           "Replication factor of the topic if it must be created.",
           1,
           1,
           Short.MAX_VALUE);
-  static final Setting<Integer> MIN_INSYNC_REPLICAS =
+  public static final Setting<Integer> MIN_INSYNC_REPLICAS =
       Setting.integer(
           "min-insync-replicas",
           "min.insync.replicas of the topic if it must be created.",
           1,
           1,
           Short.MAX_VALUE);
-  static final Setting<String> COMPRESSION =
+  public static final Setting<String> COMPRESSION =
       Setting.oneOf(
           "compression",
           "compression.type of the producer.",
           "lz4",
           List.of("none", "gzip", "snappy", "lz4", "zstd"));
-  static final Setting<Integer> METRICS_PORT =
+  public static final Setting<Integer> METRICS_PORT =
       Setting.integer(
           "metrics-port",
           "Port of the Prometheus endpoint /metrics (0 = any free port).",
           9400,
           0,
           65535);
-  static final Setting<Boolean> PROGRESS =
+  public static final Setting<Boolean> PROGRESS =
       Setting.onOff("progress", "Show a progress bar when stderr is a terminal.", true);
 
-  static final List<Setting<?>> ALL =
+  public static final List<Setting<?>> ALL =
       List.of(
           BOOTSTRAP_SERVERS,
           MODE,
@@ -135,6 +136,14 @@ public final class ProducerSettings {
           PROGRESS);
 
   private ProducerSettings() {}
+
+  /**
+   * A configuration given in code: typed values for these settings (the rest default), resolved and
+   * validated as flags are.
+   */
+  public static ConfigBuilder<Config> builder() {
+    return new ConfigBuilder<>(ALL, ProducerSettings::resolve);
+  }
 
   /**
    * The producer's resolved configuration.

@@ -1,5 +1,6 @@
 package io.streamlearn.scorer;
 
+import io.streamlearn.core.config.ConfigBuilder;
 import io.streamlearn.core.config.Configuration;
 import io.streamlearn.core.config.Setting;
 import io.streamlearn.core.http.HttpService;
@@ -14,28 +15,28 @@ import java.util.Map;
  * Config}.
  */
 public final class ScorerSettings {
-  static final Setting<String> BOOTSTRAP_SERVERS = KafkaSettings.BOOTSTRAP_SERVERS;
-  static final Setting<String> MODEL_ID =
+  public static final Setting<String> BOOTSTRAP_SERVERS = KafkaSettings.BOOTSTRAP_SERVERS;
+  public static final Setting<String> MODEL_ID =
       Setting.text(
           "model-id", "The model served: the key of its snapshots on the snapshot topic.", "mnist");
-  static final Setting<String> GROUP_ID =
+  public static final Setting<String> GROUP_ID =
       Setting.text(
           "group-id",
           "Consumer group of the scoring consumers: instances in one group share the images topic's partitions.",
           "streamlearn-scorer");
-  static final Setting<String> SNAPSHOT_TOPIC = KafkaSettings.SNAPSHOT_TOPIC;
-  static final Setting<String> IMAGES_TOPIC =
+  public static final Setting<String> SNAPSHOT_TOPIC = KafkaSettings.SNAPSHOT_TOPIC;
+  public static final Setting<String> IMAGES_TOPIC =
       Setting.text(
           "images-topic", "Topic of ImageEvent records to classify.", Topics.IMAGES.name());
-  static final Setting<String> PREDICTIONS_TOPIC =
+  public static final Setting<String> PREDICTIONS_TOPIC =
       Setting.text(
           "predictions-topic", "Topic the Prediction records go to.", Topics.PREDICTIONS.name());
-  static final Setting<String> DEAD_LETTER_TOPIC =
+  public static final Setting<String> DEAD_LETTER_TOPIC =
       Setting.text(
           "dead-letter-topic",
           "Topic for events that cannot be scored.",
           Topics.DEAD_LETTERS.name());
-  static final Setting<Integer> CONSUMERS =
+  public static final Setting<Integer> CONSUMERS =
       Setting.integer(
           "consumers",
           "Scoring consumers in this process, each with its own model copy (more than the images topic's partitions"
@@ -43,14 +44,14 @@ public final class ScorerSettings {
           1,
           1,
           64);
-  static final Setting<Integer> MAX_BATCH =
+  public static final Setting<Integer> MAX_BATCH =
       Setting.integer(
           "max-batch",
           "Most events scored in one micro-batch (the consumer's max.poll.records).",
           500,
           1,
           100_000);
-  static final Setting<Integer> HTTP_PORT =
+  public static final Setting<Integer> HTTP_PORT =
       Setting.integer(
           "http-port",
           "Port of the HTTP API (/v1/predict, /v1/model, /health/live, /health/ready) and of /metrics (0 = any free"
@@ -58,7 +59,7 @@ public final class ScorerSettings {
           8080,
           0,
           65535);
-  static final Setting<Integer> HTTP_THREADS =
+  public static final Setting<Integer> HTTP_THREADS =
       Setting.integer(
           "http-threads",
           "Threads computing HTTP predictions (each with a queue of "
@@ -67,24 +68,24 @@ public final class ScorerSettings {
           4,
           1,
           256);
-  static final Setting<Integer> MAX_REQUEST_BYTES =
+  public static final Setting<Integer> MAX_REQUEST_BYTES =
       Setting.integer(
           "max-request-bytes",
           "Largest HTTP request body accepted by /v1/predict; larger ones get 413.",
           64 * 1024,
           1024,
           64 * 1024 * 1024);
-  static final Setting<Integer> ACCURACY_WINDOW =
+  public static final Setting<Integer> ACCURACY_WINDOW =
       Setting.integer(
           "accuracy-window", "Labelled events in the rolling live accuracy.", 1000, 1, 10_000_000);
-  static final Setting<Integer> PARTITIONS =
+  public static final Setting<Integer> PARTITIONS =
       Setting.integer(
           "partitions",
           "Partitions of the images topic if the scorer must create it.",
           3,
           1,
           100_000);
-  static final Setting<Integer> REPLICATION_FACTOR =
+  public static final Setting<Integer> REPLICATION_FACTOR =
       Setting.integer(
           "replication-factor",
           "Replication factor of topics the scorer creates.",
@@ -92,7 +93,7 @@ public final class ScorerSettings {
           1,
           Short.MAX_VALUE);
 
-  static final List<Setting<?>> ALL =
+  public static final List<Setting<?>> ALL =
       List.of(
           BOOTSTRAP_SERVERS,
           MODEL_ID,
@@ -114,6 +115,14 @@ public final class ScorerSettings {
           REPLICATION_FACTOR);
 
   private ScorerSettings() {}
+
+  /**
+   * A configuration given in code: typed values for these settings (the rest default), resolved and
+   * validated as flags are.
+   */
+  public static ConfigBuilder<Config> builder() {
+    return new ConfigBuilder<>(ALL, ScorerSettings::resolve);
+  }
 
   /**
    * The scorer's resolved configuration.

@@ -14,11 +14,10 @@ import io.streamlearn.contract.ImageEvent;
 import io.streamlearn.contract.Prediction;
 import io.streamlearn.contract.avro.Codecs;
 import io.streamlearn.contract.avro.PayloadError;
+import io.streamlearn.core.config.ConfigBuilder;
 import io.streamlearn.core.kafka.DeadLetter;
 import io.streamlearn.testkit.Await;
 import io.streamlearn.testkit.RealKafka;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -117,31 +116,8 @@ class ScorerIT {
     try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
       port = probe.getLocalPort();
     }
-    List<String> args =
-        List.of(
-            "--bootstrap-servers",
-            kafka.bootstrapServers(),
-            "--model-id",
-            MODEL,
-            "--snapshot-topic",
-            t.snapshots(),
-            "--images-topic",
-            t.images(),
-            "--predictions-topic",
-            t.predictions(),
-            "--dead-letter-topic",
-            t.deadLetters(),
-            "--group-id",
-            t.group(),
-            "--http-port",
-            Integer.toString(port),
-            "--kafka",
-            "max.poll.records=abc");
     ScorerSettings.Config config =
-        ScorerSettings.resolve(
-            ScorerMain.COMMAND
-                .parse(args.toArray(String[]::new), Map.of(), new PrintWriter(new StringWriter()))
-                .orElseThrow());
+        scorer(t).set(ScorerSettings.HTTP_PORT, port).kafka("max.poll.records", "abc").build();
 
     assertEquals(2, ScorerMain.run(config), "a bad configuration exits 2");
     try (java.net.ServerSocket again = new java.net.ServerSocket(port)) {
@@ -156,7 +132,7 @@ class ScorerIT {
     PublishedModels models = new PublishedModels(MODEL);
     int events = 20_000;
     long newest = 6;
-    Scorer scorer = start(t, "--consumers", "2");
+    Scorer scorer = start(scorer(t).set(ScorerSettings.CONSUMERS, 2));
     publish(t, models.encoded(1));
     awaitServing(scorer, 1);
 
@@ -619,32 +595,25 @@ class ScorerIT {
         t.snapshots(), 1, Map.of("cleanup.policy", "compact", "max.message.bytes", "2000000"));
   }
 
-  private Scorer start(Topics t, String... extra) {
-    List<String> args =
-        new ArrayList<>(
-            List.of(
-                "--bootstrap-servers",
-                kafka.bootstrapServers(),
-                "--model-id",
-                MODEL,
-                "--snapshot-topic",
-                t.snapshots(),
-                "--images-topic",
-                t.images(),
-                "--predictions-topic",
-                t.predictions(),
-                "--dead-letter-topic",
-                t.deadLetters(),
-                "--group-id",
-                t.group(),
-                "--http-port",
-                "0"));
-    args.addAll(List.of(extra));
-    ScorerSettings.Config config =
-        ScorerSettings.resolve(
-            ScorerMain.COMMAND
-                .parse(args.toArray(String[]::new), Map.of(), new PrintWriter(new StringWriter()))
-                .orElseThrow());
+  /** The scorer of model {@link #MODEL} on {@code t}'s topics, HTTP on any port. */
+  private static ConfigBuilder<ScorerSettings.Config> scorer(Topics t) {
+    return ScorerSettings.builder()
+        .set(ScorerSettings.BOOTSTRAP_SERVERS, kafka.bootstrapServers())
+        .set(ScorerSettings.MODEL_ID, MODEL)
+        .set(ScorerSettings.SNAPSHOT_TOPIC, t.snapshots())
+        .set(ScorerSettings.IMAGES_TOPIC, t.images())
+        .set(ScorerSettings.PREDICTIONS_TOPIC, t.predictions())
+        .set(ScorerSettings.DEAD_LETTER_TOPIC, t.deadLetters())
+        .set(ScorerSettings.GROUP_ID, t.group())
+        .set(ScorerSettings.HTTP_PORT, 0);
+  }
+
+  private Scorer start(Topics t) {
+    return start(scorer(t));
+  }
+
+  private Scorer start(ConfigBuilder<ScorerSettings.Config> builder) {
+    ScorerSettings.Config config = builder.build();
     Scorer scorer = Scorer.start(config);
     toClose.add(scorer);
     return scorer;
