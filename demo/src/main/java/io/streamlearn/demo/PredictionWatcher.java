@@ -1,9 +1,10 @@
 package io.streamlearn.demo;
 
 import io.streamlearn.contract.Prediction;
-import io.streamlearn.contract.avro.Codecs;
-import io.streamlearn.contract.avro.InvalidPayloadException;
+import io.streamlearn.core.kafka.Decoded;
 import io.streamlearn.core.kafka.KafkaClients;
+import io.streamlearn.core.kafka.Topic;
+import io.streamlearn.core.kafka.Topics;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -14,7 +15,6 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * What a downstream consumer of the predictions topic sees: the newest prediction per image id, the
@@ -26,7 +26,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * and latencies are kept for the last {@value #LATENCY_WINDOW} predictions.
  */
 final class PredictionWatcher implements Runnable, AutoCloseable {
-  private final KafkaConsumer<byte[], byte[]> consumer;
+  private final KafkaConsumer<String, Decoded<Prediction>> consumer;
   private final String topic;
   private final AtomicBoolean running = new AtomicBoolean(true);
   static final int MAX_TRACKED_IDS = 100_000;
@@ -46,8 +46,9 @@ final class PredictionWatcher implements Runnable, AutoCloseable {
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.GROUP_ID_CONFIG, "streamlearn-demo-watcher-" + System.nanoTime());
+    Topic<Prediction> predictions = Topics.PREDICTIONS.named(topic);
     this.consumer =
-        new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        new KafkaConsumer<>(props, predictions.keys().deserializer(), predictions.decodedOrRaw());
     this.topic = topic;
     this.thread = new Thread(this, "demo-prediction-watcher");
     thread.setDaemon(true);
@@ -63,14 +64,12 @@ final class PredictionWatcher implements Runnable, AutoCloseable {
     try {
       consumer.subscribe(List.of(topic));
       while (running.get()) {
-        for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-          Prediction p;
-          try {
-            p = Codecs.PREDICTION.decode(record.value());
-          } catch (InvalidPayloadException e) {
-            continue; // not ours to judge: the demo only reports what decodes
+        for (ConsumerRecord<String, Decoded<Prediction>> record :
+            consumer.poll(Duration.ofMillis(200))) {
+          // Not ours to judge: the demo only reports what decodes.
+          if (record.value() != null && record.value().valid()) {
+            add(record.value().value());
           }
-          add(p);
         }
       }
     } catch (WakeupException e) {

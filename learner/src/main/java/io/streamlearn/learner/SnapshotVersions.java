@@ -1,17 +1,16 @@
 package io.streamlearn.learner;
 
 import io.streamlearn.contract.ModelSnapshot;
-import io.streamlearn.contract.avro.Codecs;
-import io.streamlearn.contract.avro.InvalidPayloadException;
+import io.streamlearn.core.kafka.Decoded;
 import io.streamlearn.core.kafka.KafkaClients;
+import io.streamlearn.core.kafka.Topic;
 import io.streamlearn.core.kafka.TopicReader;
+import io.streamlearn.core.kafka.Topics;
 import io.streamlearn.model.InvalidSnapshotException;
 import io.streamlearn.model.Snapshots;
 import java.time.Duration;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
  * Finds the newest committed snapshot of a model on the (compacted) snapshot topic. The trainer's
@@ -48,30 +47,29 @@ final class SnapshotVersions {
       int[] sizes,
       Duration timeout) {
     Newest[] newest = {Newest.NONE};
-    try (KafkaConsumer<String, byte[]> consumer =
+    Topic<ModelSnapshot> snapshots = Topics.SNAPSHOTS.named(topic);
+    try (KafkaConsumer<String, Decoded<ModelSnapshot>> consumer =
         new KafkaConsumer<>(
             KafkaClients.committedReader(clientProperties),
-            new StringDeserializer(),
-            new ByteArrayDeserializer())) {
+            snapshots.keys().deserializer(),
+            snapshots.decodedOrRaw())) {
       TopicReader.readToEnd(
           consumer,
           topic,
           timeout,
           r -> {
-            if (modelId.equals(r.key())) {
-              try {
-                ModelSnapshot s = Codecs.MODEL_SNAPSHOT.decode(r.value());
-                if (modelId.equals(s.getModelId())
-                    && s.getVersion() > newest[0].version()
-                    && s.getVersion() <= Snapshots.MAX_VERSION) {
-                  newest[0] =
-                      valid(s, sizes)
-                          ? new Newest(s.getVersion(), s.getRunId(), s.getSamplesSeen())
-                          : Newest.version(s.getVersion());
-                }
-              } catch (InvalidPayloadException e) {
-                // not ours to judge here: the scorer rejects it; versions come from valid snapshots
-              }
+            // A record that does not decode is not ours to judge here: the scorer rejects it;
+            // versions come from records that decode.
+            ModelSnapshot s = r.value() == null ? null : r.value().value(); // null: a tombstone
+            if (modelId.equals(r.key())
+                && s != null
+                && modelId.equals(s.getModelId())
+                && s.getVersion() > newest[0].version()
+                && s.getVersion() <= Snapshots.MAX_VERSION) {
+              newest[0] =
+                  valid(s, sizes)
+                      ? new Newest(s.getVersion(), s.getRunId(), s.getSamplesSeen())
+                      : Newest.version(s.getVersion());
             }
           });
     } catch (IllegalStateException e) {

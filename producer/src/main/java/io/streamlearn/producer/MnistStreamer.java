@@ -5,9 +5,10 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.streamlearn.contract.ImageEvent;
 import io.streamlearn.contract.TrainingSample;
-import io.streamlearn.contract.avro.Codecs;
 import io.streamlearn.core.Shuffle;
 import io.streamlearn.core.kafka.KafkaClients;
+import io.streamlearn.core.kafka.Topic;
+import io.streamlearn.core.kafka.Topics;
 import io.streamlearn.mnist.MnistDataset;
 import io.streamlearn.producer.ProducerSettings.Config;
 import io.streamlearn.producer.ProducerSettings.Mode;
@@ -20,11 +21,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
+import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * Streams a dataset to Kafka: in train mode every row as a {@link TrainingSample} (key {@code
@@ -88,10 +88,22 @@ final class MnistStreamer {
    * Streams until done or until {@code stop} says so; flushes and returns what was acknowledged.
    */
   Summary run(BooleanSupplier stop) {
+    return config.mode() == Mode.TRAIN
+        ? stream(Topics.TRAINING.named(config.topic()), this::sample, stop)
+        : stream(Topics.IMAGES.named(config.topic()), this::event, stop);
+  }
+
+  /** The record of one row of the data set, under id {@code id}. */
+  private interface RowRecord<V> {
+    V of(String id, int row);
+  }
+
+  private <V extends SpecificRecord> Summary stream(
+      Topic<V> topic, RowRecord<V> records, BooleanSupplier stop) {
     long planned = plannedRecords();
-    long bytes = 0;
     long start = System.nanoTime();
-    try (KafkaProducer<String, byte[]> producer = createProducer();
+    AtomicLong bytes = new AtomicLong();
+    try (KafkaProducer<String, V> producer = createProducer(topic);
         KafkaClientMetrics clientMetrics = new KafkaClientMetrics(producer)) {
       clientMetrics.bindTo(registry);
       int[] order = Shuffle.identity(data.size());
@@ -115,16 +127,14 @@ final class MnistStreamer {
             }
           }
           String id = config.idPrefix() + "-" + row;
-          byte[] value = encode(id, row);
-          bytes += value.length;
-          int size = value.length;
           producer.send(
-              new ProducerRecord<>(config.topic(), id, value),
+              new ProducerRecord<>(topic.name(), id, records.of(id, row)),
               (metadata, error) -> {
                 if (error == null) {
                   acknowledged.incrementAndGet();
                   recordsSent.increment();
-                  bytesSent.increment(size);
+                  bytesSent.increment(metadata.serializedValueSize());
+                  bytes.addAndGet(metadata.serializedValueSize());
                 } else {
                   failed.incrementAndGet();
                   sendErrors.increment();
@@ -137,32 +147,29 @@ final class MnistStreamer {
       producer.flush();
     }
     double seconds = (System.nanoTime() - start) / 1e9;
-    return new Summary(acknowledged.get(), bytes, failed.get(), seconds, firstError.get());
+    return new Summary(acknowledged.get(), bytes.get(), failed.get(), seconds, firstError.get());
   }
 
-  private byte[] encode(String id, int row) {
-    ByteBuffer pixels = ByteBuffer.wrap(data.pixels(row));
-    Instant now = Instant.now();
-    if (config.mode() == Mode.TRAIN) {
-      return Codecs.TRAINING_SAMPLE.encode(
-          TrainingSample.newBuilder()
-              .setSampleId(id)
-              .setLabel(data.label(row))
-              .setPixels(pixels)
-              .setSource(config.source())
-              .setEventTime(now)
-              .build());
-    }
-    return Codecs.IMAGE_EVENT.encode(
-        ImageEvent.newBuilder()
-            .setImageId(id)
-            .setPixels(pixels)
-            .setEventTime(now)
-            .setLabel(config.withLabels() ? data.label(row) : null)
-            .build());
+  private TrainingSample sample(String id, int row) {
+    return TrainingSample.newBuilder()
+        .setSampleId(id)
+        .setLabel(data.label(row))
+        .setPixels(ByteBuffer.wrap(data.pixels(row)))
+        .setSource(config.source())
+        .setEventTime(Instant.now())
+        .build();
   }
 
-  private KafkaProducer<String, byte[]> createProducer() {
+  private ImageEvent event(String id, int row) {
+    return ImageEvent.newBuilder()
+        .setImageId(id)
+        .setPixels(ByteBuffer.wrap(data.pixels(row)))
+        .setEventTime(Instant.now())
+        .setLabel(config.withLabels() ? data.label(row) : null)
+        .build();
+  }
+
+  private <V extends SpecificRecord> KafkaProducer<String, V> createProducer(Topic<V> topic) {
     Map<String, Object> props = new HashMap<>();
     props.put(ProducerConfig.CLIENT_ID_CONFIG, "streamlearn-producer");
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
@@ -172,7 +179,7 @@ final class MnistStreamer {
     props.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
     return new KafkaProducer<>(
         KafkaClients.properties(config.bootstrapServers(), props, config.kafka()),
-        new StringSerializer(),
-        new ByteArraySerializer());
+        topic.keys().serializer(),
+        topic.values().serializer());
   }
 }
