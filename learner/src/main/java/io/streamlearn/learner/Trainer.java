@@ -8,11 +8,6 @@ import io.streamlearn.learner.LearnerSettings.Config;
 import io.streamlearn.model.Snapshots;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 import org.apache.kafka.streams.processor.PunctuationType;
@@ -29,20 +24,21 @@ import org.slf4j.LoggerFactory;
  * scores each batch then trains on it (prequential), trains a half-filled batch after {@code
  * flush-idle} without new samples, and publishes a ModelSnapshot every {@code snapshot-every}
  * batches or {@code snapshot-interval}, whichever comes first, never when nothing was trained since
- * the last one. Snapshots go out through a {@link SnapshotOutput}: a {@link SnapshotPublisher} with
- * a transaction of its own per snapshot, which fences earlier publishers of this model before the
- * version sequence is read, so versions stay unique across crashes and zombies.
+ * the last one ({@link SnapshotCadence}). Snapshots go out through a {@link SnapshotOutput}: a
+ * {@link SnapshotPublisher} with a transaction of its own per snapshot, which fences earlier
+ * publishers of this model before the version sequence is read, so versions stay unique across
+ * crashes and zombies.
  *
- * <p>Full batches train one after the other on a thread of their own (up to {@value
- * TrainingState#MAX_QUEUED_BATCHES} queued) while the stream thread reads, decodes and stores the
- * samples behind them, so the Kafka work and the training overlap and a pause in one does not stall
- * the other. The stream thread takes the results (counters, the state put, snapshots) when the
- * queue is full (up to the newest batch that copied its state for the store: every {@value
- * #CAPTURE_EVERY}th does), at each punctuation, and before a batch that trains in line: one due a
- * snapshot, an idle flush, or any batch when batches are too large to queue in one stored record.
- * Until taken, a batch's samples stay in the store as waiting and the store holds the state from
- * before it: a commit covers exactly the samples it covers, and after a crash those batches train
- * again from the same weights, to the same result.
+ * <p>Full batches train one after the other on a thread of their own ({@link TrainingQueue}, up to
+ * {@value TrainingState#MAX_QUEUED_BATCHES} queued) while the stream thread reads, decodes and
+ * stores the samples behind them, so the Kafka work and the training overlap and a pause in one
+ * does not stall the other. The stream thread takes the results (counters, the state put,
+ * snapshots) when the queue is full (up to the newest batch that copied its state for the store:
+ * every {@value #CAPTURE_EVERY}th does), at each punctuation, and before a batch that trains in
+ * line: one due a snapshot, an idle flush, or any batch when batches are too large to queue in one
+ * stored record. Until taken, a batch's samples stay in the store as waiting and the store holds
+ * the state from before it: a commit covers exactly the samples it covers, and after a crash those
+ * batches train again from the same weights, to the same result.
  */
 final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
   private static final Logger log = LoggerFactory.getLogger(Trainer.class);
@@ -67,17 +63,8 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
   private TrainingState state;
   private long lastArrivalMs;
   private long lastSnapshotMs;
-  private int queueDepth;
-  private ExecutorService trainingThread;
-
-  /**
-   * Batches submitted to {@link #trainingThread} and not taken yet, oldest first, the oldest
-   * waiting samples.
-   */
-  private final ArrayDeque<Queued> queue = new ArrayDeque<>();
-
-  private int queuedSamples;
-  private long nextSeq = 1;
+  private SnapshotCadence cadence;
+  private TrainingQueue training;
 
   /**
    * No snapshot is published until the state has trained more samples than this (see {@link
@@ -88,18 +75,9 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
   /**
    * Every this many queued batches, one copies its result for the store ({@link
    * TrainingState#capture}), and the stream thread takes batches up to a captured one. The copy is
-   * about a sixth of a training step: made for every step it cost the training thread 0.2 of its
-   * 1.5 ms (measured in the benchmark).
+   * about a sixth of a training step, which is why not every batch makes one.
    */
   static final int CAPTURE_EVERY = 4;
-
-  private int captureEvery;
-
-  /**
-   * A batch of {@code count} samples submitted as training step {@code seq}, and whether it
-   * captures its result.
-   */
-  private record Queued(long seq, int count, boolean captures, Future<Timed> result) {}
 
   /** Where snapshots go. */
   interface SnapshotOutput extends AutoCloseable {
@@ -147,9 +125,6 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
     };
   }
 
-  /** A training step and its compute time. */
-  private record Timed(TrainingState.Trained trained, long nanos) {}
-
   /**
    * @param decodes true when the trainer reads the training topic itself (one partition, no
    *     repartition hop): it then decodes TrainingSample records and forwards dead letters
@@ -175,9 +150,6 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
     // Kafka Streams may call init() again on this instance after close() (when it revives a task):
     // everything kept
     // between records starts over here, from the state in the store.
-    queue.clear();
-    queuedSamples = 0;
-    nextSeq = 1;
     this.context = context;
     if (context.taskId().partition() != 0) {
       // More than one trainer task would train more than one network: never let that happen
@@ -236,20 +208,13 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
           state.samplesTrained);
     }
     publishProgress();
-    queueDepth = TrainingState.queuedBatches(config);
-    captureEvery =
-        Math.max(
-            1, Math.min(CAPTURE_EVERY, queueDepth)); // a full queue always holds a capturing batch
-    if (queueDepth > 0) {
-      String threadName = context.applicationId() + "-" + context.taskId() + "-training";
-      trainingThread =
-          Executors.newSingleThreadExecutor(
-              r -> {
-                Thread t = new Thread(r, threadName);
-                t.setDaemon(true);
-                return t;
-              });
-    }
+    cadence = SnapshotCadence.of(config);
+    training =
+        new TrainingQueue(
+            state,
+            TrainingState.queuedBatches(config),
+            CAPTURE_EVERY,
+            context.applicationId() + "-" + context.taskId() + "-training");
     long now = context.currentSystemTimeMs();
     lastArrivalMs = now;
     lastSnapshotMs = now;
@@ -289,35 +254,20 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
 
   /** Starts training every full batch waiting behind the queued ones. */
   private void startFullBatches(long now) {
-    while (state.pendingCount() - queuedSamples >= config.batchSize()) {
+    while (state.pendingCount() - training.queuedSamples() >= config.batchSize()) {
       int count = config.batchSize();
       boolean snapshotDue =
-          state.batchesTrained + queue.size() + 1 - state.batchesAtLastSnapshot
-              >= config.snapshotEvery();
-      if (trainingThread == null || snapshotDue) {
+          cadence.dueByBatches(
+              state.batchesTrained + training.size() + 1 - state.batchesAtLastSnapshot);
+      if (!training.background() || snapshotDue) {
         trainInLine(count, now); // a due snapshot goes out at once
       } else {
-        if (queue.size() == queueDepth) {
-          takeOldestCaptured();
+        if (training.full()) {
+          put(training.takeOldestCaptured(this::takeOne));
         }
-        long seq = nextSeq++;
-        boolean captures = seq % captureEvery == 0;
-        int first = state.ringIndex(queuedSamples);
-        queue.add(
-            new Queued(
-                seq,
-                count,
-                captures,
-                trainingThread.submit(() -> train(first, count, seq, captures))));
-        queuedSamples += count;
+        training.submit(count);
       }
     }
-  }
-
-  private Timed train(int first, int count, long seq, boolean capture) {
-    long start = System.nanoTime();
-    TrainingState.Trained trained = state.train(first, count, seq, capture);
-    return new Timed(trained, System.nanoTime() - start);
   }
 
   /**
@@ -325,85 +275,30 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
    * samples here.
    */
   private void trainInLine(int count, long now) {
-    takeAll();
-    long seq = nextSeq++;
-    Timed timed = train(state.ringIndex(0), count, seq, true);
-    TrainingState.Claim claim = state.claimLatest();
-    boolean applied = takeOne(count, timed);
-    state.putTrained(store, claim.image());
-    publishProgress();
-    if (applied && state.batchesTrained - state.batchesAtLastSnapshot >= config.snapshotEvery()) {
+    put(training.takeAll(this::takeOne));
+    boolean[] applied = {false};
+    put(training.trainHere(count, (n, timed) -> applied[0] = takeOne(n, timed)));
+    if (applied[0] && cadence.dueByBatches(state.batchesTrained - state.batchesAtLastSnapshot)) {
       publish(now);
     }
   }
 
-  /**
-   * Waits for the oldest queued batch that captures its result, then takes the batches up to the
-   * newest capture.
-   */
-  private void takeOldestCaptured() {
-    for (Queued q : queue) {
-      if (q.captures()) {
-        await(q.result());
-        break;
-      }
-    }
-    takeCaptured();
-  }
-
-  /**
-   * Waits for every queued batch and takes them all, capturing the last one's result here if it did
-   * not.
-   */
-  private void takeAll() {
-    if (queue.isEmpty()) {
-      return;
-    }
-    Queued last = queue.peekLast();
-    await(last.result());
-    if (state.latestSeq() < last.seq()) {
-      state.capture(last.seq()); // no training runs now: every queued batch is done
-    }
-    takeCaptured();
-  }
-
-  /**
-   * Takes the queued batches up to the newest captured one, all finished (training is sequential),
-   * if any, and stores the state after them.
-   */
-  private void takeCaptured() {
-    if (queue.isEmpty() || queue.peekFirst().seq() > state.latestSeq()) {
-      return;
-    }
-    TrainingState.Claim claim = state.claimLatest();
-    while (!queue.isEmpty() && queue.peekFirst().seq() <= claim.seq()) {
-      Queued q = queue.removeFirst();
-      queuedSamples -= q.count();
-      takeOne(q.count(), await(q.result()));
-    }
-    state.putTrained(store, claim.image());
-    publishProgress();
-  }
-
-  private static Timed await(Future<Timed> result) {
-    try {
-      return result.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while a batch was training", e);
-    } catch (ExecutionException e) {
-      throw new IllegalStateException("training a batch failed", e.getCause());
+  /** Puts the state as of the last batch taken ({@code image}, claimed), unless none was taken. */
+  private void put(int image) {
+    if (image >= 0) {
+      state.putTrained(store, image);
+      publishProgress();
     }
   }
 
   private void tick(long now) {
     output.check();
-    takeAll();
+    put(training.takeAll(this::takeOne));
     if (state.pendingCount() > 0 && now - lastArrivalMs >= config.flushIdle().toMillis()) {
       trainInLine(Math.min(state.pendingCount(), config.batchSize()), now);
     }
-    if (state.batchesTrained > state.batchesAtLastSnapshot
-        && now - lastSnapshotMs >= config.snapshotInterval().toMillis()) {
+    if (cadence.dueByTime(
+        state.batchesTrained - state.batchesAtLastSnapshot, now - lastSnapshotMs)) {
       publish(now);
     }
   }
@@ -412,7 +307,7 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
    * Counts one trained batch (the oldest waiting samples); the caller stores the state. Whether it
    * applied.
    */
-  private boolean takeOne(int count, Timed timed) {
+  private boolean takeOne(int count, TrainingQueue.Timed timed) {
     TrainingState.BatchOutcome outcome = state.finish(count, timed.trained().step());
     metrics.batch(outcome.stats().samples(), timed.nanos(), outcome.applied());
     if (!outcome.applied()) {
@@ -487,20 +382,11 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
   public void close() {
     // Batches still queued are not taken: the store holds them as waiting, and a restart trains
     // them again.
-    for (Queued q : queue) {
-      q.result().cancel(false);
-    }
-    queue.clear();
     if (output != null) {
       output.close();
     }
-    if (trainingThread != null) {
-      trainingThread.shutdownNow();
-      try {
-        trainingThread.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+    if (training != null) {
+      training.close();
     }
   }
 
