@@ -55,8 +55,6 @@ final class TrainingState {
    */
   private static final int FORMAT_LIST = 2;
 
-  private static final int PENDING_HEADER = 8;
-
   /** Bytes of one waiting sample: the label, then 784 pixels. */
   static final int SAMPLE_BYTES = 1 + LearnerSettings.INPUTS;
 
@@ -67,10 +65,9 @@ final class TrainingState {
   final Prequential prequential;
   private final TrainingLoop loop;
   private final float[] row = new float[LearnerSettings.INPUTS];
-  private final byte[] pending;
 
-  /** Waiting samples the ring holds. */
-  private final int capacity;
+  /** The waiting samples, as the store holds them. */
+  private final SampleRing pending;
 
   /**
    * Three copies of the float state: {@link #stored} is the one the store references, {@link
@@ -95,8 +92,7 @@ final class TrainingState {
     this.network = network;
     this.adam = new Adam(config.adam(), network.parameters());
     this.prequential = new Prequential(config.prequentialWindow(), config.batchSize());
-    this.capacity = capacity(config);
-    this.pending = new byte[PENDING_HEADER + capacity * SAMPLE_BYTES];
+    this.pending = new SampleRing(capacity(config), SAMPLE_BYTES);
     int count = Math.toIntExact(network.parameterCount());
     this.average =
         config.emaDecay() > 0 ? new WeightAverage(config.emaDecay(), network.parameters()) : null;
@@ -194,40 +190,9 @@ final class TrainingState {
     }
     byte[] waiting = store.get(PENDING);
     if (waiting != null) {
-      state.restorePending(waiting, format == FORMAT_LIST);
+      state.pending.restore(waiting, format == FORMAT_LIST, config.applicationId());
     }
     return state;
-  }
-
-  /** Copies stored waiting samples, oldest first, into this (empty) ring from its index 0. */
-  private void restorePending(byte[] waiting, boolean list) {
-    ByteBuffer in = ByteBuffer.wrap(waiting);
-    int header = list ? 4 : PENDING_HEADER;
-    int count = waiting.length >= header ? in.getInt(0) : -1;
-    int start = list || waiting.length < header ? 0 : in.getInt(4);
-    int ring = (waiting.length - header) / SAMPLE_BYTES;
-    if (count < 0 || count > capacity || count > ring || start < 0 || (ring > 0 && start >= ring)) {
-      throw new IllegalStateException(
-          "learner state of "
-              + config.applicationId()
-              + " holds a malformed list of"
-              + " waiting samples ("
-              + waiting.length
-              + " bytes, count "
-              + count
-              + ", start "
-              + start
-              + ")");
-    }
-    for (int i = 0; i < count; i++) {
-      System.arraycopy(
-          waiting,
-          header + ((start + i) % ring) * SAMPLE_BYTES,
-          pending,
-          PENDING_HEADER + i * SAMPLE_BYTES,
-          SAMPLE_BYTES);
-    }
-    ByteBuffer.wrap(pending).putInt(0, count).putInt(4, 0);
   }
 
   /**
@@ -246,7 +211,7 @@ final class TrainingState {
    */
   static int queuedBatches(Config config) {
     long perBatch = (long) config.batchSize() * SAMPLE_BYTES;
-    long fit = (PENDING_LIMIT_BYTES - PENDING_HEADER) / perBatch - 1;
+    long fit = (PENDING_LIMIT_BYTES - SampleRing.HEADER) / perBatch - 1;
     return (int) Math.max(0, Math.min(MAX_QUEUED_BATCHES, fit));
   }
 
@@ -257,7 +222,7 @@ final class TrainingState {
 
   /** The ring index of the waiting sample {@code ahead} places after the oldest. */
   int ringIndex(int ahead) {
-    return (ByteBuffer.wrap(pending).getInt(4) + ahead) % capacity;
+    return pending.index(ahead);
   }
 
   private static void readInto(FloatChunks chunks, INDArray[] tensors) {
@@ -270,20 +235,13 @@ final class TrainingState {
   }
 
   int pendingCount() {
-    return ByteBuffer.wrap(pending).getInt(0);
+    return pending.count();
   }
 
   /** Appends a sample ({@code [label, 784 pixels]}) to the waiting samples and stores them. */
   void addPending(byte[] sample, KeyValueStore<String, byte[]> store) {
-    int count = pendingCount();
-    if (count == capacity) {
-      throw new IllegalStateException(
-          "no room for another waiting sample: " + count + " wait already");
-    }
-    System.arraycopy(
-        sample, 0, pending, PENDING_HEADER + ringIndex(count) * SAMPLE_BYTES, SAMPLE_BYTES);
-    ByteBuffer.wrap(pending).putInt(0, count + 1);
-    store.put(PENDING, pending);
+    pending.add(sample);
+    store.put(PENDING, pending.bytes());
   }
 
   /** What training the waiting batch did. */
@@ -307,10 +265,11 @@ final class TrainingState {
   Trained train(int first, int count, long seq, boolean capture) {
     INDArray x = count == config.batchSize() ? loop.input() : network.newInput(count);
     int[] y = count == config.batchSize() ? loop.labels() : new int[count];
+    byte[] samples = pending.bytes();
     for (int r = 0; r < count; r++) {
-      int offset = PENDING_HEADER + ((first + r) % capacity) * SAMPLE_BYTES;
-      y[r] = pending[offset];
-      DenseNetwork.setInputRow(x, r, pending, offset + 1, Snapshots.INPUT_SCALE, row);
+      int offset = pending.offset((first + r) % pending.capacity());
+      y[r] = samples[offset];
+      DenseNetwork.setInputRow(x, r, samples, offset + 1, Snapshots.INPUT_SCALE, row);
     }
     TrainingLoop.Step step = loop.step(x, y);
     if (capture) {
@@ -366,8 +325,7 @@ final class TrainingState {
    * counts it.
    */
   BatchOutcome finish(int count, TrainingLoop.Step step) {
-    int start = ringIndex(count);
-    ByteBuffer.wrap(pending).putInt(0, pendingCount() - count).putInt(4, start);
+    pending.removeOldest(count);
     BatchStats stats = step.stats();
     if (!step.applied()) {
       batchesSkipped++;
@@ -386,7 +344,7 @@ final class TrainingState {
    */
   void putTrained(KeyValueStore<String, byte[]> store, int image) {
     images[image].put(store);
-    store.put(PENDING, pending);
+    store.put(PENDING, pending.bytes());
     saveMeta(store);
   }
 
