@@ -16,9 +16,7 @@ import io.streamlearn.model.DenseNetwork;
 import io.streamlearn.model.Evaluation;
 import io.streamlearn.model.Snapshots;
 import io.streamlearn.model.TrainingLoop;
-import io.streamlearn.producer.ProducerMain;
-import java.io.OutputStream;
-import java.io.PrintStream;
+import io.streamlearn.producer.ProducerSettings;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -294,26 +292,9 @@ public final class LearnerBenchmark {
       boolean measureRestore)
       throws Exception {
     String topic = "bench-train-" + name;
-    PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
     int rc =
-        ProducerMain.run(
-            new String[] {
-              "--bootstrap-servers",
-              bootstrap,
-              "--topic",
-              topic,
-              "--partitions",
-              Integer.toString(partitions),
-              "--epochs",
-              Integer.toString(epochs),
-              "--metrics-port",
-              "0",
-              "--no-progress"
-            },
-            Map.of(),
-            quiet,
-            System.err,
-            false);
+        Prefill.run(
+            Prefill.training(bootstrap, topic, partitions).set(ProducerSettings.EPOCHS, epochs));
     if (rc != 0) {
       throw new IllegalStateException("producer failed: " + rc);
     }

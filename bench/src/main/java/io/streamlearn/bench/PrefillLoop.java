@@ -7,9 +7,7 @@ import io.streamlearn.core.FileTrees;
 import io.streamlearn.core.kafka.KafkaClients;
 import io.streamlearn.mnist.MnistDataset;
 import io.streamlearn.mnist.MnistFetcher;
-import io.streamlearn.producer.ProducerMain;
-import java.io.OutputStream;
-import java.io.PrintStream;
+import io.streamlearn.producer.ProducerSettings;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -64,28 +62,11 @@ public final class PrefillLoop {
         long start = System.nanoTime();
         String topic = "prefill-b-" + run;
         int rc =
-            ProducerMain.run(
-                new String[] {
-                  "--bootstrap-servers",
-                  bootstrap,
-                  "--topic",
-                  topic,
-                  "--partitions",
-                  Integer.toString(partitions),
-                  "--limit",
-                  Integer.toString(records),
-                  "--metrics-port",
-                  "0",
-                  "--no-progress",
-                  "--kafka",
-                  "delivery.timeout.ms=20000",
-                  "--kafka",
-                  "request.timeout.ms=10000"
-                },
-                Map.of(),
-                new PrintStream(OutputStream.nullOutputStream()),
-                System.err,
-                false);
+            Prefill.run(
+                Prefill.training(bootstrap, topic, partitions)
+                    .set(ProducerSettings.LIMIT, (long) records)
+                    .kafka("delivery.timeout.ms", "20000")
+                    .kafka("request.timeout.ms", "10000"));
         seconds.add((System.nanoTime() - start) / 1e9);
         long now = records - onTopic(admin, topic, partitions);
         System.out.printf(

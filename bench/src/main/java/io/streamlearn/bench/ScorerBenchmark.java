@@ -20,14 +20,12 @@ import io.streamlearn.mnist.MnistDataset;
 import io.streamlearn.mnist.MnistFetcher;
 import io.streamlearn.model.DenseNetwork;
 import io.streamlearn.model.Snapshots;
-import io.streamlearn.producer.ProducerMain;
+import io.streamlearn.producer.ProducerSettings;
 import io.streamlearn.scorer.Scorer;
 import io.streamlearn.scorer.ScorerMain;
 import io.streamlearn.scorer.ScorerSettings;
 import io.streamlearn.scorer.ScoringLoop;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.lang.management.ManagementFactory;
@@ -928,26 +926,8 @@ public final class ScorerBenchmark {
     String snapshots = "bench-fresh-snapshots";
     String images = "bench-fresh-images";
     String predictions = "bench-fresh-predictions";
-    PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
     int rc =
-        ProducerMain.run(
-            new String[] {
-              "--bootstrap-servers",
-              bootstrap,
-              "--topic",
-              training,
-              "--partitions",
-              "1",
-              "--epochs",
-              Integer.toString(epochs),
-              "--metrics-port",
-              "0",
-              "--no-progress"
-            },
-            Map.of(),
-            quiet,
-            System.err,
-            false);
+        Prefill.run(Prefill.training(bootstrap, training, 1).set(ProducerSettings.EPOCHS, epochs));
     if (rc != 0) {
       throw new IllegalStateException("producer failed: " + rc);
     }

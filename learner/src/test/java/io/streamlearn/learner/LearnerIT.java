@@ -50,6 +50,23 @@ class LearnerIT {
         .set(ProducerSettings.PROGRESS, false);
   }
 
+  /**
+   * A learner of {@code applicationId} on {@code bootstrap} (a test class's own broker): {@code
+   * train} to {@code snapshots}, state in {@code state}, a fresh dead-letter topic, metrics on any
+   * port.
+   */
+  static ConfigBuilder<LearnerSettings.Config> learner(
+      String bootstrap, String applicationId, String train, String snapshots, Path state) {
+    return LearnerSettings.builder()
+        .set(LearnerSettings.BOOTSTRAP_SERVERS, bootstrap)
+        .set(LearnerSettings.APPLICATION_ID, applicationId)
+        .set(LearnerSettings.TRAINING_TOPIC, train)
+        .set(LearnerSettings.SNAPSHOT_TOPIC, snapshots)
+        .set(LearnerSettings.DEAD_LETTER_TOPIC, RealKafka.uniqueName("dlq"))
+        .set(LearnerSettings.STATE_DIR, state)
+        .set(LearnerSettings.METRICS_PORT, 0);
+  }
+
   /** Runs the producer to completion; fails the test if it does not exit 0. */
   static void produce(ConfigBuilder<ProducerSettings.Config> producer) {
     PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
@@ -111,14 +128,7 @@ class LearnerIT {
     String snapshots = RealKafka.uniqueName("snapshots");
     produce(producer(kafka.bootstrapServers(), train).set(ProducerSettings.PARTITIONS, 3));
     LearnerSettings.Config config =
-        LearnerSettings.builder()
-            .set(LearnerSettings.BOOTSTRAP_SERVERS, kafka.bootstrapServers())
-            .set(LearnerSettings.APPLICATION_ID, RealKafka.uniqueName("learner"))
-            .set(LearnerSettings.TRAINING_TOPIC, train)
-            .set(LearnerSettings.SNAPSHOT_TOPIC, snapshots)
-            .set(LearnerSettings.DEAD_LETTER_TOPIC, RealKafka.uniqueName("dlq"))
-            .set(LearnerSettings.STATE_DIR, state)
-            .set(LearnerSettings.METRICS_PORT, 0)
+        learner(kafka.bootstrapServers(), RealKafka.uniqueName("learner"), train, snapshots, state)
             .build();
 
     ModelSnapshot last;
@@ -154,14 +164,12 @@ class LearnerIT {
             .set(ProducerSettings.PARTITIONS, 1)
             .set(ProducerSettings.LIMIT, 640L));
     LearnerSettings.Config fresh =
-        LearnerSettings.builder()
-            .set(LearnerSettings.BOOTSTRAP_SERVERS, kafka.bootstrapServers())
-            .set(LearnerSettings.APPLICATION_ID, RealKafka.uniqueName("learner-fresh"))
-            .set(LearnerSettings.TRAINING_TOPIC, more)
-            .set(LearnerSettings.SNAPSHOT_TOPIC, snapshots)
-            .set(LearnerSettings.DEAD_LETTER_TOPIC, RealKafka.uniqueName("dlq"))
-            .set(LearnerSettings.STATE_DIR, state)
-            .set(LearnerSettings.METRICS_PORT, 0)
+        learner(
+                kafka.bootstrapServers(),
+                RealKafka.uniqueName("learner-fresh"),
+                more,
+                snapshots,
+                state)
             .build();
     ModelSnapshot next;
     try (Learner learner = Learner.start(fresh)) {

@@ -36,23 +36,7 @@ class LearnerKillIT {
     String snapshots = RealKafka.uniqueName("snapshots");
     String applicationId = RealKafka.uniqueName("learner");
     List<String> args =
-        List.of(
-            "--bootstrap-servers",
-            kafka.bootstrapServers(),
-            "--application-id",
-            applicationId,
-            "--training-topic",
-            train,
-            "--snapshot-topic",
-            snapshots,
-            "--dead-letter-topic",
-            RealKafka.uniqueName("dlq"),
-            "--state-dir",
-            dir.resolve("state").toString(),
-            "--metrics-port",
-            "0",
-            "--snapshot-interval",
-            "300");
+        LearnerProcess.args(kafka.bootstrapServers(), applicationId, train, snapshots, dir);
     Path log = dir.resolve("learner.log");
     kafka.createTopic(train, 3, java.util.Map.of());
 

@@ -16,6 +16,32 @@ final class LearnerProcess implements AutoCloseable {
     this.process = process;
   }
 
+  /**
+   * The command line of a learner of {@code applicationId} training on {@code train}, with its
+   * state under {@code dir}, a fresh dead-letter topic, metrics on any port and snapshots every 300
+   * ms: what the kill tests start and kill.
+   */
+  static List<String> args(
+      String bootstrap, String applicationId, String train, String snapshots, Path dir) {
+    return List.of(
+        "--bootstrap-servers",
+        bootstrap,
+        "--application-id",
+        applicationId,
+        "--training-topic",
+        train,
+        "--snapshot-topic",
+        snapshots,
+        "--dead-letter-topic",
+        io.streamlearn.testkit.RealKafka.uniqueName("dlq"),
+        "--state-dir",
+        dir.resolve("state").toString(),
+        "--metrics-port",
+        "0",
+        "--snapshot-interval",
+        "300");
+  }
+
   /** Starts {@code LearnerMain} with {@code args}, appending its output to {@code log}. */
   static LearnerProcess start(List<String> args, Path log) throws Exception {
     List<String> command =

@@ -48,23 +48,7 @@ class LearnerThreeKillsIT {
     String applicationId = RealKafka.uniqueName("learner");
     kafka.createTopic(train, 1, Map.of());
     List<String> args =
-        List.of(
-            "--bootstrap-servers",
-            kafka.bootstrapServers(),
-            "--application-id",
-            applicationId,
-            "--training-topic",
-            train,
-            "--snapshot-topic",
-            snapshots,
-            "--dead-letter-topic",
-            RealKafka.uniqueName("dlq"),
-            "--state-dir",
-            dir.resolve("state").toString(),
-            "--metrics-port",
-            "0",
-            "--snapshot-interval",
-            "300");
+        LearnerProcess.args(kafka.bootstrapServers(), applicationId, train, snapshots, dir);
     Path log = dir.resolve("learner.log");
     // The one-partition path: the trainer reads the training topic itself, so its committed offset
     // there is what
@@ -128,14 +112,12 @@ class LearnerThreeKillsIT {
     ModelSnapshot reference;
     try (Learner learner =
         Learner.start(
-            LearnerSettings.builder()
-                .set(LearnerSettings.BOOTSTRAP_SERVERS, kafka.bootstrapServers())
-                .set(LearnerSettings.APPLICATION_ID, RealKafka.uniqueName("reference"))
-                .set(LearnerSettings.TRAINING_TOPIC, train)
-                .set(LearnerSettings.SNAPSHOT_TOPIC, referenceSnapshots)
-                .set(LearnerSettings.DEAD_LETTER_TOPIC, RealKafka.uniqueName("dlq"))
-                .set(LearnerSettings.STATE_DIR, dir.resolve("reference"))
-                .set(LearnerSettings.METRICS_PORT, 0)
+            LearnerIT.learner(
+                    kafka.bootstrapServers(),
+                    RealKafka.uniqueName("reference"),
+                    train,
+                    referenceSnapshots,
+                    dir.resolve("reference"))
                 .build())) {
       reference =
           SnapshotTopic.awaitSnapshot(

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.streamlearn.contract.ModelSnapshot;
 import io.streamlearn.contract.WeightsKind;
 import io.streamlearn.contract.avro.Codecs;
+import io.streamlearn.core.config.ConfigBuilder;
 import io.streamlearn.model.DenseNetwork;
 import io.streamlearn.model.Snapshots;
 import io.streamlearn.testkit.Await;
@@ -30,12 +31,17 @@ class SnapshotPublisherIT {
   private static final byte[] KEY = MODEL.getBytes(StandardCharsets.UTF_8);
 
   private static LearnerSettings.Config config(String topic) {
+    return publisher(topic, "publisher-it").build();
+  }
+
+  /** A publisher's settings: model {@link #MODEL} of {@code applicationId} to {@code topic}. */
+  private static ConfigBuilder<LearnerSettings.Config> publisher(
+      String topic, String applicationId) {
     return LearnerSettings.builder()
         .set(LearnerSettings.BOOTSTRAP_SERVERS, kafka.bootstrapServers())
         .set(LearnerSettings.SNAPSHOT_TOPIC, topic)
         .set(LearnerSettings.MODEL_ID, MODEL)
-        .set(LearnerSettings.APPLICATION_ID, "publisher-it")
-        .build();
+        .set(LearnerSettings.APPLICATION_ID, applicationId);
   }
 
   private static byte[] snapshot(LearnerSettings.Config config, long version, String runId) {
@@ -102,11 +108,7 @@ class SnapshotPublisherIT {
     String topic = RealKafka.uniqueName("publisher-alos");
     createTopic(topic);
     LearnerSettings.Config config =
-        LearnerSettings.builder()
-            .set(LearnerSettings.BOOTSTRAP_SERVERS, kafka.bootstrapServers())
-            .set(LearnerSettings.SNAPSHOT_TOPIC, topic)
-            .set(LearnerSettings.MODEL_ID, MODEL)
-            .set(LearnerSettings.APPLICATION_ID, "publisher-it")
+        publisher(topic, "publisher-it")
             .set(LearnerSettings.PROCESSING_GUARANTEE, "at_least_once")
             .build();
     try (SnapshotPublisher publisher = new SnapshotPublisher(config)) {
@@ -133,13 +135,7 @@ class SnapshotPublisherIT {
     String topic = RealKafka.uniqueName("publisher-fencing");
     createTopic(topic);
     LearnerSettings.Config config = config(topic);
-    LearnerSettings.Config otherApplication =
-        LearnerSettings.builder()
-            .set(LearnerSettings.BOOTSTRAP_SERVERS, kafka.bootstrapServers())
-            .set(LearnerSettings.SNAPSHOT_TOPIC, topic)
-            .set(LearnerSettings.MODEL_ID, MODEL)
-            .set(LearnerSettings.APPLICATION_ID, "another-learner")
-            .build();
+    LearnerSettings.Config otherApplication = publisher(topic, "another-learner").build();
     try (SnapshotPublisher zombie = new SnapshotPublisher(config);
         SnapshotPublisher owner = new SnapshotPublisher(otherApplication)) {
       assertEquals(0, zombie.open().version());
