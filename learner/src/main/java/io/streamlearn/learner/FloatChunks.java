@@ -1,5 +1,6 @@
 package io.streamlearn.learner;
 
+import io.streamlearn.model.FloatVector;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -11,7 +12,7 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * model size. The chunk arrays are allocated once and rewritten in place; see {@link TrainingState}
  * for why that is safe with the caching store.
  */
-final class FloatChunks {
+final class FloatChunks implements FloatVector {
   static final int CHUNK_FLOATS = 128 * 1024;
 
   private final String name;
@@ -37,7 +38,8 @@ final class FloatChunks {
   }
 
   /** Copies {@code count} floats from {@code source} (from its index 0) to position {@code at}. */
-  void write(int at, FloatBuffer source, int count) {
+  @Override
+  public void write(int at, FloatBuffer source, int count) {
     for (int done = 0; done < count; ) {
       int position = at + done;
       int chunk = position / CHUNK_FLOATS;
@@ -57,7 +59,8 @@ final class FloatChunks {
   /**
    * Copies {@code count} floats from position {@code at} into {@code target} (from its index 0).
    */
-  void read(int at, FloatBuffer target, int count) {
+  @Override
+  public void read(int at, FloatBuffer target, int count) {
     for (int done = 0; done < count; ) {
       int position = at + done;
       int chunk = position / CHUNK_FLOATS;

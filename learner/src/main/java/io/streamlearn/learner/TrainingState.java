@@ -152,7 +152,7 @@ final class TrainingState {
     byte[] runId = new byte[in.getInt()];
     in.get(runId);
     state.runId = new String(runId, StandardCharsets.UTF_8);
-    state.adam.restoreStep(in.getLong());
+    long adamStep = in.getLong();
     state.samplesTrained = in.getLong();
     state.batchesTrained = in.getLong();
     state.samplesSkipped = in.getLong();
@@ -169,20 +169,11 @@ final class TrainingState {
       throw new IllegalStateException(
           "learner state of " + config.applicationId() + " is incomplete");
     }
-    float[][] m = state.adam.firstMoments();
-    float[][] v = state.adam.secondMoments();
-    int at = 0;
-    for (int k = 0; k < parameters.length; k++) {
-      int n = Math.toIntExact(parameters[k].length());
-      image.params.read(at, parameters[k].data().asNioFloat(), n);
-      image.moment1.read(at, m[k]);
-      image.moment2.read(at, v[k]);
-      at += n;
-    }
+    readInto(image.params, parameters);
+    state.adam.restore(adamStep, image.moment1, image.moment2);
     if (state.average != null) {
       if (hadAverage && image.average.load(store)) {
-        readInto(image.average, state.average.rawAverage());
-        state.average.restore(averageSteps);
+        state.average.restore(averageSteps, image.average);
       } else {
         state.average.update(
             parameters); // averaging just switched on: it starts from the trained weights
@@ -376,24 +367,15 @@ final class TrainingState {
 
     /** Copies the live weights, moments and average into this image. */
     void capture() {
-      INDArray[] parameters = network.parameters();
-      float[][] m = adam.firstMoments();
-      float[][] v = adam.secondMoments();
       int at = 0;
-      for (int k = 0; k < parameters.length; k++) {
-        int n = Math.toIntExact(parameters[k].length());
-        params.write(at, parameters[k].data().asNioFloat(), n);
-        moment1.write(at, m[k]);
-        moment2.write(at, v[k]);
+      for (INDArray p : network.parameters()) {
+        int n = Math.toIntExact(p.length());
+        params.write(at, p.data().asNioFloat(), n);
         at += n;
       }
+      adam.saveMoments(moment1, moment2);
       if (average != null) {
-        at = 0;
-        for (INDArray t : TrainingState.this.average.rawAverage()) {
-          int n = Math.toIntExact(t.length());
-          average.write(at, t.data().asNioFloat(), n);
-          at += n;
-        }
+        TrainingState.this.average.saveTo(average);
       }
     }
 

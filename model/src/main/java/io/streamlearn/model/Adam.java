@@ -108,14 +108,41 @@ public final class Adam {
     return step;
   }
 
-  /** The first-moment estimates of float32 parameters (live arrays), for checkpoints. */
-  public float[][] firstMoments() {
-    return m32;
+  /**
+   * Copies the moment estimates of float32 parameters into {@code first} and {@code second}, one
+   * flat vector each in parameter order (a checkpoint); the step is {@link #step()}.
+   */
+  public void saveMoments(FloatVector first, FloatVector second) {
+    requireFloat32();
+    int at = 0;
+    for (int k = 0; k < m32.length; k++) {
+      first.write(at, FloatBuffer.wrap(m32[k]), m32[k].length);
+      second.write(at, FloatBuffer.wrap(v32[k]), v32[k].length);
+      at += m32[k].length;
+    }
   }
 
-  /** The second-moment estimates of float32 parameters (live arrays), for checkpoints. */
-  public float[][] secondMoments() {
-    return v32;
+  /** Restores what {@link #saveMoments} saved, and the step count it belongs to. */
+  public void restore(long step, FloatVector first, FloatVector second) {
+    requireFloat32();
+    int at = 0;
+    for (int k = 0; k < m32.length; k++) {
+      first.read(at, FloatBuffer.wrap(m32[k]), m32[k].length);
+      second.read(at, FloatBuffer.wrap(v32[k]), v32[k].length);
+      at += m32[k].length;
+    }
+    this.step = step;
+  }
+
+  private void requireFloat32() {
+    if (doublePrecision) {
+      throw new IllegalStateException("Adam's state is saved for float32 parameters only");
+    }
+  }
+
+  /** The first-moment estimates of float32 parameters (live arrays, for tests). */
+  float[][] firstMoments() {
+    return m32;
   }
 
   /** The moment estimates of float64 parameters (live arrays). */
@@ -125,11 +152,6 @@ public final class Adam {
 
   double[][] secondMoments64() {
     return v64;
-  }
-
-  /** Restores the step count after the moments were restored into the live arrays. */
-  public void restoreStep(long step) {
-    this.step = step;
   }
 
   /**

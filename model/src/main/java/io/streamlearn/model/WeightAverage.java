@@ -42,14 +42,36 @@ public final class WeightAverage {
     return steps;
   }
 
-  /** The raw (uncorrected) running average, live arrays, for checkpoints; see {@link #restore}. */
-  public INDArray[] rawAverage() {
-    return average.clone();
+  /**
+   * Copies the raw (uncorrected) running average of float32 parameters into {@code target}, one
+   * flat vector in parameter order (a checkpoint); the steps it holds are {@link #steps()}.
+   */
+  public void saveTo(FloatVector target) {
+    requireFloat32();
+    int at = 0;
+    for (INDArray a : average) {
+      int n = Math.toIntExact(a.length());
+      target.write(at, a.data().asNioFloat(), n);
+      at += n;
+    }
   }
 
-  /** After the raw average was loaded into {@link #rawAverage()}: the number of steps it holds. */
-  public void restore(long steps) {
+  /** Restores what {@link #saveTo} saved, and the number of steps it holds. */
+  public void restore(long steps, FloatVector source) {
+    requireFloat32();
+    int at = 0;
+    for (INDArray a : average) {
+      int n = Math.toIntExact(a.length());
+      source.read(at, a.data().asNioFloat(), n);
+      at += n;
+    }
     this.steps = steps;
+  }
+
+  private void requireFloat32() {
+    if (average[0].dataType() != DataType.FLOAT) {
+      throw new IllegalStateException("the weight average is saved for float32 parameters only");
+    }
   }
 
   /** Folds in the parameters after one more optimizer step. */

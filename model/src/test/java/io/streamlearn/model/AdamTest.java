@@ -80,4 +80,25 @@ class AdamTest {
     assertEquals(0.8101424839, theta.getDouble(0), 1e-9);
     assertEquals(-1.9494189911, theta.getDouble(1), 1e-9);
   }
+
+  @Test
+  void restoredStateContinuesExactlyAsTheOriginal() {
+    INDArray theta = Nd4j.createFromArray(1.0f, -2.0f, 0.5f);
+    INDArray copyTheta = theta.dup();
+    Adam original = new Adam(Adam.Settings.defaults(), new INDArray[] {theta});
+    original.apply(
+        new INDArray[] {theta}, new INDArray[] {Nd4j.createFromArray(0.5f, -0.1f, 0.2f)}, 1e-3);
+    copyTheta.assign(theta);
+    float[] m = new float[3];
+    float[] v = new float[3];
+    original.saveMoments(FloatVector.of(m), FloatVector.of(v));
+    Adam copy = new Adam(Adam.Settings.defaults(), new INDArray[] {copyTheta});
+    copy.restore(original.step(), FloatVector.of(m), FloatVector.of(v));
+    INDArray[] gradient = {Nd4j.createFromArray(-0.3f, 0.4f, 0.1f)};
+    original.apply(new INDArray[] {theta}, gradient, 1e-3);
+    copy.apply(new INDArray[] {copyTheta}, gradient, 1e-3);
+    assertEquals(2, copy.step());
+    org.junit.jupiter.api.Assertions.assertArrayEquals(
+        theta.toFloatVector(), copyTheta.toFloatVector());
+  }
 }

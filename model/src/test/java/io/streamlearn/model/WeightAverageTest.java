@@ -27,13 +27,14 @@ class WeightAverageTest {
 
   @Test
   void restoredAverageContinuesExactlyAsTheOriginal() {
-    INDArray theta = Nd4j.createFromArray(1.0, 3.0);
+    INDArray theta = Nd4j.createFromArray(1.0f, 3.0f);
     WeightAverage original = new WeightAverage(0.99, new INDArray[] {theta});
     original.update(new INDArray[] {theta});
     original.update(new INDArray[] {theta.mul(2)});
+    float[] saved = new float[2];
+    original.saveTo(FloatVector.of(saved));
     WeightAverage copy = new WeightAverage(0.99, new INDArray[] {theta});
-    copy.rawAverage()[0].assign(original.rawAverage()[0]);
-    copy.restore(original.steps());
+    copy.restore(original.steps(), FloatVector.of(saved));
     original.update(new INDArray[] {theta.mul(3)});
     copy.update(new INDArray[] {theta.mul(3)});
     assertEquals(original.parameters()[0], copy.parameters()[0]);
