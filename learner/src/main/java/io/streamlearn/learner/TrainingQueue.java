@@ -93,7 +93,7 @@ final class TrainingQueue implements AutoCloseable {
    */
   int trainHere(int count, Taker taker) {
     Timed timed = train(state.ringIndex(0), count, nextSeq++, true);
-    TrainingState.Claim claim = state.claimLatest();
+    StateImages.Claim claim = state.claimLatest();
     taker.take(count, timed);
     return claim.image();
   }
@@ -142,7 +142,7 @@ final class TrainingQueue implements AutoCloseable {
     if (queue.isEmpty() || queue.peekFirst().seq() > state.latestSeq()) {
       return -1;
     }
-    TrainingState.Claim claim = state.claimLatest();
+    StateImages.Claim claim = state.claimLatest();
     while (!queue.isEmpty() && queue.peekFirst().seq() <= claim.seq()) {
       Queued q = queue.removeFirst();
       queuedSamples -= q.count();

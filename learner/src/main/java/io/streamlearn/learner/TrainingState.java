@@ -69,15 +69,8 @@ final class TrainingState {
   /** The waiting samples, as the store holds them. */
   private final SampleRing pending;
 
-  /**
-   * Three copies of the float state: {@link #stored} is the one the store references, {@link
-   * #latest} the one the newest finished training wrote (both guarded by {@code images}).
-   */
-  private final Image[] images = new Image[3];
-
-  private int stored;
-  private int latest;
-  private long latestSeq;
+  /** Three copies of the float state, for the store (see {@link StateImages}). */
+  private final StateImages images;
 
   String runId;
   long samplesTrained;
@@ -93,12 +86,9 @@ final class TrainingState {
     this.adam = new Adam(config.adam(), network.parameters());
     this.prequential = new Prequential(config.prequentialWindow(), config.batchSize());
     this.pending = new SampleRing(capacity(config), SAMPLE_BYTES);
-    int count = Math.toIntExact(network.parameterCount());
     this.average =
         config.emaDecay() > 0 ? new WeightAverage(config.emaDecay(), network.parameters()) : null;
-    for (int i = 0; i < images.length; i++) {
-      images[i] = new Image(count);
-    }
+    this.images = new StateImages(network, adam, average);
     this.loop = new TrainingLoop(network, adam, average, config::learningRate, config.batchSize());
   }
 
@@ -163,21 +153,9 @@ final class TrainingState {
     long averageSteps = in.getLong();
     state.prequential.readFrom(in);
 
-    INDArray[] parameters = state.network.parameters();
-    Image image = state.images[state.stored];
-    if (!image.params.load(store) || !image.moment1.load(store) || !image.moment2.load(store)) {
+    if (!state.images.load(store, adamStep, hadAverage, averageSteps)) {
       throw new IllegalStateException(
           "learner state of " + config.applicationId() + " is incomplete");
-    }
-    readInto(image.params, parameters);
-    state.adam.restore(adamStep, image.moment1, image.moment2);
-    if (state.average != null) {
-      if (hadAverage && image.average.load(store)) {
-        state.average.restore(averageSteps, image.average);
-      } else {
-        state.average.update(
-            parameters); // averaging just switched on: it starts from the trained weights
-      }
     }
     byte[] waiting = store.get(PENDING);
     if (waiting != null) {
@@ -216,15 +194,6 @@ final class TrainingState {
     return pending.index(ahead);
   }
 
-  private static void readInto(FloatChunks chunks, INDArray[] tensors) {
-    int at = 0;
-    for (INDArray t : tensors) {
-      int n = Math.toIntExact(t.length());
-      chunks.read(at, t.data().asNioFloat(), n);
-      at += n;
-    }
-  }
-
   int pendingCount() {
     return pending.count();
   }
@@ -240,9 +209,6 @@ final class TrainingState {
 
   /** Training step number {@code seq}. */
   record Trained(TrainingLoop.Step step, long seq) {}
-
-  /** The newest finished training step and the image holding the state after it. */
-  record Claim(long seq, int image) {}
 
   /**
    * Scores the {@code count} waiting samples from ring index {@code first} with the current weights
@@ -270,45 +236,22 @@ final class TrainingState {
   }
 
   /**
-   * Copies the live state, as training step {@code seq} left it, into an image that is neither
-   * stored nor the newest captured one, and makes it the newest. Called by {@link #train}, or by
-   * the thread that takes the results once no training runs (a step that did not capture). The copy
-   * costs about a sixth of a step (1.3 MB for the default network), which is why not every step
-   * makes one.
+   * Copies the live state, as training step {@code seq} left it, into a free image and makes it the
+   * newest ({@link StateImages#capture}). Called by {@link #train}, or by the thread that takes the
+   * results once no training runs (a step that did not capture).
    */
   void capture(long seq) {
-    int free;
-    synchronized (images) {
-      free = 0;
-      while (free == stored || free == latest) {
-        free++;
-      }
-    }
-    images[free].capture();
-    synchronized (images) {
-      latest = free;
-      latestSeq = seq;
-    }
+    images.capture(seq);
   }
 
   /** The training step of the newest captured image. */
   long latestSeq() {
-    synchronized (images) {
-      return latestSeq;
-    }
+    return images.latestSeq();
   }
 
-  /**
-   * Makes the newest captured image the stored one and returns it: the caller takes every step up
-   * to its {@code seq} (all finished, training being sequential) and puts the image ({@link
-   * #putTrained}). From here on {@link #capture} never writes into it, nor into the image of any
-   * newer step until that is claimed.
-   */
-  Claim claimLatest() {
-    synchronized (images) {
-      stored = latest;
-      return new Claim(latestSeq, latest);
-    }
+  /** Makes the newest captured image the stored one ({@link StateImages#claimLatest}). */
+  StateImages.Claim claimLatest() {
+    return images.claimLatest();
   }
 
   /**
@@ -334,59 +277,14 @@ final class TrainingState {
    * waiting samples, the counters.
    */
   void putTrained(KeyValueStore<String, byte[]> store, int image) {
-    images[image].put(store);
+    images.put(store, image);
     store.put(PENDING, pending.bytes());
     saveMeta(store);
   }
 
   /** Captures the live state into the stored image and writes the whole state to the store. */
   void save(KeyValueStore<String, byte[]> store) {
-    int image;
-    synchronized (images) {
-      image = stored;
-    }
-    images[image].capture();
-    putTrained(store, image);
-  }
-
-  /**
-   * One copy of the float state as the store holds it: weights, Adam's moments, the weight average.
-   */
-  private final class Image {
-    final FloatChunks params;
-    final FloatChunks moment1;
-    final FloatChunks moment2;
-    final FloatChunks average;
-
-    Image(int count) {
-      params = new FloatChunks("params", count);
-      moment1 = new FloatChunks("adam-m", count);
-      moment2 = new FloatChunks("adam-v", count);
-      average = TrainingState.this.average != null ? new FloatChunks("ema", count) : null;
-    }
-
-    /** Copies the live weights, moments and average into this image. */
-    void capture() {
-      int at = 0;
-      for (INDArray p : network.parameters()) {
-        int n = Math.toIntExact(p.length());
-        params.write(at, p.data().asNioFloat(), n);
-        at += n;
-      }
-      adam.saveMoments(moment1, moment2);
-      if (average != null) {
-        TrainingState.this.average.saveTo(average);
-      }
-    }
-
-    void put(KeyValueStore<String, byte[]> store) {
-      params.put(store);
-      moment1.put(store);
-      moment2.put(store);
-      if (average != null) {
-        average.put(store);
-      }
-    }
+    putTrained(store, images.captureStored());
   }
 
   /** Writes the counters and version (after a snapshot). */

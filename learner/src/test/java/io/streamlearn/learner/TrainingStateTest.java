@@ -185,7 +185,7 @@ class TrainingStateTest {
         3 * BATCH, restored.pendingCount(), "all three batches wait in the restored state");
     assertEquals(0, restored.batchesTrained);
 
-    TrainingState.Claim claim = original.claimLatest();
+    StateImages.Claim claim = original.claimLatest();
     assertEquals(2, claim.seq());
     original.finish(BATCH, first.step());
     original.finish(BATCH, second.step());
@@ -220,7 +220,7 @@ class TrainingStateTest {
     TrainingState.Trained trained = state.train(state.ringIndex(0), BATCH, 1, false);
     assertEquals(0, state.latestSeq(), "nothing captured yet");
     state.capture(1);
-    TrainingState.Claim claim = state.claimLatest();
+    StateImages.Claim claim = state.claimLatest();
     assertEquals(1, claim.seq());
     assertTrue(state.finish(BATCH, trained.step()).applied());
     state.putTrained(store, claim.image());
