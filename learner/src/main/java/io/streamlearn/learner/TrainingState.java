@@ -23,8 +23,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * <ul>
  *   <li>{@code pending}: the waiting samples, put after every sample: the batches queued or
- *       training, if any, and the one filling behind them, as a ring ({@code [count][start][label,
- *       784 pixels]...}, the oldest at {@code start});
+ *       training, if any, and the one filling behind them, as a ring ({@link SampleRing}: {@code
+ *       [count][start][label, 784 pixels]...}, the oldest at {@code start});
  *   <li>{@code params/i}, {@code adam-m/i}, {@code adam-v/i}, {@code ema/i}: float32 vectors in
  *       chunks under 1 MB, put whenever trained batches are taken;
  *   <li>{@code meta}: counters, version, run id, Adam's step, prequential window, put with them.
@@ -32,11 +32,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * <p>Batches may train on another thread ({@link #train}), one after the other, while samples are
  * appended behind them. Some trainings end by copying the new weights, moments and average into one
- * of three {@link Image}s ({@link #capture}): one that is neither stored nor holding the newest
- * captured result. {@link #finish} and {@link #putTrained} then count the batches up to that one
- * and put its image. The store therefore always holds the state after the last batch taken, with
- * the samples of the batches not taken yet (queued, training, or trained without a capture) as
- * waiting.
+ * of three images ({@link StateImages}, {@link #capture}): one that is neither stored nor holding
+ * the newest captured result. {@link #finish} and {@link #putTrained} then count the batches up to
+ * that one and put its image. The store therefore always holds the state after the last batch
+ * taken, with the samples of the batches not taken yet (queued, training, or trained without a
+ * capture) as waiting.
  *
  * <p>The store caches (Kafka Streams' record cache), so repeated puts of a key between commits
  * reach the changelog as one record per commit. The byte arrays put are allocated once and
