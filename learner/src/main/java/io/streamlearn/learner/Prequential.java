@@ -1,7 +1,9 @@
 package io.streamlearn.learner;
 
+import io.streamlearn.learner.avro.PrequentialWindow;
 import io.streamlearn.model.BatchStats;
-import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Prequential (test-then-train) figures: every batch is scored by the forward pass that precedes
@@ -67,41 +69,44 @@ final class Prequential {
     return totalSamples == 0 ? Double.NaN : totalLoss / totalSamples;
   }
 
-  int encodedSize() {
-    return 4 * 3 + 8 * 3 + samples.length * (4 + 4 + 8);
-  }
-
-  void writeTo(ByteBuffer out) {
-    out.putInt(samples.length).putInt(next).putInt(filled);
-    out.putLong(totalSamples).putLong(totalCorrect).putDouble(totalLoss);
+  /** The figures as the checkpoint stores them. */
+  PrequentialWindow toRecord() {
+    List<Integer> s = new ArrayList<>(samples.length);
+    List<Integer> c = new ArrayList<>(samples.length);
+    List<Double> l = new ArrayList<>(samples.length);
     for (int i = 0; i < samples.length; i++) {
-      out.putInt(samples[i]).putInt(correct[i]).putDouble(loss[i]);
+      s.add(samples[i]);
+      c.add(correct[i]);
+      l.add(loss[i]);
     }
+    return new PrequentialWindow(totalSamples, totalCorrect, totalLoss, next, filled, s, c, l);
   }
 
   /**
-   * Reads what {@link #writeTo} wrote; a window of another size restarts the rolling part, keeping
-   * totals.
+   * Restores what {@link #toRecord} saved; a window of another size (or one the record does not
+   * describe consistently) restarts the rolling part, keeping the totals.
    */
-  void readFrom(ByteBuffer in) {
-    int capacity = in.getInt();
-    int savedNext = in.getInt();
-    int savedFilled = in.getInt();
-    totalSamples = in.getLong();
-    totalCorrect = in.getLong();
-    totalLoss = in.getDouble();
-    boolean sameWindow = capacity == samples.length;
-    for (int i = 0; i < capacity; i++) {
-      int s = in.getInt();
-      int c = in.getInt();
-      double l = in.getDouble();
-      if (sameWindow) {
-        samples[i] = s;
-        correct[i] = c;
-        loss[i] = l;
+  void restore(PrequentialWindow saved) {
+    totalSamples = saved.getTotalSamples();
+    totalCorrect = saved.getTotalCorrect();
+    totalLoss = saved.getTotalLoss();
+    int capacity = samples.length;
+    boolean sameWindow =
+        saved.getSamples().size() == capacity
+            && saved.getCorrect().size() == capacity
+            && saved.getLoss().size() == capacity
+            && saved.getNext() >= 0
+            && saved.getNext() < capacity
+            && saved.getFilled() >= 0
+            && saved.getFilled() <= capacity;
+    if (sameWindow) {
+      for (int i = 0; i < capacity; i++) {
+        samples[i] = saved.getSamples().get(i);
+        correct[i] = saved.getCorrect().get(i);
+        loss[i] = saved.getLoss().get(i);
       }
     }
-    next = sameWindow ? savedNext : 0;
-    filled = sameWindow ? savedFilled : 0;
+    next = sameWindow ? saved.getNext() : 0;
+    filled = sameWindow ? saved.getFilled() : 0;
   }
 }

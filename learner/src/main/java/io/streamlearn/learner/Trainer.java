@@ -178,34 +178,34 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
       log.info(
           "model {}: new state, run {}, {} parameters, versions continue after {}",
           config.modelId(),
-          state.runId,
+          state.runId(),
           state.network.parameterCount(),
-          state.lastVersion);
+          state.lastVersion());
     } else {
       log.info(
           "model {}: resumed run {} at {} samples, {} batches, {} waiting, snapshot version {}",
           config.modelId(),
-          state.runId,
-          state.samplesTrained,
-          state.batchesTrained,
+          state.runId(),
+          state.samplesTrained(),
+          state.batchesTrained(),
           state.pendingCount(),
-          state.lastVersion);
+          state.lastVersion());
     }
     // A snapshot of this lineage may have come from a state that was never committed (snapshots go
     // out in
     // transactions of their own): its batches train again now. Until the state has passed that
     // snapshot's samples,
     // publishing would serve a model that has seen fewer samples than the one already out.
-    holdUntilSamples = state.runId.equals(newest.runId()) ? newest.samplesSeen() : 0;
-    if (holdUntilSamples > state.samplesTrained) {
+    holdUntilSamples = state.runId().equals(newest.runId()) ? newest.samplesSeen() : 0;
+    if (holdUntilSamples > state.samplesTrained()) {
       log.info(
           "model {}: snapshot v{} of run {} has seen {} samples, this state {}: no snapshot until it has"
               + " trained past them",
           config.modelId(),
           newest.version(),
-          state.runId,
+          state.runId(),
           holdUntilSamples,
-          state.samplesTrained);
+          state.samplesTrained());
     }
     publishProgress();
     cadence = SnapshotCadence.of(config);
@@ -257,8 +257,7 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
     while (state.pendingCount() - training.queuedSamples() >= config.batchSize()) {
       int count = config.batchSize();
       boolean snapshotDue =
-          cadence.dueByBatches(
-              state.batchesTrained + training.size() + 1 - state.batchesAtLastSnapshot);
+          cadence.dueByBatches(state.batchesSinceSnapshot() + training.size() + 1);
       if (!training.background() || snapshotDue) {
         trainInLine(count, now); // a due snapshot goes out at once
       } else {
@@ -278,7 +277,7 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
     put(training.takeAll(this::takeOne));
     boolean[] applied = {false};
     put(training.trainHere(count, (n, timed) -> applied[0] = takeOne(n, timed)));
-    if (applied[0] && cadence.dueByBatches(state.batchesTrained - state.batchesAtLastSnapshot)) {
+    if (applied[0] && cadence.dueByBatches(state.batchesSinceSnapshot())) {
       publish(now);
     }
   }
@@ -297,8 +296,7 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
     if (state.pendingCount() > 0 && now - lastArrivalMs >= config.flushIdle().toMillis()) {
       trainInLine(Math.min(state.pendingCount(), config.batchSize()), now);
     }
-    if (cadence.dueByTime(
-        state.batchesTrained - state.batchesAtLastSnapshot, now - lastSnapshotMs)) {
+    if (cadence.dueByTime(state.batchesSinceSnapshot(), now - lastSnapshotMs)) {
       publish(now);
     }
   }
@@ -315,17 +313,17 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
           "model {}: skipped a batch of {} samples with a non-finite loss or gradient ({} skipped so far)",
           config.modelId(),
           outcome.stats().samples(),
-          state.batchesSkipped);
+          state.batchesSkipped());
     }
     return outcome.applied();
   }
 
   private void publish(long now) {
-    if (state.samplesTrained <= holdUntilSamples) {
+    if (state.samplesTrained() <= holdUntilSamples) {
       // Held (see init): the cadence goes on as if published, so batches keep training in the
       // background.
       lastSnapshotMs = now;
-      state.batchesAtLastSnapshot = state.batchesTrained;
+      state.snapshotHeld();
       state.saveMeta(store);
       return;
     }
@@ -339,10 +337,10 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
       log.error(
           "model {}: weights after {} batches are not finite; no snapshot published",
           config.modelId(),
-          state.batchesTrained);
+          state.batchesTrained());
       return;
     }
-    long version = state.lastVersion + 1;
+    long version = state.lastVersion() + 1;
     long publishedAt = Math.max(now, wallClock.getAsLong());
     double accuracy = state.prequential.accuracy();
     double loss = state.prequential.loss();
@@ -352,18 +350,17 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
                 config.modelId(),
                 version,
                 Instant.ofEpochMilli(publishedAt),
-                state.runId,
+                state.runId(),
                 state.average != null ? WeightsKind.EMA : WeightsKind.RAW,
-                state.samplesTrained,
-                state.batchesTrained,
+                state.samplesTrained(),
+                state.batchesTrained(),
                 Double.isNaN(accuracy) ? null : accuracy,
                 Double.isNaN(loss) ? null : loss),
             config.sizes(),
             weights);
     byte[] bytes = Codecs.MODEL_SNAPSHOT.encode(snapshot);
     output.publish(modelKey, bytes, publishedAt);
-    state.lastVersion = version;
-    state.batchesAtLastSnapshot = state.batchesTrained;
+    state.published(version);
     state.saveMeta(store);
     lastSnapshotMs = now;
     metrics.snapshot(version, bytes.length);
@@ -371,8 +368,8 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
         "model {}: snapshot v{} ({} samples, {} batches, prequential accuracy {}, {} bytes) to {}",
         config.modelId(),
         version,
-        state.samplesTrained,
-        state.batchesTrained,
+        state.samplesTrained(),
+        state.batchesTrained(),
         Double.isNaN(accuracy) ? "-" : String.format("%.4f", accuracy),
         bytes.length,
         config.snapshotTopic());
@@ -395,6 +392,6 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
         state.prequential.accuracy(),
         state.prequential.loss(),
         state.prequential.cumulativeAccuracy(),
-        state.samplesTrained);
+        state.samplesTrained());
   }
 }

@@ -1,15 +1,18 @@
 package io.streamlearn.learner;
 
+import io.streamlearn.contract.avro.AvroCodec;
+import io.streamlearn.contract.avro.InvalidPayloadException;
 import io.streamlearn.learner.LearnerSettings.Config;
+import io.streamlearn.learner.avro.LearnerCheckpoint;
 import io.streamlearn.model.Adam;
 import io.streamlearn.model.BatchStats;
 import io.streamlearn.model.DenseNetwork;
 import io.streamlearn.model.Snapshots;
 import io.streamlearn.model.TrainingLoop;
 import io.streamlearn.model.WeightAverage;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.UUID;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -27,7 +30,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *       [count][start][label, 784 pixels]...}, the oldest at {@code start});
  *   <li>{@code params/i}, {@code adam-m/i}, {@code adam-v/i}, {@code ema/i}: float32 vectors in
  *       chunks under 1 MB, put whenever trained batches are taken;
- *   <li>{@code meta}: counters, version, run id, Adam's step, prequential window, put with them.
+ *   <li>{@code meta}: a {@link LearnerCheckpoint} (Avro single-object encoding): counters, version,
+ *       run id, Adam's step, prequential window, put with them. A {@code meta} in the hand-packed
+ *       formats of earlier releases is read once ({@link LegacyCheckpoint}).
  * </ul>
  *
  * <p>Batches may train on another thread ({@link #train}), one after the other, while samples are
@@ -47,13 +52,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 final class TrainingState {
   static final String META = "meta";
   static final String PENDING = "pending";
-  private static final int FORMAT = 3;
 
-  /**
-   * The format whose waiting samples were a plain list ({@code [count][samples...]}) of at most one
-   * batch.
-   */
-  private static final int FORMAT_LIST = 2;
+  /** The checkpoint's codec: Avro single-object encoding, every released version readable. */
+  static final AvroCodec<LearnerCheckpoint> CHECKPOINT =
+      AvroCodec.of(LearnerCheckpoint.class, checkpoint -> {});
 
   /** Bytes of one waiting sample: the label, then 784 pixels. */
   static final int SAMPLE_BYTES = 1 + LearnerSettings.INPUTS;
@@ -72,13 +74,13 @@ final class TrainingState {
   /** Three copies of the float state, for the store (see {@link StateImages}). */
   private final StateImages images;
 
-  String runId;
-  long samplesTrained;
-  long batchesTrained;
-  long samplesSkipped;
-  long batchesSkipped;
-  long lastVersion;
-  long batchesAtLastSnapshot;
+  private String runId;
+  private long samplesTrained;
+  private long batchesTrained;
+  private long samplesSkipped;
+  private long batchesSkipped;
+  private long lastVersion;
+  private long batchesAtLastSnapshot;
 
   private TrainingState(Config config, DenseNetwork network) {
     this.config = config;
@@ -113,17 +115,20 @@ final class TrainingState {
     if (meta == null) {
       return null;
     }
-    ByteBuffer in = ByteBuffer.wrap(meta);
-    int format = in.getInt();
-    if (format != FORMAT && format != FORMAT_LIST) {
+    boolean legacy = LegacyCheckpoint.isLegacy(meta);
+    LearnerCheckpoint checkpoint;
+    try {
+      checkpoint = legacy ? LegacyCheckpoint.read(meta) : CHECKPOINT.decode(meta);
+    } catch (InvalidPayloadException | IllegalStateException e) {
       throw new IllegalStateException(
-          "learner state format " + format + " is neither " + FORMAT + " nor " + FORMAT_LIST);
+          "the learner state of application "
+              + config.applicationId()
+              + " does not decode: "
+              + e.getMessage(),
+          e);
     }
-    int[] sizes = new int[in.getInt()];
-    for (int i = 0; i < sizes.length; i++) {
-      sizes[i] = in.getInt();
-    }
-    int batchSize = in.getInt();
+    int[] sizes = checkpoint.getLayerSizes().stream().mapToInt(Integer::intValue).toArray();
+    int batchSize = checkpoint.getBatchSize();
     if (!Arrays.equals(sizes, config.sizes()) || batchSize != config.batchSize()) {
       throw new IllegalStateException(
           "the learner state of application "
@@ -139,27 +144,28 @@ final class TrainingState {
               + " (keys 'hidden', 'batch-size'): use another --application-id for another model");
     }
     TrainingState state = new TrainingState(config, DenseNetwork.zeros(sizes, DataType.FLOAT));
-    byte[] runId = new byte[in.getInt()];
-    in.get(runId);
-    state.runId = new String(runId, StandardCharsets.UTF_8);
-    long adamStep = in.getLong();
-    state.samplesTrained = in.getLong();
-    state.batchesTrained = in.getLong();
-    state.samplesSkipped = in.getLong();
-    state.batchesSkipped = in.getLong();
-    state.lastVersion = Math.max(in.getLong(), newestPublishedVersion);
-    state.batchesAtLastSnapshot = in.getLong();
-    boolean hadAverage = in.get() == 1;
-    long averageSteps = in.getLong();
-    state.prequential.readFrom(in);
+    state.runId = checkpoint.getRunId();
+    state.samplesTrained = checkpoint.getSamplesTrained();
+    state.batchesTrained = checkpoint.getBatchesTrained();
+    state.samplesSkipped = checkpoint.getSamplesSkipped();
+    state.batchesSkipped = checkpoint.getBatchesSkipped();
+    state.lastVersion = Math.max(checkpoint.getLastVersion(), newestPublishedVersion);
+    state.batchesAtLastSnapshot = checkpoint.getBatchesAtLastSnapshot();
+    state.prequential.restore(checkpoint.getPrequential());
+    Long averageSteps = checkpoint.getAverageSteps();
+    long adamStep = checkpoint.getAdamStep();
+    boolean hadAverage = averageSteps != null;
 
-    if (!state.images.load(store, adamStep, hadAverage, averageSteps)) {
+    if (!state.images.load(store, adamStep, hadAverage, hadAverage ? averageSteps : 0)) {
       throw new IllegalStateException(
           "learner state of " + config.applicationId() + " is incomplete");
     }
     byte[] waiting = store.get(PENDING);
     if (waiting != null) {
-      state.pending.restore(waiting, format == FORMAT_LIST, config.applicationId());
+      state.pending.restore(
+          waiting,
+          legacy && LegacyCheckpoint.format(meta) == LegacyCheckpoint.FORMAT_LIST,
+          config.applicationId());
     }
     return state;
   }
@@ -287,37 +293,75 @@ final class TrainingState {
     putTrained(store, images.captureStored());
   }
 
-  /** Writes the counters and version (after a snapshot). */
+  /** Writes the checkpoint: counters, version, Adam's step, prequential window. */
   void saveMeta(KeyValueStore<String, byte[]> store) {
-    byte[] id = runId.getBytes(StandardCharsets.UTF_8);
-    int[] sizes = network.sizes();
-    ByteBuffer out =
-        ByteBuffer.allocate(
-            4
-                + 4
-                + 4 * sizes.length
-                + 4
-                + 4
-                + id.length
-                + 8 * 7
-                + 1
-                + 8
-                + prequential.encodedSize());
-    out.putInt(FORMAT).putInt(sizes.length);
-    for (int s : sizes) {
-      out.putInt(s);
+    List<Integer> sizes = new ArrayList<>();
+    for (int size : network.sizes()) {
+      sizes.add(size);
     }
-    out.putInt(config.batchSize()).putInt(id.length).put(id);
-    out.putLong(adam.step())
-        .putLong(samplesTrained)
-        .putLong(batchesTrained)
-        .putLong(samplesSkipped)
-        .putLong(batchesSkipped)
-        .putLong(lastVersion)
-        .putLong(batchesAtLastSnapshot);
-    out.put((byte) (average != null ? 1 : 0)).putLong(average != null ? average.steps() : 0);
-    prequential.writeTo(out);
-    store.put(META, out.array());
+    LearnerCheckpoint checkpoint =
+        LearnerCheckpoint.newBuilder()
+            .setLayerSizes(sizes)
+            .setBatchSize(config.batchSize())
+            .setRunId(runId)
+            .setAdamStep(adam.step())
+            .setSamplesTrained(samplesTrained)
+            .setBatchesTrained(batchesTrained)
+            .setSamplesSkipped(samplesSkipped)
+            .setBatchesSkipped(batchesSkipped)
+            .setLastVersion(lastVersion)
+            .setBatchesAtLastSnapshot(batchesAtLastSnapshot)
+            .setAverageSteps(average != null ? average.steps() : null)
+            .setPrequential(prequential.toRecord())
+            .build();
+    store.put(META, CHECKPOINT.encode(checkpoint));
+  }
+
+  /**
+   * Snapshot {@code version} was published after the batches trained so far: the next versions
+   * follow it and the cadence counts from here.
+   */
+  void published(long version) {
+    lastVersion = version;
+    batchesAtLastSnapshot = batchesTrained;
+  }
+
+  /**
+   * A snapshot was due but held (its samples are already in a published one): the cadence counts
+   * from here as if it had been published.
+   */
+  void snapshotHeld() {
+    batchesAtLastSnapshot = batchesTrained;
+  }
+
+  String runId() {
+    return runId;
+  }
+
+  long samplesTrained() {
+    return samplesTrained;
+  }
+
+  long batchesTrained() {
+    return batchesTrained;
+  }
+
+  long samplesSkipped() {
+    return samplesSkipped;
+  }
+
+  long batchesSkipped() {
+    return batchesSkipped;
+  }
+
+  /** The version of the newest snapshot published (or found published at start). */
+  long lastVersion() {
+    return lastVersion;
+  }
+
+  /** Batches trained since the last snapshot (published or held). */
+  long batchesSinceSnapshot() {
+    return batchesTrained - batchesAtLastSnapshot;
   }
 
   /** Whether every value of these tensors is finite. */

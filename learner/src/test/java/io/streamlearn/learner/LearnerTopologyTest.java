@@ -363,7 +363,7 @@ class LearnerTopologyTest {
       assertEquals(
           0, h.counter("streamlearn.learner.batches"), "the queue is full, nothing taken yet");
       TrainingState stored = TrainingState.load(store, h.config, 0);
-      assertEquals(0, stored.batchesTrained, "the store holds the state before them");
+      assertEquals(0, stored.batchesTrained(), "the store holds the state before them");
       assertEquals(4 * queued, stored.pendingCount(), "and their samples as waiting");
       h.sendValid(
           4); // one more full batch: the batches up to the newest captured result are taken first
@@ -372,13 +372,13 @@ class LearnerTopologyTest {
           taken >= Trainer.CAPTURE_EVERY && taken <= queued && taken % Trainer.CAPTURE_EVERY == 0,
           "taken up to a batch that captured its result: " + taken);
       stored = TrainingState.load(store, h.config, 0);
-      assertEquals(taken, stored.batchesTrained);
+      assertEquals(taken, stored.batchesTrained());
       assertEquals(4 * (queued + 1 - taken), stored.pendingCount());
       h.advance(TICK);
       assertEquals(queued + 1, h.counter("streamlearn.learner.batches"));
       assertEquals(4 * (queued + 1), h.gauge("streamlearn.learner.samples.seen"));
       stored = TrainingState.load(store, h.config, 0);
-      assertEquals(queued + 1, stored.batchesTrained);
+      assertEquals(queued + 1, stored.batchesTrained());
       assertEquals(0, stored.pendingCount());
       assertEquals(List.of(), h.newSnapshots());
     }
@@ -1149,7 +1149,7 @@ class LearnerTopologyTest {
     Config config = config(s -> {});
     DirectTrainer learner = new DirectTrainer(config);
     learner.trainer.close();
-    String runId = TrainingState.load(learner.store, config, 0).runId;
+    String runId = TrainingState.load(learner.store, config, 0).runId();
     // v5 of this lineage went out from a state that was never committed: it had seen 12 samples
     learner.published = new SnapshotVersions.Newest(5, runId, 12);
     learner.trainer.init(learner.context);

@@ -10,7 +10,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streamlearn.learner.LearnerSettings.Config;
 import io.streamlearn.model.Adam;
+import io.streamlearn.model.BatchStats;
 import io.streamlearn.model.DenseNetwork;
+import io.streamlearn.model.TrainingLoop;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -137,21 +139,21 @@ class TrainingStateTest {
     TrainingState original = TrainingState.fresh(config, 7);
     add(original, store, 0, BATCH);
     assertTrue(trainPending(original).applied());
-    original.batchesSkipped = 3;
-    original.samplesSkipped = 12;
-    original.batchesAtLastSnapshot = 1;
+    original.snapshotHeld();
+    add(original, store, BATCH, BATCH); // a batch whose loss was not finite: skipped
+    original.finish(BATCH, new TrainingLoop.Step(new BatchStats(BATCH, Double.NaN, 0), false));
     original.save(store);
-    add(original, store, BATCH, 2);
+    add(original, store, 2 * BATCH, 2);
 
     TrainingState loaded = TrainingState.load(store, config, 0);
     assertNotNull(loaded);
-    assertEquals(original.runId, loaded.runId);
-    assertEquals(4, loaded.samplesTrained);
-    assertEquals(1, loaded.batchesTrained);
-    assertEquals(3, loaded.batchesSkipped);
-    assertEquals(12, loaded.samplesSkipped);
-    assertEquals(7, loaded.lastVersion);
-    assertEquals(1, loaded.batchesAtLastSnapshot);
+    assertEquals(original.runId(), loaded.runId());
+    assertEquals(4, loaded.samplesTrained());
+    assertEquals(1, loaded.batchesTrained());
+    assertEquals(1, loaded.batchesSkipped());
+    assertEquals(BATCH, loaded.samplesSkipped());
+    assertEquals(7, loaded.lastVersion());
+    assertEquals(0, loaded.batchesSinceSnapshot());
     assertEquals(2, loaded.pendingCount());
     assertEquals(1, loaded.adam.step());
     assertEquals(original.prequential.accuracy(), loaded.prequential.accuracy());
@@ -183,7 +185,7 @@ class TrainingStateTest {
     TrainingState restored = TrainingState.load(store, config, 0); // a crash here, then a restore
     assertEquals(
         3 * BATCH, restored.pendingCount(), "all three batches wait in the restored state");
-    assertEquals(0, restored.batchesTrained);
+    assertEquals(0, restored.batchesTrained());
 
     StateImages.Claim claim = original.claimLatest();
     assertEquals(2, claim.seq());
@@ -192,7 +194,7 @@ class TrainingStateTest {
     original.putTrained(store, claim.image());
     assertEquals(BATCH, original.pendingCount(), "taking both leaves the third waiting");
     TrainingState afterTake = TrainingState.load(store, config, 0);
-    assertEquals(2, afterTake.batchesTrained, "and the store holds both trained");
+    assertEquals(2, afterTake.batchesTrained(), "and the store holds both trained");
     assertArrayEquals(flat(original.network.parameters()), flat(afterTake.network.parameters()));
 
     assertTrue(trainPending(original).applied());
@@ -201,7 +203,7 @@ class TrainingStateTest {
     }
     assertEquals(0, original.pendingCount());
     assertEquals(0, restored.pendingCount());
-    assertEquals(3, restored.batchesTrained);
+    assertEquals(3, restored.batchesTrained());
     assertSameWeights(original, restored);
     assertEquals(original.prequential.loss(), restored.prequential.loss());
   }
@@ -226,7 +228,7 @@ class TrainingStateTest {
     state.putTrained(store, claim.image());
 
     TrainingState loaded = TrainingState.load(store, config, 0);
-    assertEquals(1, loaded.batchesTrained);
+    assertEquals(1, loaded.batchesTrained());
     assertEquals(0, loaded.pendingCount());
     assertSameWeights(state, loaded);
   }
@@ -299,8 +301,8 @@ class TrainingStateTest {
     }
     assertSameWeights(original, loaded);
     assertEquals(original.prequential.loss(), loaded.prequential.loss());
-    assertEquals(3, loaded.batchesTrained);
-    assertEquals(12, loaded.samplesTrained);
+    assertEquals(3, loaded.batchesTrained());
+    assertEquals(12, loaded.samplesTrained());
   }
 
   @Test
@@ -308,8 +310,8 @@ class TrainingStateTest {
     Config config = config(0);
     KeyValueStore<String, byte[]> store = store();
     TrainingState.fresh(config, 7).save(store);
-    assertEquals(100, TrainingState.load(store, config, 100).lastVersion);
-    assertEquals(7, TrainingState.load(store, config, 3).lastVersion);
+    assertEquals(100, TrainingState.load(store, config, 100).lastVersion());
+    assertEquals(7, TrainingState.load(store, config, 3).lastVersion());
   }
 
   @Test
@@ -336,8 +338,7 @@ class TrainingStateTest {
     float[] trained = flat(before.network.parameters());
 
     TrainingState resumed = TrainingState.load(store, config(0.9), 0);
-    assertTrue(
-        resumed.batchesTrained > resumed.batchesAtLastSnapshot, "the next tick would publish");
+    assertTrue(resumed.batchesSinceSnapshot() > 0, "the next tick would publish");
     float[] published = flat(resumed.publishedWeights());
     boolean allZero = true;
     for (float w : published) {
