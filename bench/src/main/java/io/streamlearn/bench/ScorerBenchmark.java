@@ -141,7 +141,7 @@ public final class ScorerBenchmark {
         }
         try (PassThrough pass =
             new PassThrough(
-                client(config),
+                config.clientProperties(),
                 "bench-pass-" + run,
                 images,
                 "bench-copies-" + run,
@@ -202,7 +202,11 @@ public final class ScorerBenchmark {
                     v -> Codecs.IMAGE_EVENT.decode(v).getEventTime().toEpochMilli(),
                     () ->
                         new PassThrough(
-                            client(config), "bench-live-" + name, in, out, config.maxBatch()));
+                            config.clientProperties(),
+                            "bench-live-" + name,
+                            in,
+                            out,
+                            config.maxBatch()));
             pass[leg - 1] = l;
           }
           System.err.printf(
@@ -398,10 +402,6 @@ public final class ScorerBenchmark {
   }
 
   /** The client properties the scorer gives its loops, for the pass-through's loop. */
-  static Map<String, Object> client(ScorerSettings.Config config) {
-    return KafkaClients.properties(config.bootstrapServers(), config.kafka());
-  }
-
   /**
    * The scorer's loop with an identity transform: each input record to the output topic, same key
    * and value.

@@ -4,7 +4,6 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.streamlearn.contract.avro.Codecs;
 import io.streamlearn.core.kafka.GroupLag;
-import io.streamlearn.core.kafka.KafkaClients;
 import io.streamlearn.core.kafka.TopicAdmin;
 import io.streamlearn.core.kafka.TopicAdmin.TopicSpec;
 import io.streamlearn.core.metrics.MetricsEndpoint;
@@ -46,7 +45,7 @@ public final class Scorer implements AutoCloseable {
   private GroupLag lag;
 
   private Scorer(Config config) {
-    Map<String, Object> client = clientProperties(config);
+    Map<String, Object> client = config.clientProperties();
     prepareTopics(config, client);
     Clock clock = Clock.systemUTC();
     endpoint = MetricsEndpoint.start("scorer", config.http(), Tags.of("model", config.modelId()));
@@ -142,10 +141,6 @@ public final class Scorer implements AutoCloseable {
       }
     }
     return false;
-  }
-
-  static Map<String, Object> clientProperties(Config config) {
-    return KafkaClients.properties(config.bootstrapServers(), config.kafka());
   }
 
   /**

@@ -5,6 +5,7 @@ import io.streamlearn.core.config.Configuration;
 import io.streamlearn.core.config.Setting;
 import io.streamlearn.core.http.HttpService;
 import io.streamlearn.core.http.HttpSettings;
+import io.streamlearn.core.kafka.KafkaClients;
 import io.streamlearn.core.kafka.KafkaSettings;
 import io.streamlearn.core.kafka.Topics;
 import java.util.List;
@@ -160,7 +161,13 @@ public final class ScorerSettings {
       int accuracyWindow,
       int partitions,
       short replicationFactor,
-      Map<String, String> kafka) {}
+      Map<String, String> kafka) {
+
+    /** Properties for every client of the scorer: the pass-through, then the bootstrap. */
+    public Map<String, Object> clientProperties() {
+      return KafkaClients.properties(bootstrapServers, kafka);
+    }
+  }
 
   public static Config resolve(Configuration c) {
     return new Config(
