@@ -8,8 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streamlearn.learner.LearnerSettings.Config;
-import io.streamlearn.model.Adam;
-import io.streamlearn.model.DenseNetwork;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,17 +15,12 @@ import java.io.StringReader;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
 import java.util.zip.GZIPInputStream;
-import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.streams.processor.api.MockProcessorContext;
 import org.apache.kafka.streams.state.KeyValueStore;
-import org.apache.kafka.streams.state.Stores;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -43,47 +36,11 @@ class LegacyCheckpointTest {
   private static final int BATCH = 4;
 
   private static Config config() {
-    return new Config(
-        "unused:9092",
-        "learner-state-test",
-        "m",
-        "in",
-        "out",
-        "dlq",
-        new int[] {784, 8, 10},
-        BATCH,
-        Adam.Settings.defaults(),
-        1.0,
-        1000L,
-        0.9,
-        42L,
-        DenseNetwork.Init.HE,
-        Duration.ofMillis(500),
-        1000,
-        Duration.ofMillis(1000),
-        100,
-        "at_least_once",
-        0,
-        1,
-        100L,
-        1,
-        (short) 1,
-        Path.of("unused"),
-        io.streamlearn.core.http.HttpService.Limits.anyPort("metrics-port"),
-        Map.of());
+    return TrainingStateTest.config(new int[] {784, 8, 10}, BATCH, 0.9);
   }
 
   private static KeyValueStore<String, byte[]> store() {
-    KeyValueStore<String, byte[]> store =
-        Stores.keyValueStoreBuilder(
-                Stores.inMemoryKeyValueStore(LearnerTopology.STATE_STORE),
-                Serdes.String(),
-                Serdes.ByteArray())
-            .withLoggingDisabled()
-            .withCachingDisabled()
-            .build();
-    store.init(new MockProcessorContext<String, byte[]>().getStateStoreContext(), store);
-    return store;
+    return TrainingStateTest.store();
   }
 
   /** The fixture's entries: {@code store:<key>} and {@code expected:<what>}. */
@@ -121,29 +78,11 @@ class LegacyCheckpointTest {
   }
 
   private static float[] flat(INDArray[] tensors) {
-    return floats(floatsOf(tensors));
-  }
-
-  private static byte[] floatsOf(INDArray[] tensors) {
-    int length = 0;
-    for (INDArray t : tensors) {
-      length += (int) t.length();
-    }
-    ByteBuffer out = ByteBuffer.allocate(4 * length).order(ByteOrder.LITTLE_ENDIAN);
-    for (INDArray t : tensors) {
-      java.nio.FloatBuffer f = t.data().asNioFloat();
-      for (int i = 0; i < t.length(); i++) {
-        out.putFloat(f.get(i));
-      }
-    }
-    return out.array();
+    return TrainingStateTest.flat(tensors);
   }
 
   private static byte[] compact(int n) {
-    byte[] sample = new byte[TrainingState.SAMPLE_BYTES];
-    sample[0] = (byte) LearnerTopologyTest.label(n);
-    System.arraycopy(LearnerTopologyTest.pixels(n), 0, sample, 1, LearnerSettings.INPUTS);
-    return sample;
+    return TrainingStateTest.compact(n);
   }
 
   @Test

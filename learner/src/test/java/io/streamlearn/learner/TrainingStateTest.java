@@ -30,7 +30,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 class TrainingStateTest {
   private static final int BATCH = 4;
 
-  private static Config config(int[] sizes, int batchSize, double emaDecay) {
+  static Config config(int[] sizes, int batchSize, double emaDecay) {
     return new Config(
         "unused:9092",
         "learner-state-test",
@@ -65,7 +65,7 @@ class TrainingStateTest {
     return config(new int[] {784, 8, 10}, BATCH, emaDecay);
   }
 
-  private static KeyValueStore<String, byte[]> store() {
+  static KeyValueStore<String, byte[]> store() {
     KeyValueStore<String, byte[]> store =
         Stores.keyValueStoreBuilder(
                 Stores.inMemoryKeyValueStore(LearnerTopology.STATE_STORE),
@@ -79,7 +79,7 @@ class TrainingStateTest {
   }
 
   /** Sample {@code n} in the learner's compact form: label, then 784 pixels. */
-  private static byte[] compact(int n) {
+  static byte[] compact(int n) {
     byte[] sample = new byte[TrainingState.SAMPLE_BYTES];
     sample[0] = (byte) LearnerTopologyTest.label(n);
     System.arraycopy(LearnerTopologyTest.pixels(n), 0, sample, 1, LearnerSettings.INPUTS);
@@ -112,7 +112,7 @@ class TrainingStateTest {
         flat(expected.publishedWeights()), flat(actual.publishedWeights()), "averaged weights");
   }
 
-  private static float[] flat(INDArray[] tensors) {
+  static float[] flat(INDArray[] tensors) {
     int length = 0;
     for (INDArray t : tensors) {
       length += (int) t.length();
