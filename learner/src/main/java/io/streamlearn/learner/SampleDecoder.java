@@ -2,6 +2,7 @@ package io.streamlearn.learner;
 
 import io.streamlearn.contract.TrainingSample;
 import io.streamlearn.contract.avro.Codecs;
+import io.streamlearn.contract.avro.InputShape;
 import io.streamlearn.contract.avro.InvalidPayloadException;
 import io.streamlearn.core.kafka.DeadLetter;
 import java.nio.charset.StandardCharsets;
@@ -59,6 +60,7 @@ final class SampleDecoder implements Processor<byte[], byte[], byte[], Decoded> 
    */
   static void decodeInto(byte[] value, byte[] compact) {
     TrainingSample sample = Codecs.TRAINING_SAMPLE.decode(value);
+    InputShape.MNIST.check(sample);
     compact[0] = (byte) sample.getLabel();
     sample.getPixels().duplicate().get(compact, 1, Codecs.PIXELS);
   }

@@ -3,6 +3,7 @@ package io.streamlearn.scorer;
 import io.streamlearn.contract.ImageEvent;
 import io.streamlearn.contract.Prediction;
 import io.streamlearn.contract.avro.Codecs;
+import io.streamlearn.contract.avro.InputShape;
 import io.streamlearn.contract.avro.InvalidPayloadException;
 import io.streamlearn.core.kafka.DeadLetter;
 import java.nio.ByteBuffer;
@@ -61,7 +62,9 @@ final class ImageScorer implements ScoringLoop.Transform {
     sources.clear();
     for (ConsumerRecord<byte[], byte[]> record : batch) {
       try {
-        events.add(Codecs.IMAGE_EVENT.decode(record.value()));
+        ImageEvent event = Codecs.IMAGE_EVENT.decode(record.value());
+        InputShape.MNIST.check(event);
+        events.add(event);
         sources.add(record);
       } catch (InvalidPayloadException e) {
         out.add(deadLetter(record, e));

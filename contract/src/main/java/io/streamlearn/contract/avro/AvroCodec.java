@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Consumer;
+import org.apache.avro.JsonProperties;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
 import org.apache.avro.message.BinaryMessageDecoder;
@@ -25,7 +26,10 @@ import org.apache.avro.specific.SpecificRecord;
  * binary body), as the Avro specification defines it. Decoding accepts every released version of
  * the schema (kept as {@code io/streamlearn/contract/history/<Name>-v<N>.avsc} resources) and
  * resolves it to the current one; a payload that cannot be decoded, or that decodes to a value the
- * contract forbids, raises {@link InvalidPayloadException}.
+ * contract forbids, raises {@link InvalidPayloadException}. Encoding writes each record with the
+ * oldest released version that can hold it (see {@link #encode}), so that a record needing no field
+ * added since stays readable by consumers that hold only that version's {@code .avsc}: upgrade
+ * readers before writers.
  *
  * <p>Instances are immutable and thread-safe.
  */
@@ -43,6 +47,14 @@ public final class AvroCodec<T extends SpecificRecord> {
   private final Schema schema;
   private final List<Schema> releasedVersions;
   private final BinaryMessageEncoder<T> encoder;
+
+  /**
+   * Released versions older than the current one that the current schema only appends nullable
+   * fields to, oldest first: a record whose appended fields are all null is written with the oldest
+   * of them, so readers that know only that version keep reading it.
+   */
+  private final List<OlderWriter<T>> olderWriters;
+
   private final BinaryMessageDecoder<T> decoder;
   private final Consumer<T> validator;
 
@@ -77,6 +89,47 @@ public final class AvroCodec<T extends SpecificRecord> {
       all.add(new PayloadBounds(older, MAX_STRING_BYTES));
     }
     this.writers = List.copyOf(all);
+    List<OlderWriter<T>> older = new ArrayList<>();
+    for (Schema version : releasedVersions) {
+      if (appendsNullableFieldsTo(schema, version)) {
+        older.add(
+            new OlderWriter<>(
+                version.getFields().size(), new BinaryMessageEncoder<>(model, version)));
+      }
+    }
+    this.olderWriters = List.copyOf(older);
+  }
+
+  /** An older released version and the number of leading current fields it holds. */
+  private record OlderWriter<T>(int fields, BinaryMessageEncoder<T> encoder) {}
+
+  /**
+   * Whether {@code current} is {@code older} with nullable fields (default null) appended: the same
+   * leading fields, name for name and type for type, so that a record of the current class writes
+   * with {@code older} by position.
+   */
+  static boolean appendsNullableFieldsTo(Schema current, Schema older) {
+    List<Schema.Field> now = current.getFields();
+    List<Schema.Field> then = older.getFields();
+    if (then.size() >= now.size()) {
+      return false;
+    }
+    for (int i = 0; i < then.size(); i++) {
+      Schema.Field a = now.get(i);
+      Schema.Field b = then.get(i);
+      if (!a.name().equals(b.name())
+          || !SchemaNormalization.toParsingForm(a.schema())
+              .equals(SchemaNormalization.toParsingForm(b.schema()))) {
+        return false;
+      }
+    }
+    for (int i = then.size(); i < now.size(); i++) {
+      Schema.Field appended = now.get(i);
+      if (!appended.schema().isNullable() || appended.defaultVal() != JsonProperties.NULL_VALUE) {
+        return false;
+      }
+    }
+    return true;
   }
 
   public Class<T> type() {
@@ -101,15 +154,34 @@ public final class AvroCodec<T extends SpecificRecord> {
     return SchemaNormalization.parsingFingerprint64(schema);
   }
 
+  /**
+   * Encodes {@code record} with the oldest released version that can hold it (every field appended
+   * after that version is null), else with the current schema: a record that needs nothing new
+   * stays readable by consumers that hold only an older {@code .avsc}.
+   */
   public byte[] encode(T record) {
     try {
-      ByteBuffer buffer = encoder.encode(record);
+      ByteBuffer buffer = writerFor(record).encode(record);
       byte[] bytes = new byte[buffer.remaining()];
       buffer.get(bytes);
       return bytes;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot encode " + type.getSimpleName(), e);
     }
+  }
+
+  private BinaryMessageEncoder<T> writerFor(T record) {
+    int fields = schema.getFields().size();
+    for (OlderWriter<T> older : olderWriters) {
+      boolean holds = true;
+      for (int i = older.fields(); i < fields && holds; i++) {
+        holds = record.get(i) == null;
+      }
+      if (holds) {
+        return older.encoder();
+      }
+    }
+    return encoder;
   }
 
   /** Decodes and validates a payload, or throws {@link InvalidPayloadException} with the reason. */

@@ -5,33 +5,36 @@ import io.streamlearn.contract.ModelSnapshot;
 import io.streamlearn.contract.Prediction;
 import io.streamlearn.contract.TrainingSample;
 import java.nio.ByteBuffer;
+import java.util.List;
 
 /**
  * The one codec per record type of the contract, with the checks the contract makes beyond the
- * schema.
+ * schema that hold for every model: exactly one of pixels and features, finite features, class
+ * indexes not negative. What depends on a model (its width, its number of classes, whether it takes
+ * images) is checked by {@link InputShape}.
  */
 public final class Codecs {
-  /** Pixels per image: 28 x 28, row-major. */
-  public static final int PIXELS = 784;
+  /** MNIST's pixels per image: 28 x 28, row-major (the default spec's inputs). */
+  public static final int PIXELS = InputShape.MNIST.inputs();
 
-  /** Classes (digits 0-9). */
-  public static final int CLASSES = 10;
+  /** MNIST's classes, digits 0-9 (the default spec's classes). */
+  public static final int CLASSES = InputShape.MNIST.classes();
 
   public static final AvroCodec<TrainingSample> TRAINING_SAMPLE =
       AvroCodec.of(
           TrainingSample.class,
           s -> {
-            checkPixels(s.getPixels());
-            checkLabel("label", s.getLabel());
+            checkInput(s.getPixels(), s.getFeatures());
+            checkClassIndex("label", s.getLabel());
           });
 
   public static final AvroCodec<ImageEvent> IMAGE_EVENT =
       AvroCodec.of(
           ImageEvent.class,
           e -> {
-            checkPixels(e.getPixels());
+            checkInput(e.getPixels(), e.getFeatures());
             if (e.getLabel() != null) {
-              checkLabel("label", e.getLabel());
+              checkClassIndex("label", e.getLabel());
             }
           });
 
@@ -42,34 +45,60 @@ public final class Codecs {
       AvroCodec.of(
           Prediction.class,
           p -> {
-            checkLabel("digit", p.getDigit());
-            if (p.getLabel() != null) {
-              checkLabel("label", p.getLabel());
-            }
-            if (p.getProbabilities().size() != CLASSES) {
+            int classes = p.getProbabilities().size();
+            if (classes == 0) {
               throw new InvalidPayloadException(
-                  PayloadError.INVALID_FIELD,
-                  "probabilities has "
-                      + p.getProbabilities().size()
-                      + " values, expected "
-                      + CLASSES);
+                  PayloadError.INVALID_FIELD, "probabilities is empty, expected one per class");
+            }
+            checkClassIndex("digit", p.getDigit());
+            if (p.getDigit() >= classes) {
+              throw new InvalidPayloadException(
+                  PayloadError.BAD_LABEL,
+                  "digit is " + p.getDigit() + ", expected 0-" + (classes - 1));
+            }
+            if (p.getLabel() != null) {
+              checkClassIndex("label", p.getLabel());
             }
           });
 
   private Codecs() {}
 
-  private static void checkPixels(ByteBuffer pixels) {
-    if (pixels.remaining() != PIXELS) {
+  /**
+   * Exactly one of pixels and features non-empty; every feature finite.
+   *
+   * @throws InvalidPayloadException PIXELS_AND_FEATURES, NO_INPUT or NOT_FINITE
+   */
+  static void checkInput(ByteBuffer pixels, List<Float> features) {
+    boolean hasPixels = pixels.hasRemaining();
+    boolean hasFeatures = features != null && !features.isEmpty();
+    if (hasPixels && hasFeatures) {
       throw new InvalidPayloadException(
-          PayloadError.BAD_PIXEL_COUNT,
-          "pixels has " + pixels.remaining() + " bytes, expected " + PIXELS);
+          PayloadError.PIXELS_AND_FEATURES,
+          "has "
+              + pixels.remaining()
+              + " pixels and "
+              + features.size()
+              + " features, expected exactly one of them");
+    }
+    if (!hasPixels && !hasFeatures) {
+      throw new InvalidPayloadException(
+          PayloadError.NO_INPUT, "pixels and features are both empty, expected exactly one");
+    }
+    if (hasFeatures) {
+      for (int i = 0; i < features.size(); i++) {
+        float f = features.get(i);
+        if (!Float.isFinite(f)) {
+          throw new InvalidPayloadException(
+              PayloadError.NOT_FINITE, "feature " + i + " is " + f + ", expected a finite number");
+        }
+      }
     }
   }
 
-  private static void checkLabel(String field, int value) {
-    if (value < 0 || value >= CLASSES) {
+  private static void checkClassIndex(String field, int value) {
+    if (value < 0) {
       throw new InvalidPayloadException(
-          PayloadError.BAD_LABEL, field + " is " + value + ", expected 0-9");
+          PayloadError.BAD_LABEL, field + " is " + value + ", expected a class index of 0 or more");
     }
   }
 }

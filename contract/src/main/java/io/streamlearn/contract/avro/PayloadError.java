@@ -12,9 +12,19 @@ public enum PayloadError {
   TRUNCATED,
   /** Has a valid header but a body that does not decode. */
   MALFORMED,
-  /** Decodes, but its pixels are not 784 bytes. */
+  /** Decodes, but its pixels are not the model's width (MNIST: 784 bytes). */
   BAD_PIXEL_COUNT,
-  /** Decodes, but a label or digit lies outside 0-9. */
+  /** Decodes, but its features are not the model's width. */
+  BAD_FEATURE_COUNT,
+  /** Decodes, but both pixels and features are non-empty. */
+  PIXELS_AND_FEATURES,
+  /** Decodes, but pixels and features are both empty. */
+  NO_INPUT,
+  /** Decodes, but holds pixels for a feature model or features for an image model. */
+  WRONG_INPUT_KIND,
+  /** Decodes, but a feature is NaN or infinite (a missing value is an error, never a zero). */
+  NOT_FINITE,
+  /** Decodes, but a label or class index lies outside the model's classes (MNIST: 0-9). */
   BAD_LABEL,
   /**
    * Holds a string (in our contract: an id or a name) longer than {@value

@@ -1,6 +1,7 @@
 package io.streamlearn.contract.avro;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -10,10 +11,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streamlearn.contract.Activation;
 import io.streamlearn.contract.DenseLayer;
+import io.streamlearn.contract.FeatureSpec;
 import io.streamlearn.contract.ImageEvent;
 import io.streamlearn.contract.ModelSnapshot;
 import io.streamlearn.contract.Prediction;
 import io.streamlearn.contract.TrainingSample;
+import io.streamlearn.contract.TransformKind;
 import io.streamlearn.contract.WeightsKind;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -28,7 +31,9 @@ import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.message.BinaryMessageDecoder;
 import org.apache.avro.message.BinaryMessageEncoder;
+import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -139,9 +144,11 @@ class AvroContractTest {
     assertTrue(bytes.length > 10, "header plus body");
     assertEquals((byte) 0xC3, bytes[0]);
     assertEquals((byte) 0x01, bytes[1]);
-    long fingerprint = SchemaNormalization.parsingFingerprint64(record.getSchema());
-    assertEquals(fingerprint, codec.fingerprint());
-    assertArrayEquals(littleEndian(fingerprint), Arrays.copyOfRange(bytes, 2, 10));
+    long header = ByteBuffer.wrap(bytes, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+    assertTrue(
+        codec.releasedVersions().stream()
+            .anyMatch(v -> SchemaNormalization.parsingFingerprint64(v) == header),
+        "written with a released version");
 
     T decoded = codec.decode(bytes);
     assertEquals(record, decoded);
@@ -394,10 +401,11 @@ class AvroContractTest {
 
   @Test
   void rejectsTrainingSampleWith783PixelsAsBadPixelCount() {
-    byte[] bytes = Codecs.TRAINING_SAMPLE.encode(trainingSample(1, 783));
+    TrainingSample sample =
+        Codecs.TRAINING_SAMPLE.decode(Codecs.TRAINING_SAMPLE.encode(trainingSample(1, 783)));
 
     InvalidPayloadException e =
-        assertInvalid(PayloadError.BAD_PIXEL_COUNT, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
+        assertInvalid(PayloadError.BAD_PIXEL_COUNT, () -> InputShape.MNIST.check(sample));
     assertEquals("pixels has 783 bytes, expected 784", e.detail());
   }
 
@@ -405,18 +413,27 @@ class AvroContractTest {
   void rejectsImageEventWith785PixelsAsBadPixelCount() {
     ImageEvent event = imageEvent(null);
     event.setPixels(ByteBuffer.wrap(pixels(785)));
-    byte[] bytes = Codecs.IMAGE_EVENT.encode(event);
+    ImageEvent decoded = Codecs.IMAGE_EVENT.decode(Codecs.IMAGE_EVENT.encode(event));
 
-    assertInvalid(PayloadError.BAD_PIXEL_COUNT, () -> Codecs.IMAGE_EVENT.decode(bytes));
+    assertInvalid(PayloadError.BAD_PIXEL_COUNT, () -> InputShape.MNIST.check(decoded));
   }
 
   @Test
-  void rejectsLabelTenAsBadLabel() {
-    byte[] bytes = Codecs.TRAINING_SAMPLE.encode(trainingSample(10, Codecs.PIXELS));
+  void rejectsLabelTenAsBadLabelForTenClasses() {
+    TrainingSample sample =
+        Codecs.TRAINING_SAMPLE.decode(
+            Codecs.TRAINING_SAMPLE.encode(trainingSample(10, Codecs.PIXELS)));
 
     InvalidPayloadException e =
-        assertInvalid(PayloadError.BAD_LABEL, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
+        assertInvalid(PayloadError.BAD_LABEL, () -> InputShape.MNIST.check(sample));
     assertEquals("label is 10, expected 0-9", e.detail());
+  }
+
+  @Test
+  void acceptsLabelTenForTwelveClasses() {
+    TrainingSample sample = trainingSample(10, Codecs.PIXELS);
+
+    new InputShape(Codecs.PIXELS, 12, true).check(sample);
   }
 
   @Test
@@ -425,32 +442,31 @@ class AvroContractTest {
 
     InvalidPayloadException e =
         assertInvalid(PayloadError.BAD_LABEL, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
-    assertEquals("label is -1, expected 0-9", e.detail());
+    assertEquals("label is -1, expected a class index of 0 or more", e.detail());
   }
 
   @Test
   void acceptsBoundaryLabelsZeroAndNine() {
-    assertEquals(
-        0,
-        Codecs.TRAINING_SAMPLE
-            .decode(Codecs.TRAINING_SAMPLE.encode(trainingSample(0, 784)))
-            .getLabel());
-    assertEquals(
-        9,
-        Codecs.TRAINING_SAMPLE
-            .decode(Codecs.TRAINING_SAMPLE.encode(trainingSample(9, 784)))
-            .getLabel());
+    for (int label : new int[] {0, 9}) {
+      TrainingSample sample =
+          Codecs.TRAINING_SAMPLE.decode(Codecs.TRAINING_SAMPLE.encode(trainingSample(label, 784)));
+      InputShape.MNIST.check(sample);
+      assertEquals(label, sample.getLabel());
+    }
   }
 
   @Test
   void rejectsImageEventLabelOutOfRangeAsBadLabel() {
-    byte[] bytes = Codecs.IMAGE_EVENT.encode(imageEvent(10));
+    ImageEvent event = Codecs.IMAGE_EVENT.decode(Codecs.IMAGE_EVENT.encode(imageEvent(10)));
 
-    assertInvalid(PayloadError.BAD_LABEL, () -> Codecs.IMAGE_EVENT.decode(bytes));
+    assertInvalid(PayloadError.BAD_LABEL, () -> InputShape.MNIST.check(event));
+    assertInvalid(
+        PayloadError.BAD_LABEL,
+        () -> Codecs.IMAGE_EVENT.decode(Codecs.IMAGE_EVENT.encode(imageEvent(-3))));
   }
 
   @Test
-  void rejectsPredictionDigitOutOfRangeAsBadLabel() {
+  void rejectsPredictionDigitBeyondItsProbabilitiesAsBadLabel() {
     Prediction p = prediction(Codecs.CLASSES);
     p.setDigit(11);
     byte[] bytes = Codecs.PREDICTION.encode(p);
@@ -461,12 +477,231 @@ class AvroContractTest {
   }
 
   @Test
-  void rejectsPredictionWithNineProbabilitiesAsInvalidField() {
-    byte[] bytes = Codecs.PREDICTION.encode(prediction(9));
+  void acceptsPredictionOfAnyNumberOfClasses() {
+    Prediction p = prediction(2);
+    p.setDigit(1);
+    p.setLabel(0);
+
+    assertRoundTrip(Codecs.PREDICTION, p);
+  }
+
+  @Test
+  void rejectsPredictionWithoutProbabilitiesAsInvalidField() {
+    Prediction p = prediction(0);
+    p.setDigit(0);
+    byte[] bytes = Codecs.PREDICTION.encode(p);
 
     InvalidPayloadException e =
         assertInvalid(PayloadError.INVALID_FIELD, () -> Codecs.PREDICTION.decode(bytes));
-    assertEquals("probabilities has 9 values, expected 10", e.detail());
+    assertEquals("probabilities is empty, expected one per class", e.detail());
+  }
+
+  // --- features (v2)
+  // ----------------------------------------------------------------------------------------------
+
+  static List<Float> features(int n) {
+    List<Float> out = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      out.add(i * 1.5f - 7f);
+    }
+    return out;
+  }
+
+  static TrainingSample featureSample(int label, int n) {
+    TrainingSample s = trainingSample(label, 0);
+    s.setFeatures(features(n));
+    return s;
+  }
+
+  @Test
+  void featureSampleRoundTripsWithTheCurrentSchema() {
+    TrainingSample sample = featureSample(1, 30);
+    byte[] bytes = Codecs.TRAINING_SAMPLE.encode(sample);
+
+    assertArrayEquals(
+        littleEndian(Codecs.TRAINING_SAMPLE.fingerprint()), Arrays.copyOfRange(bytes, 2, 10));
+    TrainingSample decoded = Codecs.TRAINING_SAMPLE.decode(bytes);
+    assertEquals(sample, decoded);
+    new InputShape(30, 2, false).check(decoded);
+  }
+
+  @Test
+  void featureEventRoundTripsWithTheCurrentSchema() {
+    ImageEvent event = imageEvent(3);
+    event.setPixels(ByteBuffer.allocate(0));
+    event.setFeatures(features(5));
+    byte[] bytes = Codecs.IMAGE_EVENT.encode(event);
+
+    assertArrayEquals(
+        littleEndian(Codecs.IMAGE_EVENT.fingerprint()), Arrays.copyOfRange(bytes, 2, 10));
+    assertEquals(event, Codecs.IMAGE_EVENT.decode(bytes));
+  }
+
+  @Test
+  void rejectsSampleWithBothPixelsAndFeatures() {
+    TrainingSample sample = trainingSample(1, 4);
+    sample.setFeatures(features(3));
+    byte[] bytes = Codecs.TRAINING_SAMPLE.encode(sample);
+
+    InvalidPayloadException e =
+        assertInvalid(PayloadError.PIXELS_AND_FEATURES, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
+    assertEquals("has 4 pixels and 3 features, expected exactly one of them", e.detail());
+  }
+
+  @Test
+  void rejectsSampleWithNeitherPixelsNorFeatures() {
+    for (List<Float> none : Arrays.asList(null, List.<Float>of())) {
+      TrainingSample sample = trainingSample(1, 0);
+      sample.setFeatures(none);
+      byte[] bytes = Codecs.TRAINING_SAMPLE.encode(sample);
+
+      assertInvalid(PayloadError.NO_INPUT, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
+    }
+  }
+
+  @Test
+  void rejectsEventWithBothOrNeither() {
+    ImageEvent both = imageEvent(null);
+    both.setFeatures(features(2));
+    assertInvalid(
+        PayloadError.PIXELS_AND_FEATURES,
+        () -> Codecs.IMAGE_EVENT.decode(Codecs.IMAGE_EVENT.encode(both)));
+    ImageEvent neither = imageEvent(null);
+    neither.setPixels(ByteBuffer.allocate(0));
+    assertInvalid(
+        PayloadError.NO_INPUT, () -> Codecs.IMAGE_EVENT.decode(Codecs.IMAGE_EVENT.encode(neither)));
+  }
+
+  @Test
+  void rejectsNaNAndInfiniteFeaturesAsNotFinite() {
+    for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+      TrainingSample sample = featureSample(0, 4);
+      sample.getFeatures().set(2, bad);
+      byte[] bytes = Codecs.TRAINING_SAMPLE.encode(sample);
+
+      InvalidPayloadException e =
+          assertInvalid(PayloadError.NOT_FINITE, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
+      assertEquals("feature 2 is " + bad + ", expected a finite number", e.detail());
+    }
+  }
+
+  @Test
+  void featureModelRejectsWrongWidthPixelsAndLabels() {
+    InputShape shape = new InputShape(30, 2, false);
+
+    InvalidPayloadException width =
+        assertInvalid(PayloadError.BAD_FEATURE_COUNT, () -> shape.check(featureSample(0, 29)));
+    assertEquals("features has 29 values, expected 30", width.detail());
+    assertInvalid(PayloadError.WRONG_INPUT_KIND, () -> shape.check(trainingSample(0, 30)));
+    assertInvalid(PayloadError.BAD_LABEL, () -> shape.check(featureSample(2, 30)));
+  }
+
+  @Test
+  void imageModelRejectsFeatures() {
+    InvalidPayloadException e =
+        assertInvalid(
+            PayloadError.WRONG_INPUT_KIND, () -> InputShape.MNIST.check(featureSample(0, 784)));
+    assertEquals("has 784 features, but the model takes images (pixels)", e.detail());
+  }
+
+  // --- the oldest writer that holds a record
+  // ---------------------------------------------------------------------
+
+  /** The record's fields as a GenericRecord of an older schema, written by Avro's own encoder. */
+  static byte[] writtenWith(Schema version, SpecificRecord record) throws IOException {
+    GenericRecord old = new GenericData.Record(version);
+    for (Schema.Field f : version.getFields()) {
+      Object value = record.get(f.pos());
+      old.put(f.pos(), value instanceof java.time.Instant t ? t.toEpochMilli() : value);
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    new BinaryMessageEncoder<GenericRecord>(SpecificData.get(), version).encode(old, out);
+    return out.toByteArray();
+  }
+
+  @Test
+  void mnistRecordsStayByteForByteVersionOne() throws IOException {
+    TrainingSample sample = trainingSample(3, Codecs.PIXELS);
+    ImageEvent event = imageEvent(4);
+    Prediction prediction = prediction(Codecs.CLASSES);
+
+    assertArrayEquals(
+        writtenWith(Codecs.TRAINING_SAMPLE.releasedVersions().get(0), sample),
+        Codecs.TRAINING_SAMPLE.encode(sample));
+    assertArrayEquals(
+        writtenWith(Codecs.IMAGE_EVENT.releasedVersions().get(0), event),
+        Codecs.IMAGE_EVENT.encode(event));
+    assertArrayEquals(
+        writtenWith(Codecs.PREDICTION.releasedVersions().get(0), prediction),
+        Codecs.PREDICTION.encode(prediction));
+    assertArrayEquals(
+        writtenWith(Codecs.MODEL_SNAPSHOT.releasedVersions().get(0), modelSnapshot()),
+        Codecs.MODEL_SNAPSHOT.encode(modelSnapshot()));
+  }
+
+  @Test
+  void versionOneReadersDecodeMnistRecords() {
+    for (AvroCodecCase<?> c : cases()) {
+      Schema v1 = c.codec().releasedVersions().get(0);
+      byte[] bytes = c.encode();
+      BinaryMessageDecoder<GenericRecord> v1Reader =
+          new BinaryMessageDecoder<>(GenericData.get(), v1);
+      GenericRecord read = assertDoesNotThrow(() -> v1Reader.decode(bytes));
+      assertEquals(v1.getFields().size(), read.getSchema().getFields().size());
+    }
+  }
+
+  @Test
+  void recordsNeedingVersionTwoAreWrittenWithIt() {
+    Prediction named = prediction(Codecs.CLASSES);
+    named.setClassName("seven");
+    ModelSnapshot withSpec = modelSnapshot();
+    withSpec.setSpec(
+        FeatureSpec.newBuilder()
+            .setInputs(3)
+            .setClasses(2)
+            .setFeatureNames(List.of("a", "b", "c"))
+            .setClassNames(List.of("no", "yes"))
+            .setImage(null)
+            .setTransform(TransformKind.STANDARDIZE)
+            .setMean(ByteBuffer.wrap(floats(1f, 2f, 3f)))
+            .setVariance(ByteBuffer.wrap(floats(4f, 0f, 9f)))
+            .setCount(12L)
+            .setEpsilon(1e-12f)
+            .build());
+
+    for (byte[] bytes :
+        List.of(Codecs.PREDICTION.encode(named), Codecs.MODEL_SNAPSHOT.encode(withSpec))) {
+      long header = ByteBuffer.wrap(bytes, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+      assertTrue(
+          header == Codecs.PREDICTION.fingerprint()
+              || header == Codecs.MODEL_SNAPSHOT.fingerprint());
+    }
+    assertEquals(named, Codecs.PREDICTION.decode(Codecs.PREDICTION.encode(named)));
+    assertEquals(withSpec, Codecs.MODEL_SNAPSHOT.decode(Codecs.MODEL_SNAPSHOT.encode(withSpec)));
+  }
+
+  @Test
+  void onlyAppendedNullableFieldsMakeAnOlderWriter() {
+    Schema v1 = Codecs.IMAGE_EVENT.releasedVersions().get(0);
+
+    assertTrue(AvroCodec.appendsNullableFieldsTo(Codecs.IMAGE_EVENT.schema(), v1));
+    assertFalse(AvroCodec.appendsNullableFieldsTo(v1, v1), "nothing appended");
+    assertFalse(AvroCodec.appendsNullableFieldsTo(IMAGE_EVENT_WITHOUT_LABEL, v1), "fields removed");
+    Schema requiredAppended =
+        new Schema.Parser()
+            .parse(
+                """
+      {"type": "record", "name": "ImageEvent", "namespace": "io.streamlearn.contract",
+       "fields": [
+         {"name": "imageId", "type": "string"},
+         {"name": "pixels", "type": "bytes"},
+         {"name": "eventTime", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+         {"name": "label", "type": ["null", "int"], "default": null},
+         {"name": "extra", "type": "int", "default": 0}
+       ]}
+      """);
+    assertFalse(AvroCodec.appendsNullableFieldsTo(requiredAppended, v1), "required field appended");
   }
 
   // --- schema evolution
@@ -517,6 +752,8 @@ class AvroContractTest {
     AvroCodec<ImageEvent> codec =
         new AvroCodec<>(ImageEvent.class, e -> {}, List.of(IMAGE_EVENT_WITHOUT_LABEL));
     ImageEvent event = imageEvent(6);
+    event.setPixels(ByteBuffer.allocate(0));
+    event.setFeatures(features(3));
 
     assertEquals(event, codec.decode(Codecs.IMAGE_EVENT.encode(event)));
   }
