@@ -15,6 +15,7 @@ import io.streamlearn.contract.ModelSnapshot;
 import io.streamlearn.contract.TrainingSample;
 import io.streamlearn.contract.WeightsKind;
 import io.streamlearn.contract.avro.Codecs;
+import io.streamlearn.contract.avro.InputShape;
 import io.streamlearn.contract.avro.InvalidPayloadException;
 import io.streamlearn.contract.avro.PayloadError;
 import io.streamlearn.core.kafka.DeadLetter;
@@ -807,7 +808,8 @@ class LearnerTopologyTest {
   private static String expectedDetail(BadInput bad) {
     InvalidPayloadException e =
         assertThrows(
-            InvalidPayloadException.class, () -> Codecs.TRAINING_SAMPLE.decode(bad.value()));
+            InvalidPayloadException.class,
+            () -> InputShape.MNIST.check(Codecs.TRAINING_SAMPLE.decode(bad.value())));
     assertEquals(bad.reason(), e.reason(), "the test input is not the intended kind of bad");
     return e.detail();
   }

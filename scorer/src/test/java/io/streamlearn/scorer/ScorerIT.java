@@ -418,7 +418,13 @@ class ScorerIT {
 
   @Test
   void predictionsDecodeWithTheAvscAlone() throws Exception {
-    Schema schema = new Schema.Parser().parse(contractFile("Prediction.avsc").toFile());
+    // A consumer written against the first release holds Prediction-v1.avsc alone: MNIST
+    // predictions are written with it (the oldest version that holds them).
+    Schema schema =
+        new Schema.Parser()
+            .parse(
+                contractFile("resources/io/streamlearn/contract/history/Prediction-v1.avsc")
+                    .toFile());
     BinaryMessageDecoder<GenericRecord> decoder =
         new BinaryMessageDecoder<>(GenericData.get(), schema);
     Topics t = topics(1);
@@ -906,19 +912,19 @@ class ScorerIT {
   }
 
   /**
-   * A file of the contract, {@code contract/src/main/avro/<name>}, found by walking up from the
-   * working directory to the multi-module root (failsafe runs in the module directory and may not
-   * set maven.multiModuleProjectDirectory).
+   * A file of the contract, {@code contract/src/main/<name>}, found by walking up from the working
+   * directory to the multi-module root (failsafe runs in the module directory and may not set
+   * maven.multiModuleProjectDirectory).
    */
   private static Path contractFile(String name) {
     for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      Path candidate = dir.resolve("contract/src/main/avro").resolve(name);
+      Path candidate = dir.resolve("contract/src/main").resolve(name);
       if (Files.isRegularFile(candidate)) {
         return candidate;
       }
     }
     throw new AssertionError(
-        "no contract/src/main/avro/" + name + " above " + Path.of("").toAbsolutePath());
+        "no contract/src/main/" + name + " above " + Path.of("").toAbsolutePath());
   }
 
   private static void sleep(long millis) {
