@@ -110,8 +110,7 @@ public final class PrefillLoop {
       Thread.sleep(20);
     }
     Map<String, Object> props = new HashMap<>();
-    props.put(
-        ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true); // the producer's settings (MnistStreamer)
+    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true); // the producer's settings (Streamer)
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
     props.put(ProducerConfig.LINGER_MS_CONFIG, 5);

@@ -11,18 +11,28 @@ import io.streamlearn.core.kafka.KafkaSettings;
 import io.streamlearn.core.kafka.Topics;
 import io.streamlearn.model.Adam;
 import io.streamlearn.model.DenseNetwork;
+import io.streamlearn.model.InputTransform;
+import io.streamlearn.model.ModelSpec;
 import io.streamlearn.model.Snapshots;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * The learner's configuration: every key declared once below, resolved into an immutable {@link
  * Config}.
  */
 public final class LearnerSettings {
+  /** The widest model: a feature vector of this many floats is 64 KiB. */
+  static final int MAX_INPUTS = 16_384;
+
+  /** The most classes: a prediction of this many probabilities is 4 KiB. */
+  static final int MAX_CLASSES = 1_024;
+
   public static final Setting<String> BOOTSTRAP_SERVERS = KafkaSettings.BOOTSTRAP_SERVERS;
   public static final Setting<String> APPLICATION_ID =
       Setting.text(
@@ -39,10 +49,48 @@ public final class LearnerSettings {
           "dead-letter-topic",
           "Topic for records that cannot be trained on.",
           Topics.DEAD_LETTERS.name());
+  public static final Setting<Integer> INPUTS =
+      Setting.integer(
+          "inputs",
+          "Inputs of the model: pixels per image or features per sample (MNIST: 784).",
+          784,
+          1,
+          MAX_INPUTS);
+  public static final Setting<Integer> CLASSES =
+      Setting.integer(
+          "classes",
+          "Classes of the model: labels lie in 0 to classes-1 (MNIST: 10).",
+          10,
+          2,
+          MAX_CLASSES);
+  public static final Setting<String> IMAGE_SHAPE =
+      Setting.text(
+          "image-shape",
+          "HEIGHTxWIDTH for an image model (it takes pixels, one byte each), or none for a feature model (it takes"
+              + " features, one float each); default 28x28 when inputs is 784, else none.",
+          null);
+  public static final Setting<String> NORMALIZE =
+      Setting.text(
+          "normalize",
+          "The input transform: scale:F (each input times F) or standardize (per-feature running mean and variance,"
+              + " updated after each batch is scored and before it trains); default scale:0.00392156862745098 (1/255)"
+              + " for an image model, standardize for a feature model.",
+          null);
+  public static final Setting<String> FEATURE_NAMES =
+      Setting.text(
+          "feature-names",
+          "The inputs' names in order, comma-separated, carried in every snapshot (empty: unnamed).",
+          null);
+  public static final Setting<String> CLASS_NAMES =
+      Setting.text(
+          "class-names",
+          "The classes' names by index, comma-separated, carried in every snapshot and prediction (empty:"
+              + " unnamed).",
+          null);
   public static final Setting<String> HIDDEN =
       Setting.text(
           "hidden",
-          "Hidden layer sizes, comma-separated (input 784 and output 10 are fixed by the contract).",
+          "Hidden layer sizes, comma-separated (the input layer is --inputs wide, the output --classes).",
           "100");
   public static final Setting<Integer> BATCH_SIZE =
       Setting.integer("batch-size", "Samples per mini-batch.", 64, 1, 1024);
@@ -177,6 +225,12 @@ public final class LearnerSettings {
           TRAINING_TOPIC,
           SNAPSHOT_TOPIC,
           DEAD_LETTER_TOPIC,
+          INPUTS,
+          CLASSES,
+          IMAGE_SHAPE,
+          NORMALIZE,
+          FEATURE_NAMES,
+          CLASS_NAMES,
           HIDDEN,
           BATCH_SIZE,
           LEARNING_RATE,
@@ -204,11 +258,6 @@ public final class LearnerSettings {
           HttpSettings.MAX_CONNECTIONS,
           HttpSettings.IDLE_TIMEOUT);
 
-  /** Input and output sizes fixed by the contract. */
-  public static final int INPUTS = 784;
-
-  public static final int OUTPUTS = 10;
-
   private LearnerSettings() {}
 
   /**
@@ -220,6 +269,8 @@ public final class LearnerSettings {
    * @param trainingTopic TrainingSample input
    * @param snapshotTopic compacted ModelSnapshot output
    * @param deadLetterTopic dead-letter output
+   * @param spec what the inputs and classes are, and the kind of input transform
+   * @param scale the fixed input scale, or null when the spec standardizes
    * @param sizes layer sizes, input to output
    * @param batchSize samples per mini-batch
    * @param adam Adam's hyperparameters
@@ -249,6 +300,8 @@ public final class LearnerSettings {
       String trainingTopic,
       String snapshotTopic,
       String deadLetterTopic,
+      ModelSpec spec,
+      InputTransform.Scale scale,
       int[] sizes,
       int batchSize,
       Adam.Settings adam,
@@ -293,6 +346,24 @@ public final class LearnerSettings {
   }
 
   public static Config resolve(Configuration c) {
+    ModelSpec spec = spec(c);
+    long batchBytes = (long) c.get(BATCH_SIZE) * new SampleLayout(spec).bytes() + SampleRing.HEADER;
+    if (batchBytes > TrainingState.PENDING_LIMIT_BYTES) {
+      throw new ConfigException(
+          BATCH_SIZE.name(),
+          "invalid value '"
+              + c.get(BATCH_SIZE)
+              + "' for key 'batch-size': a batch of "
+              + c.get(BATCH_SIZE)
+              + " samples of "
+              + spec.inputs()
+              + (spec.images() ? " pixels" : " features")
+              + " takes "
+              + batchBytes
+              + " bytes, more than the "
+              + TrainingState.PENDING_LIMIT_BYTES
+              + " the learner stores its waiting samples in: lower batch-size or inputs");
+    }
     return new Config(
         c.get(BOOTSTRAP_SERVERS),
         c.get(APPLICATION_ID),
@@ -300,7 +371,11 @@ public final class LearnerSettings {
         c.get(TRAINING_TOPIC),
         c.get(SNAPSHOT_TOPIC),
         c.get(DEAD_LETTER_TOPIC),
-        sizes(c.get(HIDDEN)),
+        spec,
+        spec.standardize()
+            ? null
+            : scale(Objects.requireNonNullElse(c.find(NORMALIZE), "").trim(), spec),
+        sizes(spec, c.get(HIDDEN)),
         c.get(BATCH_SIZE),
         new Adam.Settings(c.get(LEARNING_RATE), c.get(BETA1), c.get(BETA2), c.get(EPSILON)),
         c.get(LR_DECAY_RATE),
@@ -323,8 +398,111 @@ public final class LearnerSettings {
         c.kafkaProperties());
   }
 
-  /** 784, the hidden sizes, 10. */
-  static int[] sizes(String hidden) {
+  /** The spec the keys inputs, classes, image-shape, normalize and the names declare. */
+  static ModelSpec spec(Configuration c) {
+    int inputs = c.get(INPUTS);
+    int classes = c.get(CLASSES);
+    String shape = Objects.requireNonNullElse(c.find(IMAGE_SHAPE), "").trim();
+    ModelSpec.Image image;
+    if (shape.isEmpty()) {
+      image = inputs == 784 ? new ModelSpec.Image(28, 28) : null;
+    } else if (shape.equals("none")) {
+      image = null;
+    } else {
+      image = imageShape(shape, inputs);
+    }
+    String normalize = Objects.requireNonNullElse(c.find(NORMALIZE), "").trim();
+    boolean standardize = normalize.isEmpty() ? image == null : normalize.equals("standardize");
+    if (!normalize.isEmpty() && !standardize && !normalize.startsWith("scale:")) {
+      throw invalid(
+          NORMALIZE, normalize, "must be scale:F (e.g. scale:0.00392156862745098) or standardize");
+    }
+    List<String> featureNames = names(FEATURE_NAMES, c.find(FEATURE_NAMES));
+    List<String> classNames = names(CLASS_NAMES, c.find(CLASS_NAMES));
+    if (!featureNames.isEmpty() && featureNames.size() != inputs) {
+      throw invalid(
+          FEATURE_NAMES,
+          c.find(FEATURE_NAMES),
+          featureNames.size() + " names for " + inputs + " inputs (key 'inputs')");
+    }
+    if (!classNames.isEmpty() && classNames.size() != classes) {
+      throw invalid(
+          CLASS_NAMES,
+          c.find(CLASS_NAMES),
+          classNames.size() + " names for " + classes + " classes (key 'classes')");
+    }
+    try {
+      return new ModelSpec(inputs, classes, featureNames, classNames, image, standardize);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(FEATURE_NAMES.name(), "invalid names: " + e.getMessage());
+    }
+  }
+
+  private static ModelSpec.Image imageShape(String shape, int inputs) {
+    String[] parts = shape.split("x", -1);
+    int height = -1;
+    int width = -1;
+    if (parts.length == 2) {
+      try {
+        height = Integer.parseInt(parts[0]);
+        width = Integer.parseInt(parts[1]);
+      } catch (NumberFormatException e) {
+        height = -1;
+      }
+    }
+    if (height < 1 || width < 1) {
+      throw invalid(IMAGE_SHAPE, shape, "must be HEIGHTxWIDTH (e.g. 28x28) or none");
+    }
+    if ((long) height * width != inputs) {
+      throw invalid(
+          IMAGE_SHAPE,
+          shape,
+          shape + " holds " + (long) height * width + " pixels, but inputs is " + inputs);
+    }
+    return new ModelSpec.Image(height, width);
+  }
+
+  private static InputTransform.Scale scale(String normalize, ModelSpec spec) {
+    if (normalize.isEmpty()) {
+      if (!spec.images()) {
+        throw new IllegalStateException("a feature model standardizes by default");
+      }
+      return InputTransform.Scale.MNIST;
+    }
+    String value = normalize.substring("scale:".length());
+    float factor;
+    try {
+      factor = Float.parseFloat(value);
+    } catch (NumberFormatException e) {
+      factor = Float.NaN;
+    }
+    if (!(factor > 0) || !Float.isFinite(factor)) {
+      throw invalid(NORMALIZE, normalize, "the scale must be a positive number, e.g. scale:0.5");
+    }
+    return new InputTransform.Scale(factor);
+  }
+
+  private static List<String> names(Setting<String> key, String value) {
+    if (value == null || value.isBlank()) {
+      return List.of();
+    }
+    List<String> names = new ArrayList<>();
+    for (String name : value.split(",", -1)) {
+      names.add(name.trim());
+    }
+    if (names.contains("")) {
+      throw invalid(key, value, "a name is empty");
+    }
+    return names;
+  }
+
+  private static ConfigException invalid(Setting<?> key, String value, String why) {
+    return new ConfigException(
+        key.name(), "invalid value '" + value + "' for key '" + key.name() + "': " + why);
+  }
+
+  /** The spec's inputs, the hidden sizes, the spec's classes. */
+  static int[] sizes(ModelSpec spec, String hidden) {
     String[] parts = hidden.isBlank() ? new String[0] : hidden.split(",");
     if (parts.length + 1 > Snapshots.MAX_LAYERS) {
       throw new ConfigException(
@@ -340,7 +518,7 @@ public final class LearnerSettings {
               + ")");
     }
     int[] sizes = new int[parts.length + 2];
-    sizes[0] = INPUTS;
+    sizes[0] = spec.inputs();
     for (int i = 0; i < parts.length; i++) {
       try {
         sizes[i + 1] = Integer.parseInt(parts[i].trim());
@@ -355,7 +533,7 @@ public final class LearnerSettings {
                 + "' for key 'hidden': must be comma-separated layer sizes between 1 and 65536, e.g. 100 or 256,128");
       }
     }
-    sizes[sizes.length - 1] = OUTPUTS;
+    sizes[sizes.length - 1] = spec.classes();
     return sizes;
   }
 }

@@ -88,7 +88,8 @@ public final class LearnerTopology {
     if (repartition) {
       KStream<byte[], Decoded> decoded =
           training.process(
-              () -> new SampleDecoder(config.modelId(), metrics), Named.as("decode-samples"));
+              () -> new SampleDecoder(config.modelId(), new SampleLayout(config.spec()), metrics),
+              Named.as("decode-samples"));
       decoded
           .filter((key, d) -> d.isDeadLetter(), Named.as("invalid-samples"))
           .map(

@@ -1,8 +1,5 @@
 package io.streamlearn.learner;
 
-import io.streamlearn.contract.TrainingSample;
-import io.streamlearn.contract.avro.Codecs;
-import io.streamlearn.contract.avro.InputShape;
 import io.streamlearn.contract.avro.InvalidPayloadException;
 import io.streamlearn.core.kafka.DeadLetter;
 import java.nio.charset.StandardCharsets;
@@ -15,19 +12,22 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reads raw TrainingSample records: a valid one goes on as a compact sample keyed by the model id
- * (so all samples meet in one partition and one task); an invalid one (undecodable, wrong pixel
- * count, label outside 0-9) goes on as a dead letter with the contract's headers, and is counted.
+ * (so all samples meet in one partition and one task); an invalid one (undecodable, not of the
+ * spec's shape: {@link SampleLayout#decodeInto}) goes on as a dead letter with the contract's
+ * headers, and is counted.
  */
 final class SampleDecoder implements Processor<byte[], byte[], byte[], Decoded> {
   private static final Logger log = LoggerFactory.getLogger(SampleDecoder.class);
   static final String SERVICE = "learner";
 
   private final byte[] modelKey;
+  private final SampleLayout layout;
   private final LearnerMetrics metrics;
   private ProcessorContext<byte[], Decoded> context;
 
-  SampleDecoder(String modelId, LearnerMetrics metrics) {
+  SampleDecoder(String modelId, SampleLayout layout, LearnerMetrics metrics) {
     this.modelKey = modelId.getBytes(StandardCharsets.UTF_8);
+    this.layout = layout;
     this.metrics = metrics;
   }
 
@@ -38,9 +38,9 @@ final class SampleDecoder implements Processor<byte[], byte[], byte[], Decoded> 
 
   @Override
   public void process(Record<byte[], byte[]> record) {
-    byte[] compact = new byte[TrainingState.SAMPLE_BYTES];
+    byte[] compact = new byte[layout.bytes()];
     try {
-      decodeInto(record.value(), compact);
+      layout.decodeInto(record.value(), compact);
       context.forward(record.withKey(modelKey).withValue(Decoded.sample(compact)));
     } catch (InvalidPayloadException e) {
       Record<byte[], byte[]> letter =
@@ -52,17 +52,6 @@ final class SampleDecoder implements Processor<byte[], byte[], byte[], Decoded> 
               letter.timestamp(),
               letter.headers()));
     }
-  }
-
-  /**
-   * Decodes a TrainingSample and writes it in the learner's compact form {@code [label, 784
-   * pixels]}.
-   */
-  static void decodeInto(byte[] value, byte[] compact) {
-    TrainingSample sample = Codecs.TRAINING_SAMPLE.decode(value);
-    InputShape.MNIST.check(sample);
-    compact[0] = (byte) sample.getLabel();
-    sample.getPixels().duplicate().get(compact, 1, Codecs.PIXELS);
   }
 
   /**

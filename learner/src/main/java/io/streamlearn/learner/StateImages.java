@@ -2,7 +2,10 @@ package io.streamlearn.learner;
 
 import io.streamlearn.model.Adam;
 import io.streamlearn.model.DenseNetwork;
+import io.streamlearn.model.Standardizer;
 import io.streamlearn.model.WeightAverage;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -20,16 +23,21 @@ final class StateImages {
   private final DenseNetwork network;
   private final Adam adam;
   private final WeightAverage average;
+  private final Standardizer standardizer;
   private final Image[] images = new Image[3];
   private int stored;
   private int latest;
   private long latestSeq;
 
-  /** Images of the live state of {@code network}, {@code adam} and {@code average} (or null). */
-  StateImages(DenseNetwork network, Adam adam, WeightAverage average) {
+  /**
+   * Images of the live state of {@code network}, {@code adam}, {@code average} (or null) and {@code
+   * standardizer} (or null).
+   */
+  StateImages(DenseNetwork network, Adam adam, WeightAverage average, Standardizer standardizer) {
     this.network = network;
     this.adam = adam;
     this.average = average;
+    this.standardizer = standardizer;
     int count = Math.toIntExact(network.parameterCount());
     for (int i = 0; i < images.length; i++) {
       images[i] = new Image(count, average != null);
@@ -101,6 +109,9 @@ final class StateImages {
     if (!image.params.load(store) || !image.moment1.load(store) || !image.moment2.load(store)) {
       return false;
     }
+    if (standardizer != null && !image.statistics.load(store, standardizer)) {
+      return false;
+    }
     INDArray[] parameters = network.parameters();
     int at = 0;
     for (INDArray p : parameters) {
@@ -125,8 +136,10 @@ final class StateImages {
     final FloatChunks moment1;
     final FloatChunks moment2;
     final FloatChunks average;
+    final Statistics statistics;
 
     Image(int count, boolean withAverage) {
+      statistics = standardizer != null ? new Statistics(standardizer.width()) : null;
       params = new FloatChunks("params", count);
       moment1 = new FloatChunks("adam-m", count);
       moment2 = new FloatChunks("adam-v", count);
@@ -145,6 +158,9 @@ final class StateImages {
       if (average != null) {
         StateImages.this.average.saveTo(average);
       }
+      if (statistics != null) {
+        statistics.capture(standardizer);
+      }
     }
 
     void put(KeyValueStore<String, byte[]> store) {
@@ -154,6 +170,64 @@ final class StateImages {
       if (average != null) {
         average.put(store);
       }
+      if (statistics != null) {
+        statistics.put(store);
+      }
+    }
+  }
+
+  /**
+   * A standardizing model's running statistics under the key {@value #STATISTICS}: the sample
+   * count, then each input's mean, then each input's sum of squared deviations, little-endian
+   * (long, doubles), in an array allocated once and rewritten in place (as the float chunks are).
+   */
+  static final String STATISTICS = "standardizer";
+
+  private static final class Statistics {
+    private final double[] means;
+    private final double[] m2s;
+    private final byte[] bytes;
+    private long count;
+
+    Statistics(int width) {
+      means = new double[width];
+      m2s = new double[width];
+      bytes = new byte[8 + 16 * width];
+    }
+
+    void capture(Standardizer live) {
+      live.saveTo(means, m2s);
+      count = live.count();
+    }
+
+    void put(KeyValueStore<String, byte[]> store) {
+      ByteBuffer out = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+      out.putLong(count);
+      for (double m : means) {
+        out.putDouble(m);
+      }
+      for (double m : m2s) {
+        out.putDouble(m);
+      }
+      store.put(STATISTICS, bytes);
+    }
+
+    /** Restores {@code live} from the store; false when the key is missing or of another width. */
+    boolean load(KeyValueStore<String, byte[]> store, Standardizer live) {
+      byte[] stored = store.get(STATISTICS);
+      if (stored == null || stored.length != bytes.length) {
+        return false;
+      }
+      ByteBuffer in = ByteBuffer.wrap(stored).order(ByteOrder.LITTLE_ENDIAN);
+      count = in.getLong();
+      for (int i = 0; i < means.length; i++) {
+        means[i] = in.getDouble();
+      }
+      for (int i = 0; i < m2s.length; i++) {
+        m2s[i] = in.getDouble();
+      }
+      live.restore(count, means, m2s);
+      return true;
     }
   }
 }

@@ -57,7 +57,8 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
   private final Function<ProcessorContext<byte[], byte[]>, SnapshotOutput> outputs;
   private SnapshotOutput output;
   private final byte[] modelKey;
-  private final byte[] sample = new byte[TrainingState.SAMPLE_BYTES];
+  private final SampleLayout layout;
+  private final byte[] sample;
   private ProcessorContext<byte[], byte[]> context;
   private KeyValueStore<String, byte[]> store;
   private TrainingState state;
@@ -143,6 +144,8 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
     this.metrics = metrics;
     this.decodes = decodes;
     this.modelKey = config.modelId().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    this.layout = new SampleLayout(config.spec());
+    this.sample = new byte[layout.bytes()];
   }
 
   @Override
@@ -229,7 +232,7 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
     byte[] compact;
     if (decodes) {
       try {
-        SampleDecoder.decodeInto(record.value(), sample);
+        layout.decodeInto(record.value(), sample);
       } catch (InvalidPayloadException e) {
         context.forward(
             SampleDecoder.deadLetter(record, context.recordMetadata().orElseThrow(), e, metrics));
@@ -238,12 +241,12 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
       compact = sample;
     } else {
       compact = record.value();
-      if (compact == null || compact.length != TrainingState.SAMPLE_BYTES) {
+      if (compact == null || compact.length != layout.bytes()) {
         throw new IllegalStateException(
             "internal sample of "
                 + (compact == null ? 0 : compact.length)
                 + " bytes on the repartition topic, expected "
-                + TrainingState.SAMPLE_BYTES);
+                + layout.bytes());
       }
     }
     lastArrivalMs = context.currentSystemTimeMs();
@@ -357,7 +360,9 @@ final class Trainer implements Processor<byte[], byte[], byte[], byte[]> {
                 Double.isNaN(accuracy) ? null : accuracy,
                 Double.isNaN(loss) ? null : loss),
             config.sizes(),
-            weights);
+            weights,
+            config.spec(),
+            state.transform());
     byte[] bytes = Codecs.MODEL_SNAPSHOT.encode(snapshot);
     output.publish(modelKey, bytes, publishedAt);
     state.published(version);

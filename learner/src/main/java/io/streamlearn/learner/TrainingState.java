@@ -7,7 +7,8 @@ import io.streamlearn.learner.avro.LearnerCheckpoint;
 import io.streamlearn.model.Adam;
 import io.streamlearn.model.BatchStats;
 import io.streamlearn.model.DenseNetwork;
-import io.streamlearn.model.Snapshots;
+import io.streamlearn.model.InputTransform;
+import io.streamlearn.model.Standardizer;
 import io.streamlearn.model.TrainingLoop;
 import io.streamlearn.model.WeightAverage;
 import java.util.ArrayList;
@@ -57,16 +58,26 @@ final class TrainingState {
   static final AvroCodec<LearnerCheckpoint> CHECKPOINT =
       AvroCodec.of(LearnerCheckpoint.class, checkpoint -> {});
 
-  /** Bytes of one waiting sample: the label, then 784 pixels. */
-  static final int SAMPLE_BYTES = 1 + LearnerSettings.INPUTS;
-
   private final Config config;
+  private final SampleLayout layout;
   final DenseNetwork network;
   final Adam adam;
   final WeightAverage average;
   final Prequential prequential;
   private final TrainingLoop loop;
-  private final float[] row = new float[LearnerSettings.INPUTS];
+  private final float[] row;
+
+  /**
+   * The running statistics of a standardizing model (null for a scaled one): updated with each
+   * batch after it is scored and before it trains, on the thread that trains.
+   */
+  private final Standardizer standardizer;
+
+  /**
+   * What the inputs go through: the configured scale, or the statistics frozen after the last batch
+   * trained. Written by the training thread, read by the stream thread when no training runs.
+   */
+  private volatile InputTransform transform;
 
   /** The waiting samples, as the store holds them. */
   private final SampleRing pending;
@@ -84,13 +95,18 @@ final class TrainingState {
 
   private TrainingState(Config config, DenseNetwork network) {
     this.config = config;
+    this.layout = new SampleLayout(config.spec());
+    this.row = new float[config.spec().inputs()];
     this.network = network;
     this.adam = new Adam(config.adam(), network.parameters());
     this.prequential = new Prequential(config.prequentialWindow(), config.batchSize());
-    this.pending = new SampleRing(capacity(config), SAMPLE_BYTES);
+    this.pending = new SampleRing(capacity(config), layout.bytes());
+    this.standardizer =
+        config.spec().standardize() ? new Standardizer(config.spec().inputs()) : null;
+    this.transform = standardizer != null ? standardizer.freeze() : config.scale();
     this.average =
         config.emaDecay() > 0 ? new WeightAverage(config.emaDecay(), network.parameters()) : null;
-    this.images = new StateImages(network, adam, average);
+    this.images = new StateImages(network, adam, average, standardizer);
     this.loop = new TrainingLoop(network, adam, average, config::learningRate, config.batchSize());
   }
 
@@ -160,6 +176,9 @@ final class TrainingState {
       throw new IllegalStateException(
           "learner state of " + config.applicationId() + " is incomplete");
     }
+    if (state.standardizer != null) {
+      state.transform = state.standardizer.freeze();
+    }
     byte[] waiting = store.get(PENDING);
     if (waiting != null) {
       state.pending.restore(
@@ -185,7 +204,7 @@ final class TrainingState {
    * line) for batches of more than 573 samples.
    */
   static int queuedBatches(Config config) {
-    long perBatch = (long) config.batchSize() * SAMPLE_BYTES;
+    long perBatch = (long) config.batchSize() * new SampleLayout(config.spec()).bytes();
     long fit = (PENDING_LIMIT_BYTES - SampleRing.HEADER) / perBatch - 1;
     return (int) Math.max(0, Math.min(MAX_QUEUED_BATCHES, fit));
   }
@@ -204,7 +223,7 @@ final class TrainingState {
     return pending.count();
   }
 
-  /** Appends a sample ({@code [label, 784 pixels]}) to the waiting samples and stores them. */
+  /** Appends a sample (in {@link SampleLayout}) to the waiting samples and stores them. */
   void addPending(byte[] sample, KeyValueStore<String, byte[]> store) {
     pending.add(sample);
     store.put(PENDING, pending.bytes());
@@ -228,17 +247,51 @@ final class TrainingState {
   Trained train(int first, int count, long seq, boolean capture) {
     INDArray x = count == config.batchSize() ? loop.input() : network.newInput(count);
     int[] y = count == config.batchSize() ? loop.labels() : new int[count];
-    byte[] samples = pending.bytes();
-    for (int r = 0; r < count; r++) {
-      int offset = pending.offset((first + r) % pending.capacity());
-      y[r] = samples[offset];
-      DenseNetwork.setInputRow(x, r, samples, offset + 1, Snapshots.INPUT_SCALE, row);
+    fill(x, y, first, count);
+    TrainingLoop.Step step;
+    if (standardizer == null) {
+      step = loop.step(x, y); // the transform is fixed: the step's forward pass is the test
+    } else {
+      // Test with the statistics so far, then fold the batch into them and train with the new.
+      BatchStats scored = network.forward(x, y);
+      byte[] samples = pending.bytes();
+      for (int r = 0; r < count; r++) {
+        layout.copyInputs(samples, pending.offset((first + r) % pending.capacity()), row);
+        standardizer.add(row);
+      }
+      transform = standardizer.freeze();
+      fill(x, y, first, count);
+      step = new TrainingLoop.Step(scored, loop.step(x, y).applied());
     }
-    TrainingLoop.Step step = loop.step(x, y);
     if (capture) {
       capture(seq);
     }
     return new Trained(step, seq);
+  }
+
+  /**
+   * Puts the {@code count} waiting samples from ring index {@code first}, transformed, into x, y.
+   */
+  private void fill(INDArray x, int[] y, int first, int count) {
+    byte[] samples = pending.bytes();
+    InputTransform t = transform;
+    for (int r = 0; r < count; r++) {
+      int offset = pending.offset((first + r) % pending.capacity());
+      y[r] = layout.label(samples, offset);
+      if (layout.images()) {
+        DenseNetwork.setInputRow(x, r, samples, offset + layout.inputsAt(), t, row);
+      } else {
+        layout.copyInputs(samples, offset, row);
+        DenseNetwork.setInputRow(x, r, row, t);
+      }
+    }
+  }
+
+  /**
+   * The transform the live weights were trained with (for a snapshot; read when no training runs).
+   */
+  InputTransform transform() {
+    return transform;
   }
 
   /**

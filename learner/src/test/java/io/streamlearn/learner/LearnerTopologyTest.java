@@ -23,6 +23,8 @@ import io.streamlearn.learner.LearnerSettings.Config;
 import io.streamlearn.model.Adam;
 import io.streamlearn.model.BatchStats;
 import io.streamlearn.model.DenseNetwork;
+import io.streamlearn.model.InputTransform;
+import io.streamlearn.model.ModelSpec;
 import io.streamlearn.model.Snapshots;
 import io.streamlearn.model.WeightAverage;
 import java.nio.ByteBuffer;
@@ -95,6 +97,9 @@ class LearnerTopologyTest {
     long snapshotIntervalMs = 1000;
     int prequentialWindow = 100;
     Map<String, String> kafka = Map.of();
+    ModelSpec spec = ModelSpec.MNIST;
+    InputTransform.Scale scale = InputTransform.Scale.MNIST;
+    int[] sizes = SIZES.clone();
 
     Config build() {
       Path stateDir = tmp.resolve("state-" + harnesses++);
@@ -105,7 +110,9 @@ class LearnerTopologyTest {
           "train-in",
           "snapshots-out",
           "dead-letters-out",
-          SIZES.clone(),
+          spec,
+          spec.standardize() ? null : scale,
+          sizes,
           batchSize,
           adam,
           lrDecayRate,
@@ -1091,7 +1098,7 @@ class LearnerTopologyTest {
 
     void send(int from, int to) {
       for (int n = from; n < to; n++) {
-        byte[] compact = new byte[TrainingState.SAMPLE_BYTES];
+        byte[] compact = new byte[SampleLayout.MNIST.bytes()];
         compact[0] = (byte) label(n);
         System.arraycopy(pixels(n), 0, compact, 1, Codecs.PIXELS);
         trainer.process(new Record<>(utf8(MODEL), compact, T0.toEpochMilli()));
@@ -1183,5 +1190,130 @@ class LearnerTopologyTest {
     learner.trainer.close();
     assertEquals(6, next.getVersion());
     assertEquals(8, next.getSamplesSeen());
+  }
+
+  // --- feature models
+  // ---------------------------------------------------------------------------------------------
+
+  private static final ModelSpec TABULAR =
+      new ModelSpec(
+          3, 3, List.of("age", "income", "score"), List.of("low", "mid", "high"), null, true);
+
+  private Config tabular(Consumer<Settings> more) {
+    return config(
+        s -> {
+          s.spec = TABULAR;
+          s.sizes = new int[] {3, 8, 3};
+          more.accept(s);
+        });
+  }
+
+  static List<Float> tabularFeatures(int n) {
+    return List.of((float) (20 + n % 50), 3e4f + 1e3f * (n % 11), (n % 7) * 0.01f);
+  }
+
+  static byte[] featureSample(int label, List<Float> features, ByteBuffer pixels) {
+    return Codecs.TRAINING_SAMPLE.encode(
+        TrainingSample.newBuilder()
+            .setSampleId("f")
+            .setLabel(label)
+            .setPixels(pixels)
+            .setFeatures(features)
+            .setSource("test")
+            .setEventTime(T0)
+            .build());
+  }
+
+  @ParameterizedTest(name = "repartition {0}")
+  @ValueSource(booleans = {true, false})
+  void aFeatureModelTrainsAndItsSnapshotsCarryTheSpecAndTheRunningStatistics(boolean repartition) {
+    try (Harness h = new Harness(tabular(s -> s.snapshotEvery = 3), 0, repartition)) {
+      for (int n = 0; n < 12; n++) {
+        h.send(utf8("f-" + n), featureSample(n % 3, tabularFeatures(n), ByteBuffer.allocate(0)));
+      }
+      List<ModelSnapshot> snapshots = h.newSnapshots();
+      assertEquals(1, snapshots.size(), "three batches of four: one snapshot");
+      ModelSnapshot snapshot = snapshots.get(0);
+      assertEquals(12, snapshot.getSamplesSeen());
+      Snapshots.Input input = Snapshots.input(snapshot);
+      assertEquals(TABULAR, input.spec());
+      InputTransform.Standardize t = (InputTransform.Standardize) input.transform();
+      assertEquals(12, t.count());
+      for (int i = 0; i < 3; i++) {
+        double sum = 0;
+        for (int n = 0; n < 12; n++) {
+          sum += tabularFeatures(n).get(i);
+        }
+        double mean = sum / 12;
+        double squares = 0;
+        for (int n = 0; n < 12; n++) {
+          double d = tabularFeatures(n).get(i) - mean;
+          squares += d * d;
+        }
+        float variance = (float) (squares / 12);
+        assertEquals((float) mean, t.mean()[i], Math.ulp((float) mean) * 2, "mean " + i);
+        assertEquals(variance, t.variance()[i], Math.ulp(variance) * 2, "variance " + i);
+      }
+      assertArrayEquals(
+          Snapshots.checksum(snapshot.getLayers(), snapshot.getSpec()),
+          bytes(snapshot.getChecksum()));
+      assertEquals(0, h.deadLetters.readRecordsToList().size());
+    }
+  }
+
+  /** Every way a record can fail a feature model, each with its own reason, in one stream. */
+  @Test
+  void aFeatureModelDeadLettersEachBadCombinationWithItsOwnReason() {
+    ByteBuffer none = ByteBuffer.allocate(0);
+    List<Float> nan = new ArrayList<>(tabularFeatures(1));
+    nan.set(1, Float.NaN);
+    List<byte[]> bad =
+        List.of(
+            featureSample(0, null, ByteBuffer.wrap(pixels(3))),
+            featureSample(0, tabularFeatures(0), ByteBuffer.wrap(new byte[3])),
+            featureSample(0, null, none),
+            featureSample(0, List.of(1f, 2f), none),
+            featureSample(3, tabularFeatures(0), none),
+            featureSample(-1, tabularFeatures(0), none),
+            featureSample(0, nan, none));
+    List<PayloadError> reasons =
+        List.of(
+            PayloadError.WRONG_INPUT_KIND,
+            PayloadError.PIXELS_AND_FEATURES,
+            PayloadError.NO_INPUT,
+            PayloadError.BAD_FEATURE_COUNT,
+            PayloadError.BAD_LABEL,
+            PayloadError.BAD_LABEL,
+            PayloadError.NOT_FINITE);
+    try (Harness h = new Harness(tabular(s -> {}))) {
+      for (int i = 0; i < bad.size(); i++) {
+        h.send(utf8("bad-" + i), bad.get(i));
+        h.send(utf8("good-" + i), featureSample(i % 3, tabularFeatures(i), none));
+      }
+      List<TestRecord<byte[], byte[]>> letters = h.deadLetters.readRecordsToList();
+      assertEquals(bad.size(), letters.size());
+      for (int i = 0; i < bad.size(); i++) {
+        assertArrayEquals(bad.get(i), letters.get(i).value(), "original bytes " + i);
+        assertEquals(
+            reasons.get(i).name(),
+            DeadLetter.header(letters.get(i).headers(), DeadLetter.REASON),
+            "reason of " + i);
+      }
+      assertEquals(2, h.deadLetterCount(PayloadError.BAD_LABEL));
+      h.advance(HOUR);
+      assertEquals(bad.size(), h.counter("streamlearn.learner.samples"), "the good ones trained");
+    }
+  }
+
+  @Test
+  void anImageModelDeadLettersFeatures() {
+    try (Harness h = new Harness(config(s -> {}))) {
+      h.send(utf8("f"), featureSample(1, tabularFeatures(0), ByteBuffer.allocate(0)));
+
+      TestRecord<byte[], byte[]> letter = h.deadLetters.readRecord();
+      assertEquals(
+          PayloadError.WRONG_INPUT_KIND.name(),
+          DeadLetter.header(letter.headers(), DeadLetter.REASON));
+    }
   }
 }

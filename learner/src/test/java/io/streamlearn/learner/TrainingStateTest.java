@@ -12,6 +12,8 @@ import io.streamlearn.learner.LearnerSettings.Config;
 import io.streamlearn.model.Adam;
 import io.streamlearn.model.BatchStats;
 import io.streamlearn.model.DenseNetwork;
+import io.streamlearn.model.InputTransform;
+import io.streamlearn.model.ModelSpec;
 import io.streamlearn.model.TrainingLoop;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -31,6 +33,10 @@ class TrainingStateTest {
   private static final int BATCH = 4;
 
   static Config config(int[] sizes, int batchSize, double emaDecay) {
+    return config(ModelSpec.MNIST, sizes, batchSize, emaDecay);
+  }
+
+  static Config config(ModelSpec spec, int[] sizes, int batchSize, double emaDecay) {
     return new Config(
         "unused:9092",
         "learner-state-test",
@@ -38,6 +44,8 @@ class TrainingStateTest {
         "in",
         "out",
         "dlq",
+        spec,
+        spec.standardize() ? null : InputTransform.Scale.MNIST,
         sizes,
         batchSize,
         Adam.Settings.defaults(),
@@ -80,9 +88,9 @@ class TrainingStateTest {
 
   /** Sample {@code n} in the learner's compact form: label, then 784 pixels. */
   static byte[] compact(int n) {
-    byte[] sample = new byte[TrainingState.SAMPLE_BYTES];
+    byte[] sample = new byte[SampleLayout.MNIST.bytes()];
     sample[0] = (byte) LearnerTopologyTest.label(n);
-    System.arraycopy(LearnerTopologyTest.pixels(n), 0, sample, 1, LearnerSettings.INPUTS);
+    System.arraycopy(LearnerTopologyTest.pixels(n), 0, sample, 1, 784);
     return sample;
   }
 
@@ -346,5 +354,112 @@ class TrainingStateTest {
     }
     assertFalse(allZero, "published weights are all zero");
     assertArrayEquals(trained, published, 1e-6f, "the average starts from the trained weights");
+  }
+
+  // --- feature models
+  // ---------------------------------------------------------------------------------------------
+
+  private static final ModelSpec FEATURES =
+      new ModelSpec(3, 2, java.util.List.of("a", "b", "c"), java.util.List.of(), null, true);
+
+  /** Feature sample {@code n}: three features of very different scales, label n % 2. */
+  static float[] features(int n) {
+    return new float[] {(n % 7) * 1e-3f, 5e3f + (n % 5) * 1e3f, -2f + (n % 3)};
+  }
+
+  static byte[] compactFeatures(int n) {
+    SampleLayout layout = new SampleLayout(FEATURES);
+    byte[] out = new byte[layout.bytes()];
+    java.util.List<Float> values = new java.util.ArrayList<>();
+    for (float f : features(n)) {
+      values.add(f);
+    }
+    layout.write(
+        io.streamlearn.contract.TrainingSample.newBuilder()
+            .setSampleId("f-" + n)
+            .setLabel(n % 2)
+            .setPixels(java.nio.ByteBuffer.allocate(0))
+            .setFeatures(values)
+            .setSource("test")
+            .setEventTime(java.time.Instant.EPOCH)
+            .build(),
+        out);
+    return out;
+  }
+
+  @Test
+  void aFeatureSampleIsHeldAsLabelThenFloats() {
+    SampleLayout layout = new SampleLayout(FEATURES);
+    byte[] sample = compactFeatures(5);
+    float[] row = new float[3];
+    layout.copyInputs(sample, 0, row);
+
+    assertEquals(1 + 4 * 3, layout.bytes());
+    assertEquals(1, layout.label(sample, 0));
+    assertArrayEquals(features(5), row);
+  }
+
+  @Test
+  void labelsPast255TakeTwoBytes() {
+    ModelSpec wide = new ModelSpec(3, 300, java.util.List.of(), java.util.List.of(), null, true);
+    SampleLayout layout = new SampleLayout(wide);
+    byte[] out = new byte[layout.bytes()];
+    layout.write(
+        io.streamlearn.contract.TrainingSample.newBuilder()
+            .setSampleId("x")
+            .setLabel(299)
+            .setPixels(java.nio.ByteBuffer.allocate(0))
+            .setFeatures(java.util.List.of(1f, 2f, 3f))
+            .setSource("test")
+            .setEventTime(java.time.Instant.EPOCH)
+            .build(),
+        out);
+
+    assertEquals(2 + 12, layout.bytes());
+    assertEquals(299, layout.label(out, 0));
+  }
+
+  /**
+   * Test, then train: a batch is scored with the statistics of the samples before it, then folded
+   * into them, then trained with the new ones; the statistics are stored with the weights and load
+   * back to the same transform.
+   */
+  @Test
+  void standardizationStatisticsFollowTheSamplesAndSurviveARestart() {
+    Config config = config(FEATURES, new int[] {3, 4, 2}, BATCH, 0);
+    KeyValueStore<String, byte[]> store = store();
+    TrainingState state = TrainingState.fresh(config, 0);
+    assertEquals(0, ((InputTransform.Standardize) state.transform()).count());
+    for (int n = 0; n < 3 * BATCH; n++) {
+      state.addPending(compactFeatures(n), store);
+    }
+    for (int b = 0; b < 3; b++) {
+      int count = Math.min(state.pendingCount(), BATCH);
+      state.finish(count, state.train(state.ringIndex(0), count, ++steps, true).step());
+    }
+    state.save(store);
+
+    InputTransform.Standardize t = (InputTransform.Standardize) state.transform();
+    assertEquals(3 * BATCH, t.count());
+    for (int i = 0; i < 3; i++) {
+      double sum = 0;
+      for (int n = 0; n < 3 * BATCH; n++) {
+        sum += features(n)[i];
+      }
+      double mean = sum / (3 * BATCH);
+      double squares = 0;
+      for (int n = 0; n < 3 * BATCH; n++) {
+        squares += (features(n)[i] - mean) * (features(n)[i] - mean);
+      }
+      assertEquals((float) mean, t.mean()[i], Math.ulp((float) mean) * 2, "mean " + i);
+      assertEquals(
+          (float) (squares / (3 * BATCH)),
+          t.variance()[i],
+          Math.ulp((float) (squares / (3 * BATCH))) * 2,
+          "variance " + i);
+    }
+    TrainingState loaded = TrainingState.load(store, config, 0);
+    assertEquals(t, loaded.transform());
+    assertSameWeights(state, loaded);
   }
 }

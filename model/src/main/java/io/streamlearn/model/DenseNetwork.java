@@ -224,6 +224,44 @@ public final class DenseNetwork {
   }
 
   /**
+   * Puts pixels {@code pixels[offset, offset + width)} (unsigned bytes), through {@code transform},
+   * into row {@code row} of {@code x}, using a caller's scratch row {@code values}.
+   */
+  public static void setInputRow(
+      INDArray x, int row, byte[] pixels, int offset, InputTransform transform, float[] values) {
+    if (transform instanceof InputTransform.Scale s) {
+      setInputRow(x, row, pixels, offset, s.factor(), values);
+      return;
+    }
+    int width = Math.toIntExact(x.columns());
+    for (int i = 0; i < width; i++) {
+      values[i] = pixels[offset + i] & 0xff;
+    }
+    setInputRow(x, row, values, transform);
+  }
+
+  /**
+   * Puts {@code values[0, width)}, through {@code transform}, into row {@code row} of {@code x}
+   * (transforming {@code values} in place).
+   */
+  public static void setInputRow(INDArray x, int row, float[] values, InputTransform transform) {
+    int width = Math.toIntExact(x.columns());
+    transform.apply(values, width);
+    putRow(x, row, values, width);
+  }
+
+  private static void putRow(INDArray x, int row, float[] values, int width) {
+    if (x.dataType() == DataType.FLOAT) {
+      x.data().asNioFloat().put(row * width, values, 0, width);
+    } else {
+      Vec v = Vec.of(x);
+      for (int i = 0; i < width; i++) {
+        v.set(row * width + i, values[i]);
+      }
+    }
+  }
+
+  /**
    * Puts {@code values[0, width)}, each times {@code scale}, into row {@code row} of {@code x}
    * (scaling {@code values} in place).
    */

@@ -78,7 +78,6 @@ public final class RowForward {
       byte[] pixels, int offset, float scale, float[] out, int outOffset, Scratch scratch) {
     float[] a = scratch.a;
     float[] z = scratch.z;
-    int last = sizes.length - 2;
     // layer 0: (784) x (784, h) -> (h), summing only the rows of W whose pixel is not zero
     int width = sizes[1];
     float[][] w0 = weights[0];
@@ -89,8 +88,34 @@ public final class RowForward {
         axpy(v * scale, w0[i], z, width);
       }
     }
+    hiddenAndSoftmax(a, z, out, outOffset);
+  }
+
+  /**
+   * Class probabilities of one input already transformed, {@code x[0 .. inputs)}, written to {@code
+   * out[outOffset .. outOffset+outputs)}.
+   */
+  public void probabilities(float[] x, float[] out, int outOffset, Scratch scratch) {
+    float[] z = scratch.z;
+    int width = sizes[1];
+    float[][] w0 = weights[0];
+    System.arraycopy(biases[0], 0, z, 0, width);
+    for (int i = 0; i < sizes[0]; i++) {
+      float v = x[i];
+      if (v != 0) {
+        axpy(v, w0[i], z, width);
+      }
+    }
+    hiddenAndSoftmax(scratch.a, z, out, outOffset);
+  }
+
+  /**
+   * Layers 1 and up from the first layer's pre-activations in {@code z} ({@code a} the other
+   * scratch row): ReLU on the layer below, then its weights, and softmax on the last.
+   */
+  private void hiddenAndSoftmax(float[] a, float[] z, float[] out, int outOffset) {
+    int last = sizes.length - 2;
     for (int l = 1; l <= last; l++) {
-      // ReLU on the layer below, then (sizes[l]) x (sizes[l], sizes[l+1]) -> (sizes[l+1])
       float[] swap = a;
       a = z;
       z = swap;
@@ -99,9 +124,9 @@ public final class RowForward {
       System.arraycopy(biases[l], 0, z, 0, outWidth);
       float[][] w = weights[l];
       for (int i = 0; i < in; i++) {
-        float x = a[i];
-        if (x > 0) {
-          axpy(x, w[i], z, outWidth);
+        float v = a[i];
+        if (v > 0) {
+          axpy(v, w[i], z, outWidth);
         }
       }
     }

@@ -2,7 +2,10 @@ package io.streamlearn.model;
 
 import io.streamlearn.contract.Activation;
 import io.streamlearn.contract.DenseLayer;
+import io.streamlearn.contract.FeatureSpec;
+import io.streamlearn.contract.ImageShape;
 import io.streamlearn.contract.ModelSnapshot;
+import io.streamlearn.contract.TransformKind;
 import io.streamlearn.contract.WeightsKind;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -17,13 +20,16 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Converts between a network's parameters and the {@link ModelSnapshot} contract: weights as
- * float32 little-endian, row-major (inputs, outputs); bias float32 little-endian; checksum SHA-256
- * over each layer's weights bytes then bias bytes, in layer order.
+ * Converts between a network's parameters, its {@link ModelSpec} and {@link InputTransform}, and
+ * the {@link ModelSnapshot} contract: weights as float32 little-endian, row-major (inputs,
+ * outputs); bias float32 little-endian; checksum SHA-256 over each layer's weights bytes then bias
+ * bytes, in layer order, then (when the snapshot carries a spec) the transform's mean bytes and
+ * variance bytes. A spec that a v1 snapshot implies (MNIST's shape with a scale) is left out, so
+ * that the snapshot stays readable by v1 scorers.
  */
 public final class Snapshots {
-  /** What pixels (0-255) are multiplied by before the first layer. */
-  public static final float INPUT_SCALE = 1f / 255f;
+  /** What MNIST's pixels (0-255) are multiplied by before the first layer. */
+  public static final float INPUT_SCALE = InputTransform.Scale.MNIST.factor();
 
   /**
    * The most layers a snapshot may have. Every layer costs a few ND4J ops per forward pass whatever
@@ -55,10 +61,26 @@ public final class Snapshots {
       Double prequentialLoss) {}
 
   /**
-   * A snapshot of the given parameters (in {@link DenseNetwork#parameters()} order: W[0], b[0],
-   * W[1], ...). The last layer is SOFTMAX, the others RELU.
+   * A v1 snapshot (no spec) of the given parameters (in {@link DenseNetwork#parameters()} order:
+   * W[0], b[0], W[1], ...), scaled by {@link #INPUT_SCALE}: as earlier releases wrote them, of any
+   * sizes (a scorer refuses one that is not 784 inputs and 10 classes). The last layer is SOFTMAX,
+   * the others RELU.
    */
   public static ModelSnapshot build(Header header, int[] sizes, INDArray[] parameters) {
+    return build(header, sizes, parameters, null, InputTransform.Scale.MNIST);
+  }
+
+  /**
+   * A snapshot of the given parameters with its spec and the transform its inputs go through.
+   *
+   * @param spec the spec, or null for a v1 snapshot (see the three-argument build)
+   * @throws IllegalArgumentException when the spec, the transform and the sizes disagree
+   */
+  public static ModelSnapshot build(
+      Header header, int[] sizes, INDArray[] parameters, ModelSpec spec, InputTransform transform) {
+    if (spec != null) {
+      checkAgree(spec, transform, sizes);
+    }
     List<DenseLayer> layers = new ArrayList<>();
     int count = sizes.length - 1;
     for (int l = 0; l < count; l++) {
@@ -71,6 +93,8 @@ public final class Snapshots {
               .setBias(ByteBuffer.wrap(littleEndian(parameters[2 * l + 1])))
               .build());
     }
+    FeatureSpec written =
+        spec == null || spec.impliedByVersionOne() ? null : toContract(spec, transform);
     return ModelSnapshot.newBuilder()
         .setModelId(header.modelId())
         .setVersion(header.version())
@@ -78,17 +102,163 @@ public final class Snapshots {
         .setRunId(header.runId())
         .setLayers(layers)
         .setWeightsKind(header.kind())
-        .setInputScale(INPUT_SCALE)
-        .setChecksum(ByteBuffer.wrap(checksum(layers)))
+        .setInputScale(transform instanceof InputTransform.Scale s ? s.factor() : 1f)
+        .setChecksum(ByteBuffer.wrap(checksum(layers, written)))
         .setSamplesSeen(header.samplesSeen())
         .setBatchesSeen(header.batchesSeen())
         .setPrequentialAccuracy(header.prequentialAccuracy())
         .setPrequentialLoss(header.prequentialLoss())
+        .setSpec(written)
         .build();
   }
 
-  /** SHA-256 over each layer's weights bytes then bias bytes, in layer order. */
+  private static void checkAgree(ModelSpec spec, InputTransform transform, int[] sizes) {
+    if (sizes[0] != spec.inputs() || sizes[sizes.length - 1] != spec.classes()) {
+      throw new IllegalArgumentException(
+          "network "
+              + Arrays.toString(sizes)
+              + " does not fit a spec of "
+              + spec.inputs()
+              + " inputs and "
+              + spec.classes()
+              + " classes");
+    }
+    boolean standardizes = transform instanceof InputTransform.Standardize;
+    if (standardizes != spec.standardize()) {
+      throw new IllegalArgumentException("transform " + transform + " is not the spec's kind");
+    }
+    if (transform instanceof InputTransform.Standardize s && s.width() != spec.inputs()) {
+      throw new IllegalArgumentException(
+          "transform of " + s.width() + " inputs for a spec of " + spec.inputs());
+    }
+  }
+
+  private static FeatureSpec toContract(ModelSpec spec, InputTransform transform) {
+    FeatureSpec.Builder b =
+        FeatureSpec.newBuilder()
+            .setInputs(spec.inputs())
+            .setClasses(spec.classes())
+            .setFeatureNames(spec.featureNames())
+            .setClassNames(spec.classNames())
+            .setImage(
+                spec.image() == null
+                    ? null
+                    : new ImageShape(spec.image().height(), spec.image().width()));
+    if (transform instanceof InputTransform.Standardize s) {
+      b.setTransform(TransformKind.STANDARDIZE)
+          .setMean(ByteBuffer.wrap(littleEndian(s.mean())))
+          .setVariance(ByteBuffer.wrap(littleEndian(s.variance())))
+          .setCount(s.count())
+          .setEpsilon(s.epsilon());
+    } else {
+      b.setTransform(TransformKind.SCALE)
+          .setMean(ByteBuffer.allocate(0))
+          .setVariance(ByteBuffer.allocate(0))
+          .setCount(0)
+          .setEpsilon(0f);
+    }
+    return b.build();
+  }
+
+  /** What a checked snapshot's inputs are and what they go through before the first layer. */
+  public record Input(ModelSpec spec, InputTransform transform) {}
+
+  /**
+   * The spec and transform of a snapshot (v1's when it carries none), checked against its layers.
+   *
+   * @throws InvalidSnapshotException ARCHITECTURE when they disagree or the spec is inconsistent,
+   *     NON_FINITE for a scale or statistic that is not a finite number
+   */
+  public static Input input(ModelSnapshot snapshot) {
+    List<DenseLayer> layers = snapshot.getLayers();
+    int inputs = layers.isEmpty() ? 0 : layers.get(0).getInputs();
+    int classes = layers.isEmpty() ? 0 : layers.get(layers.size() - 1).getOutputs();
+    FeatureSpec written = snapshot.getSpec();
+    float scale = snapshot.getInputScale();
+    ModelSpec spec;
+    InputTransform transform;
+    try {
+      if (written == null) {
+        spec = ModelSpec.MNIST;
+      } else {
+        ImageShape image = written.getImage();
+        spec =
+            new ModelSpec(
+                written.getInputs(),
+                written.getClasses(),
+                written.getFeatureNames(),
+                written.getClassNames(),
+                image == null ? null : new ModelSpec.Image(image.getHeight(), image.getWidth()),
+                written.getTransform() == TransformKind.STANDARDIZE);
+      }
+    } catch (IllegalArgumentException e) {
+      throw new InvalidSnapshotException(
+          InvalidSnapshotException.Reason.ARCHITECTURE, "spec: " + e.getMessage());
+    }
+    if (spec.inputs() != inputs || spec.classes() != classes) {
+      throw new InvalidSnapshotException(
+          InvalidSnapshotException.Reason.ARCHITECTURE,
+          "spec of "
+              + spec.inputs()
+              + " inputs and "
+              + spec.classes()
+              + " classes for layers taking "
+              + inputs
+              + " and giving "
+              + classes);
+    }
+    if (!spec.standardize()) {
+      if (!(scale > 0) || !Float.isFinite(scale)) {
+        throw new InvalidSnapshotException(
+            InvalidSnapshotException.Reason.ARCHITECTURE,
+            "inputScale is " + scale + ", expected a positive finite number");
+      }
+      transform = new InputTransform.Scale(scale);
+    } else {
+      long bytes = 4L * spec.inputs();
+      if (written.getMean().remaining() != bytes || written.getVariance().remaining() != bytes) {
+        throw new InvalidSnapshotException(
+            InvalidSnapshotException.Reason.ARCHITECTURE,
+            "standardize carries "
+                + written.getMean().remaining()
+                + " mean and "
+                + written.getVariance().remaining()
+                + " variance bytes for "
+                + spec.inputs()
+                + " inputs");
+      }
+      try {
+        transform =
+            new InputTransform.Standardize(
+                floats(written.getMean()),
+                floats(written.getVariance()),
+                written.getCount(),
+                written.getEpsilon());
+      } catch (IllegalArgumentException e) {
+        throw new InvalidSnapshotException(
+            InvalidSnapshotException.Reason.NON_FINITE, "standardize: " + e.getMessage());
+      }
+    }
+    return new Input(spec, transform);
+  }
+
+  private static float[] floats(ByteBuffer bytes) {
+    FloatBuffer floats = bytes.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    float[] out = new float[floats.remaining()];
+    floats.get(out);
+    return out;
+  }
+
+  /** SHA-256 over each layer's weights bytes then bias bytes, in layer order (a v1 snapshot's). */
   public static byte[] checksum(List<DenseLayer> layers) {
+    return checksum(layers, null);
+  }
+
+  /**
+   * SHA-256 over each layer's weights bytes then bias bytes, in layer order, then, when {@code
+   * spec} is not null, its mean bytes and variance bytes.
+   */
+  public static byte[] checksum(List<DenseLayer> layers, FeatureSpec spec) {
     MessageDigest sha;
     try {
       sha = MessageDigest.getInstance("SHA-256");
@@ -98,6 +268,10 @@ public final class Snapshots {
     for (DenseLayer layer : layers) {
       sha.update(layer.getWeights().duplicate());
       sha.update(layer.getBias().duplicate());
+    }
+    if (spec != null) {
+      sha.update(spec.getMean().duplicate());
+      sha.update(spec.getVariance().duplicate());
     }
     return sha.digest();
   }
@@ -177,7 +351,8 @@ public final class Snapshots {
           InvalidSnapshotException.Reason.ARCHITECTURE,
           "snapshot is " + Arrays.toString(sizes) + ", expected " + Arrays.toString(expectedSizes));
     }
-    if (!Arrays.equals(checksum(layers), bytes(snapshot.getChecksum()))) {
+    input(snapshot);
+    if (!Arrays.equals(checksum(layers, snapshot.getSpec()), bytes(snapshot.getChecksum()))) {
       throw new InvalidSnapshotException(
           InvalidSnapshotException.Reason.CHECKSUM,
           "checksum does not match the weights of snapshot "
@@ -212,6 +387,12 @@ public final class Snapshots {
     FloatBuffer source = tensor.data().asNioFloat().duplicate();
     source.position(0).limit(n);
     bytes.asFloatBuffer().put(source);
+    return bytes.array();
+  }
+
+  private static byte[] littleEndian(float[] values) {
+    ByteBuffer bytes = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+    bytes.asFloatBuffer().put(values);
     return bytes.array();
   }
 

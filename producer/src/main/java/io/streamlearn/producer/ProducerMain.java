@@ -35,8 +35,8 @@ public final class ProducerMain {
   public static final ServiceCommand COMMAND =
       new ServiceCommand(
           "streamlearn produce",
-          "Streams MNIST (or your IDX files) to Kafka: the training set as TrainingSample records (--mode train) or"
-              + " the test set as ImageEvent records (--mode events).",
+          "Streams MNIST (or your IDX files, or a CSV of feature vectors with --csv) to Kafka: the training set as"
+              + " TrainingSample records (--mode train) or the test set as ImageEvent records (--mode events).",
           ProducerSettings.ALL);
 
   private ProducerMain() {}
@@ -72,16 +72,16 @@ public final class ProducerMain {
    * the exit code, as the command would.
    */
   public static int run(Config config, PrintStream out, PrintStream err, boolean stopOnSignal) {
-    MnistDataset data;
+    ProducerData data;
     try {
       data = load(config);
-    } catch (IdxFormatException | MnistFetchException e) {
+    } catch (IdxFormatException | MnistFetchException | DataException e) {
       err.println("produce: " + e.getMessage());
       return 2;
     }
     try (MetricsEndpoint metrics = MetricsEndpoint.start("producer", config.metrics())) {
       ensureTopic(config);
-      MnistStreamer streamer = new MnistStreamer(config, data, metrics.registry());
+      Streamer streamer = new Streamer(config, data, metrics.registry());
       AtomicBoolean stop = new AtomicBoolean();
       CountDownLatch finished = new CountDownLatch(1);
       Thread hook =
@@ -100,7 +100,7 @@ public final class ProducerMain {
       }
       Progress progress =
           Progress.start(config.progress(), streamer.plannedRecords(), streamer::acknowledged, err);
-      MnistStreamer.Summary summary;
+      Streamer.Summary summary;
       try {
         summary = streamer.run(stop::get);
       } finally {
@@ -130,12 +130,47 @@ public final class ProducerMain {
     }
   }
 
-  private static MnistDataset load(Config config) {
-    if (config.images() != null) {
-      return MnistDataset.load(config.images(), config.labels());
+  /** The rows to stream, read whole and checked before anything is sent. */
+  static ProducerData load(Config config) {
+    if (config.csv() != null) {
+      return CsvData.read(config.csv(), config.labelColumn(), config.mode() == Mode.TRAIN);
     }
-    MnistFiles files = new MnistFetcher(config.dataDir()).ensure();
-    return config.mode() == Mode.TRAIN ? MnistDataset.train(files) : MnistDataset.test(files);
+    MnistDataset images;
+    if (config.images() != null) {
+      images = MnistDataset.load(config.images(), config.labels());
+    } else {
+      MnistFiles files = new MnistFetcher(config.dataDir()).ensure();
+      images = config.mode() == Mode.TRAIN ? MnistDataset.train(files) : MnistDataset.test(files);
+    }
+    return new ImageData(images);
+  }
+
+  /** An IDX data set as the producer streams it. */
+  private record ImageData(MnistDataset images) implements ProducerData {
+    @Override
+    public int size() {
+      return images.size();
+    }
+
+    @Override
+    public boolean labelled() {
+      return true;
+    }
+
+    @Override
+    public int label(int row) {
+      return images.label(row);
+    }
+
+    @Override
+    public byte[] pixels(int row) {
+      return images.pixels(row);
+    }
+
+    @Override
+    public java.util.List<Float> features(int row) {
+      return null;
+    }
   }
 
   private static void ensureTopic(Config config) {

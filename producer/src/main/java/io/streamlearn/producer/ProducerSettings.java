@@ -46,6 +46,17 @@ public final class ProducerSettings {
       Setting.path("images", "An IDX images file (raw or .gz) instead of MNIST's.", null);
   public static final Setting<Path> LABELS =
       Setting.path("labels", "The IDX labels file (raw or .gz) that goes with --images.", null);
+  public static final Setting<Path> CSV =
+      Setting.path(
+          "csv",
+          "A CSV file of feature vectors instead of images: a header row, the --label-column, every other column a"
+              + " numeric feature in file order.",
+          null);
+  public static final Setting<String> LABEL_COLUMN =
+      Setting.text(
+          "label-column",
+          "The header of the CSV's label column (class indexes 0 and up; optional in events mode).",
+          "label");
   public static final Setting<Path> DATA_DIR =
       Setting.path(
           "data-dir",
@@ -69,12 +80,12 @@ public final class ProducerSettings {
   public static final Setting<String> SOURCE =
       Setting.text(
           "source",
-          "The source field of training samples (default mnist-train, or the --images file name).",
+          "The source field of training samples (default mnist-train, or the --images or --csv file name).",
           null);
   public static final Setting<String> ID_PREFIX =
       Setting.text(
           "id-prefix",
-          "Ids are <id-prefix>-<row index> (default train / t10k for MNIST, else the --images file name).",
+          "Ids are <id-prefix>-<row index> (default train / t10k for MNIST, else the --images or --csv file name).",
           null);
   public static final Setting<Integer> PARTITIONS =
       Setting.integer(
@@ -116,6 +127,8 @@ public final class ProducerSettings {
           TOPIC,
           IMAGES,
           LABELS,
+          CSV,
+          LABEL_COLUMN,
           DATA_DIR,
           EPOCHS,
           SEED,
@@ -153,6 +166,8 @@ public final class ProducerSettings {
    * @param topic the topic written
    * @param images user IDX images file, or null for MNIST
    * @param labels user IDX labels file, or null for MNIST
+   * @param csv a CSV file of feature vectors, or null for images
+   * @param labelColumn the CSV's label column
    * @param dataDir where MNIST is fetched to
    * @param epochs passes over the set
    * @param seed shuffle seed
@@ -176,6 +191,8 @@ public final class ProducerSettings {
       String topic,
       Path images,
       Path labels,
+      Path csv,
+      String labelColumn,
       Path dataDir,
       int epochs,
       long seed,
@@ -201,9 +218,17 @@ public final class ProducerSettings {
       throw new ConfigException(
           missing, "missing value for key '" + missing + "': --images and --labels go together");
     }
+    Path csv = c.find(CSV);
+    if (csv != null && images != null) {
+      throw new ConfigException(
+          "csv", "invalid value for key 'csv': give --csv or --images/--labels, not both");
+    }
     Mode mode = c.get(MODE);
+    Path file = csv != null ? csv : images;
     String fileName =
-        images == null ? null : images.getFileName().toString().replaceFirst("\\.gz$", "");
+        file == null
+            ? null
+            : file.getFileName().toString().replaceFirst("\\.gz$", "").replaceFirst("\\.csv$", "");
     String topic = c.find(TOPIC);
     if (topic == null) {
       topic = mode == Mode.TRAIN ? Topics.TRAINING.name() : Topics.IMAGES.name();
@@ -222,6 +247,8 @@ public final class ProducerSettings {
         topic,
         images,
         labels,
+        csv,
+        c.get(LABEL_COLUMN),
         c.get(DATA_DIR),
         c.get(EPOCHS),
         c.get(SEED),

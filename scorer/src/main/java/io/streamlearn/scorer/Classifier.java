@@ -1,6 +1,7 @@
 package io.streamlearn.scorer;
 
 import io.streamlearn.model.DenseNetwork;
+import io.streamlearn.model.InputTransform;
 import io.streamlearn.model.RowForward;
 import java.nio.FloatBuffer;
 import java.util.HashMap;
@@ -8,7 +9,7 @@ import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Scores rows of pixels with a {@link ServingModel}, for one thread. A few rows ({@link
+ * Scores rows of pixels or features with a {@link ServingModel}, for one thread. A few rows ({@link
  * #ROW_BY_ROW} or fewer, as at low event rates and for HTTP requests) go through {@link
  * RowForward}, row by row; more go through ND4J GEMMs: for those it keeps its own inference view of
  * the model (renewed when the model changes) and input arrays for a few batch sizes. Rows are
@@ -26,7 +27,7 @@ final class Classifier {
 
   static final int EXACT = 32;
 
-  private final Map<Integer, INDArray> inputs = new HashMap<>();
+  private final Map<Integer, INDArray> batches = new HashMap<>();
   private ServingModel model;
   private DenseNetwork view;
   private float[] row;
@@ -34,11 +35,11 @@ final class Classifier {
 
   /**
    * Writes the class probabilities of rows {@code 0..count-1} into {@code probabilities}
-   * (row-major, count x classes).
+   * (row-major, count x classes). Each row's inputs go through the model's transform.
    *
-   * @param pixels row r's pixels are {@code pixels.bytes(r)} from {@code pixels.offset(r)}
+   * @param inputs the rows, of the model's width and kind
    */
-  void classify(ServingModel model, Rows pixels, int count, float[] probabilities) {
+  void classify(ServingModel model, Rows inputs, int count, float[] probabilities) {
     if (model != this.model) {
       this.model = model;
       this.view = model.network().inferenceView();
@@ -46,28 +47,39 @@ final class Classifier {
       this.scratch = model.rowForward().newScratch();
     }
     int classes = view.outputs();
+    int width = view.inputs();
+    InputTransform transform = model.transform();
+    InputTransform.Scale scale = transform instanceof InputTransform.Scale s ? s : null;
     if (count <= ROW_BY_ROW) {
       RowForward forward = model.rowForward();
       for (int r = 0; r < count; r++) {
-        forward.probabilities(
-            pixels.bytes(r),
-            pixels.offset(r),
-            model.inputScale(),
-            probabilities,
-            r * classes,
-            scratch);
+        byte[] pixels = inputs.bytes(r);
+        if (pixels != null && scale != null) {
+          forward.probabilities(
+              pixels, inputs.offset(r), scale.factor(), probabilities, r * classes, scratch);
+        } else {
+          inputs.copy(r, row);
+          transform.apply(row, width);
+          forward.probabilities(row, probabilities, r * classes, scratch);
+        }
       }
       return;
     }
     for (int start = 0; start < count; start += CHUNK) {
       int n = Math.min(CHUNK, count - start);
       int padded = padded(n);
-      INDArray x = inputs.computeIfAbsent(padded, view::newInput);
+      INDArray x = batches.computeIfAbsent(padded, view::newInput);
       for (int r = 0; r < n; r++) {
-        DenseNetwork.setInputRow(
-            x, r, pixels.bytes(start + r), pixels.offset(start + r), model.inputScale(), row);
+        byte[] pixels = inputs.bytes(start + r);
+        if (pixels != null) {
+          DenseNetwork.setInputRow(x, r, pixels, inputs.offset(start + r), transform, row);
+        } else {
+          inputs.copy(start + r, row);
+          DenseNetwork.setInputRow(x, r, row, transform);
+        }
       }
-      // (padded, 784) -> (padded, 10); rows n..padded-1 hold stale inputs whose outputs are ignored
+      // (padded, inputs) -> (padded, classes); rows n..padded-1 hold stale inputs whose outputs are
+      // ignored
       view.forward(x, null);
       FloatBuffer out = view.probabilities(padded).data().asNioFloat();
       out.get(0, probabilities, start * classes, n * classes);
@@ -94,10 +106,25 @@ final class Classifier {
     return best;
   }
 
-  /** Where each row's pixels are. */
+  /**
+   * Where each row's inputs are: an image's pixels (bytes), or a feature vector (copied as floats).
+   */
   interface Rows {
+    /** Row {@code row}'s pixels, from {@link #offset}, or null for a feature row. */
     byte[] bytes(int row);
 
     int offset(int row);
+
+    /**
+     * Copies row {@code row}'s raw inputs (pixel values 0-255 or features) into {@code into}, of
+     * the model's width; by default its pixels.
+     */
+    default void copy(int row, float[] into) {
+      byte[] pixels = bytes(row);
+      int offset = offset(row);
+      for (int i = 0; i < into.length; i++) {
+        into[i] = pixels[offset + i] & 0xff;
+      }
+    }
   }
 }

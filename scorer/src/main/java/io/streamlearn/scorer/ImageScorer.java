@@ -20,9 +20,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Turns a micro-batch of ImageEvent records into Prediction records keyed by image id, all scored
- * by the one model in use when the batch began. An event that does not decode or has the wrong
- * pixel count becomes a dead letter in the contract's format, in place; the batch goes on. One per
- * scoring thread.
+ * by the one model in use when the batch began. An event that does not decode or does not fit that
+ * model's spec (its kind of input, width, label range) becomes a dead letter in the contract's
+ * format, in place; the batch goes on. One per scoring thread.
  */
 final class ImageScorer implements ScoringLoop.Transform {
   private static final Logger log = LoggerFactory.getLogger(ImageScorer.class);
@@ -60,10 +60,11 @@ final class ImageScorer implements ScoringLoop.Transform {
         holder.current().orElseThrow(() -> new IllegalStateException("scoring before a model"));
     events.clear();
     sources.clear();
+    InputShape shape = model.spec().shape();
     for (ConsumerRecord<byte[], byte[]> record : batch) {
       try {
         ImageEvent event = Codecs.IMAGE_EVENT.decode(record.value());
-        InputShape.MNIST.check(event);
+        shape.check(event);
         events.add(event);
         sources.add(record);
       } catch (InvalidPayloadException e) {
@@ -96,6 +97,7 @@ final class ImageScorer implements ScoringLoop.Transform {
                 .setEventTime(event.getEventTime())
                 .setScoredAt(scoredAt)
                 .setLabel(event.getLabel())
+                .setClassName(model.className(digit))
                 .build();
         out.add(
             new ProducerRecord<>(
@@ -121,12 +123,28 @@ final class ImageScorer implements ScoringLoop.Transform {
     return DeadLetter.record(deadLetterTopic, record, e, SERVICE);
   }
 
-  /** The pixels of the decoded events, read in place from their buffers. */
+  /** The inputs of the decoded events: pixels read in place from their buffers, or features. */
   private final class EventRows implements Classifier.Rows {
     @Override
     public byte[] bytes(int row) {
-      ByteBuffer pixels = events.get(row).getPixels();
+      ImageEvent event = events.get(row);
+      if (event.getFeatures() != null && !event.getFeatures().isEmpty()) {
+        return null;
+      }
+      ByteBuffer pixels = event.getPixels();
       return pixels.hasArray() ? pixels.array() : copy(pixels);
+    }
+
+    @Override
+    public void copy(int row, float[] into) {
+      List<Float> features = events.get(row).getFeatures();
+      if (features == null || features.isEmpty()) {
+        Classifier.Rows.super.copy(row, into);
+        return;
+      }
+      for (int i = 0; i < into.length; i++) {
+        into[i] = features.get(i);
+      }
     }
 
     @Override

@@ -51,18 +51,18 @@ public final class ModelHolder {
   }
 
   private final String modelId;
-  private final int inputs;
-  private final int outputs;
   private final Clock clock;
   private final Listener listener;
   private final AtomicReference<ServingModel> current = new AtomicReference<>();
   private final CountDownLatch caughtUp = new CountDownLatch(1);
   private final CountDownLatch ready = new CountDownLatch(1);
 
-  public ModelHolder(String modelId, int inputs, int outputs, Clock clock, Listener listener) {
+  /**
+   * A holder of model {@code modelId}: it serves a snapshot of any width and any number of classes,
+   * as the snapshot's spec declares them (v1's for a snapshot without one).
+   */
+  public ModelHolder(String modelId, Clock clock, Listener listener) {
     this.modelId = modelId;
-    this.inputs = inputs;
-    this.outputs = outputs;
     this.clock = clock;
     this.listener = listener;
   }
@@ -148,21 +148,6 @@ public final class ModelHolder {
               SnapshotRejection.VERSION_OUT_OF_RANGE,
               what + ": version outside 1-" + Snapshots.MAX_VERSION));
     }
-    float scale = snapshot.getInputScale();
-    if (!(scale > 0) || !Float.isFinite(scale)) {
-      return new Loaded(
-          null,
-          reject(
-              SnapshotRejection.ARCHITECTURE,
-              what + ": inputScale " + scale + " is not a positive number"));
-    }
-    if (snapshot.getLayers().isEmpty() || snapshot.getLayers().get(0).getInputs() != inputs) {
-      return new Loaded(
-          null,
-          reject(
-              SnapshotRejection.ARCHITECTURE,
-              what + ": the first layer does not take " + inputs + " inputs"));
-    }
     DenseNetwork network;
     try {
       network = Snapshots.toNetwork(snapshot, null);
@@ -176,21 +161,6 @@ public final class ModelHolder {
       log.error("model {}: cannot load snapshot {}", modelId, what, e);
       return new Loaded(
           null, reject(SnapshotRejection.ARCHITECTURE, what + ": cannot be loaded: " + e));
-    }
-    if (network.inputs() != inputs || network.outputs() != outputs) {
-      return new Loaded(
-          null,
-          reject(
-              SnapshotRejection.ARCHITECTURE,
-              what
-                  + ": "
-                  + network.inputs()
-                  + " inputs and "
-                  + network.outputs()
-                  + " outputs, expected "
-                  + inputs
-                  + " and "
-                  + outputs));
     }
     return new Loaded(network, null);
   }

@@ -10,6 +10,8 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.streamlearn.core.http.HttpService;
 import io.streamlearn.core.metrics.MetricsEndpoint;
+import io.streamlearn.model.InputTransform;
+import io.streamlearn.model.ModelSpec;
 import java.awt.image.BufferedImage;
 import java.awt.image.Raster;
 import java.io.ByteArrayInputStream;
@@ -33,10 +35,12 @@ import org.slf4j.LoggerFactory;
  * The scorer's HTTP API, on the same port as {@code /metrics}:
  *
  * <ul>
- *   <li>{@code POST /v1/predict}: a JSON body {@code {"pixels": [784 numbers 0-255]}} (or the bare
- *       array), or a 28x28 grayscale PNG (white digit on black, as MNIST); answers the digit, the
- *       10 probabilities and the model id and version that scored it;
- *   <li>{@code GET /v1/model}: the model in use;
+ *   <li>{@code POST /v1/predict}: for a feature model, a JSON body {@code {"features": [numbers]}}
+ *       of the served width (or the bare array); for an image model, {@code {"pixels": [numbers
+ *       0-255]}} (or the bare array) or a grayscale PNG of the model's image shape (MNIST: 28x28,
+ *       white digit on black); answers the class index ({@code digit}), its name when the spec
+ *       names classes, one probability per class and the model id and version that scored it;
+ *   <li>{@code GET /v1/model}: the model in use, with its spec and input transform;
  *   <li>{@code GET /health/live}: 200 while the process runs; {@code GET /health/ready}: 200 once a
  *       model is loaded, else 503.
  * </ul>
@@ -58,8 +62,6 @@ final class PredictApi implements AutoCloseable {
   private static final byte[] PNG_MAGIC = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 
   private final ModelHolder holder;
-  private final int pixels;
-  private final int side;
   private final int maxRequestBytes;
   private final ThreadLocal<Classifier> classifiers = ThreadLocal.withInitial(Classifier::new);
   private final MeterRegistry registry;
@@ -80,11 +82,8 @@ final class PredictApi implements AutoCloseable {
   /**
    * @param threads the size of the pool that computes predictions
    */
-  PredictApi(
-      ModelHolder holder, int pixels, int maxRequestBytes, int threads, MeterRegistry registry) {
+  PredictApi(ModelHolder holder, int maxRequestBytes, int threads, MeterRegistry registry) {
     this.holder = holder;
-    this.pixels = pixels;
-    this.side = (int) Math.round(Math.sqrt(pixels));
     this.maxRequestBytes = maxRequestBytes;
     this.registry = registry;
     AtomicInteger count = new AtomicInteger();
@@ -201,36 +200,30 @@ final class PredictApi implements AutoCloseable {
     byte[] body = body(exchange);
     String type =
         Optional.ofNullable(exchange.header("Content-Type")).orElse("").toLowerCase(Locale.ROOT);
-    byte[] image;
-    if (type.startsWith("image/png")
-        || (type.isEmpty() || type.startsWith("application/octet-stream"))
-            && startsWith(body, PNG_MAGIC)) {
-      image = fromPng(body);
-    } else if (type.isEmpty() || type.startsWith("application/json")) {
-      image = fromJson(body);
-    } else {
+    boolean png =
+        type.startsWith("image/png")
+            || (type.isEmpty() || type.startsWith("application/octet-stream"))
+                && startsWith(body, PNG_MAGIC);
+    if (!png && !type.isEmpty() && !type.startsWith("application/json")) {
       throw new ClientError(
           415,
           "unsupported Content-Type '"
               + type
-              + "': send application/json with 784 pixel"
-              + " values or image/png (28x28 grayscale)");
+              + "': send application/json ({\"features\": [...]} for a feature model,"
+              + " {\"pixels\": [...]} for an image model) or image/png (an image model)");
     }
-    ServingModel model =
-        holder
-            .current()
-            .orElseThrow(
-                () ->
-                    new ClientError(
-                        503,
-                        "no model loaded yet: the scorer is waiting for the first snapshot of model "
-                            + holder.modelId()));
+    ServingModel model = servedModel();
+    ModelSpec spec = model.spec();
+    SingleRow row = png ? new SingleRow(fromPng(body, spec), null) : fromJson(body, spec);
     int classes = model.network().outputs();
     float[] probabilities = new float[classes];
-    classifiers.get().classify(model, new SingleRow(image), 1, probabilities);
+    classifiers.get().classify(model, row, 1, probabilities);
     int digit = Classifier.argmax(probabilities, 0, classes);
     ObjectNode answer = JSON.createObjectNode();
     answer.put("digit", digit);
+    if (model.className(digit) != null) {
+      answer.put("className", model.className(digit));
+    }
     ArrayNode p = answer.putArray("probabilities");
     for (float v : probabilities) {
       p.add(v);
@@ -241,16 +234,19 @@ final class PredictApi implements AutoCloseable {
     return new Response(200, answer);
   }
 
+  private ServingModel servedModel() throws ClientError {
+    return holder
+        .current()
+        .orElseThrow(
+            () ->
+                new ClientError(
+                    503,
+                    "no model loaded yet: the scorer is waiting for the first snapshot of model "
+                        + holder.modelId()));
+  }
+
   private Response model(HttpService.Exchange exchange) throws ClientError {
-    ServingModel model =
-        holder
-            .current()
-            .orElseThrow(
-                () ->
-                    new ClientError(
-                        503,
-                        "no model loaded yet: the scorer is waiting for the first snapshot of model "
-                            + holder.modelId()));
+    ServingModel model = servedModel();
     ObjectNode answer = JSON.createObjectNode();
     answer.put("modelId", model.modelId());
     answer.put("version", model.version());
@@ -268,7 +264,42 @@ final class PredictApi implements AutoCloseable {
     if (model.prequentialAccuracy() != null) {
       answer.put("prequentialAccuracy", model.prequentialAccuracy());
     }
+    answer.set("spec", specJson(model.spec(), model.transform()));
     return new Response(200, answer);
+  }
+
+  /** The spec and transform as {@code /v1/model} shows them. */
+  static ObjectNode specJson(ModelSpec spec, InputTransform transform) {
+    ObjectNode out = JSON.createObjectNode();
+    out.put("inputs", spec.inputs());
+    out.put("classes", spec.classes());
+    ArrayNode features = out.putArray("featureNames");
+    spec.featureNames().forEach(features::add);
+    ArrayNode classes = out.putArray("classNames");
+    spec.classNames().forEach(classes::add);
+    if (spec.image() != null) {
+      out.putObject("image")
+          .put("height", spec.image().height())
+          .put("width", spec.image().width());
+    } else {
+      out.putNull("image");
+    }
+    ObjectNode t = out.putObject("transform");
+    if (transform instanceof InputTransform.Scale scale) {
+      t.put("kind", "scale").put("scale", scale.factor());
+    } else if (transform instanceof InputTransform.Standardize standardize) {
+      t.put("kind", "standardize");
+      ArrayNode mean = t.putArray("mean");
+      for (float v : standardize.mean()) {
+        mean.add(v);
+      }
+      ArrayNode variance = t.putArray("variance");
+      for (float v : standardize.variance()) {
+        variance.add(v);
+      }
+      t.put("count", standardize.count()).put("epsilon", standardize.epsilon());
+    }
+    return out;
   }
 
   private Response live(HttpService.Exchange exchange) {
@@ -298,15 +329,18 @@ final class PredictApi implements AutoCloseable {
     }
     if (exchange.body().length == 0) {
       throw new ClientError(
-          400, "empty request body: send JSON {\"pixels\": [784 values 0-255]} or a PNG");
+          400,
+          "empty request body: send JSON {\"features\": [...]} or {\"pixels\": [...]} or a PNG");
     }
     return exchange.body();
   }
 
   /**
-   * {@code {"pixels": [...]}} or a bare array of 784 numbers, each 0-255 (fractions are rounded).
+   * For an image model, {@code {"pixels": [...]}} or a bare array of its width of numbers, each
+   * 0-255 (fractions are rounded); for a feature model, {@code {"features": [...]}} or a bare array
+   * of its width of finite numbers.
    */
-  byte[] fromJson(byte[] body) throws ClientError {
+  SingleRow fromJson(byte[] body, ModelSpec spec) throws ClientError {
     JsonNode root;
     try {
       root = JSON.readTree(body);
@@ -315,23 +349,51 @@ final class PredictApi implements AutoCloseable {
     } catch (IOException e) {
       throw new ClientError(400, "unreadable JSON: " + e.getMessage());
     }
-    JsonNode values = root != null && root.isObject() ? root.get("pixels") : root;
+    int width = spec.inputs();
+    String field = spec.images() ? "pixels" : "features";
+    String other = spec.images() ? "features" : "pixels";
+    String expected =
+        spec.images()
+            ? "{\"pixels\": [" + width + " values 0-255]} or an array of " + width + " values"
+            : "{\"features\": [" + width + " numbers]} or an array of " + width + " numbers";
+    if (root != null && root.isObject() && root.has(other) && !root.has(field)) {
+      throw new ClientError(
+          400,
+          "the model takes "
+              + (spec.images() ? "images" : "feature vectors")
+              + ", not "
+              + other
+              + ": expected "
+              + expected);
+    }
+    JsonNode values = root != null && root.isObject() ? root.get(field) : root;
     if (values == null || !values.isArray()) {
+      throw new ClientError(400, "expected " + expected);
+    }
+    if (values.size() != width) {
       throw new ClientError(
           400,
-          "expected {\"pixels\": ["
-              + pixels
-              + " values 0-255]} or an array of "
-              + pixels
-              + " values");
+          "expected "
+              + width
+              + (spec.images() ? " pixel values (" + spec.image() + ")" : " feature values")
+              + ", got "
+              + values.size());
     }
-    if (values.size() != pixels) {
-      throw new ClientError(
-          400,
-          "expected " + pixels + " pixel values (" + side + "x" + side + "), got " + values.size());
+    if (!spec.images()) {
+      float[] features = new float[width];
+      for (int i = 0; i < width; i++) {
+        JsonNode v = values.get(i);
+        float f = v.isNumber() ? (float) v.asDouble() : Float.NaN;
+        if (!Float.isFinite(f)) {
+          throw new ClientError(
+              400, "feature " + i + " is " + v + "; every feature must be a finite number");
+        }
+        features[i] = f;
+      }
+      return new SingleRow(null, features);
     }
-    byte[] image = new byte[pixels];
-    for (int i = 0; i < pixels; i++) {
+    byte[] image = new byte[width];
+    for (int i = 0; i < width; i++) {
       JsonNode v = values.get(i);
       if (!v.isNumber() || !(v.asDouble() >= 0 && v.asDouble() <= 255)) {
         throw new ClientError(
@@ -339,13 +401,23 @@ final class PredictApi implements AutoCloseable {
       }
       image[i] = (byte) Math.round(v.asDouble());
     }
-    return image;
+    return new SingleRow(image, null);
   }
 
   /**
-   * A 28x28 PNG: grayscale as it is; colour by luminance, with transparency composited onto black.
+   * A PNG of an image model's shape: grayscale as it is; colour by luminance, with transparency
+   * composited onto black.
    */
-  byte[] fromPng(byte[] body) throws ClientError {
+  byte[] fromPng(byte[] body, ModelSpec spec) throws ClientError {
+    if (!spec.images()) {
+      throw new ClientError(
+          400,
+          "the model takes feature vectors, not images: send {\"features\": ["
+              + spec.inputs()
+              + " numbers]}");
+    }
+    int rows = spec.image().height();
+    int columns = spec.image().width();
     if (!startsWith(body, PNG_MAGIC)) {
       throw new ClientError(
           400, "the body is not a PNG image (it does not start with the PNG signature)");
@@ -357,9 +429,9 @@ final class PredictApi implements AutoCloseable {
       // The size from the header, before decoding: a few bytes can claim a huge image.
       int width = reader.getWidth(0);
       int height = reader.getHeight(0);
-      if (width != side || height != side) {
+      if (width != columns || height != rows) {
         throw new ClientError(
-            400, "expected a " + side + "x" + side + " image, got " + width + "x" + height);
+            400, "expected a " + columns + "x" + rows + " image, got " + width + "x" + height);
       }
       png = reader.read(0);
     } catch (IOException | RuntimeException e) {
@@ -367,14 +439,14 @@ final class PredictApi implements AutoCloseable {
     } finally {
       reader.dispose();
     }
-    byte[] image = new byte[pixels];
+    byte[] image = new byte[rows * columns];
     Raster raster = png.getRaster();
     boolean gray =
         png.getColorModel().getColorSpace().getType() == java.awt.color.ColorSpace.TYPE_GRAY
             && !png.getColorModel().hasAlpha();
     int bits = png.getColorModel().getComponentSize(0);
-    for (int y = 0; y < side; y++) {
-      for (int x = 0; x < side; x++) {
+    for (int y = 0; y < rows; y++) {
+      for (int x = 0; x < columns; x++) {
         int value;
         if (gray) {
           // The raw sample: getRGB would pass gray through a colour-space conversion and change it.
@@ -388,7 +460,7 @@ final class PredictApi implements AutoCloseable {
               0.299 * (argb >> 16 & 0xff) + 0.587 * (argb >> 8 & 0xff) + 0.114 * (argb & 0xff);
           value = (int) Math.round(luminance * a / 255.0);
         }
-        image[y * side + x] = (byte) value;
+        image[y * columns + x] = (byte) value;
       }
     }
     return image;
@@ -406,7 +478,8 @@ final class PredictApi implements AutoCloseable {
     return true;
   }
 
-  private record SingleRow(byte[] image) implements Classifier.Rows {
+  /** One request's inputs: an image's pixels, or a feature vector. */
+  record SingleRow(byte[] image, float[] features) implements Classifier.Rows {
     @Override
     public byte[] bytes(int row) {
       return image;
@@ -415,6 +488,15 @@ final class PredictApi implements AutoCloseable {
     @Override
     public int offset(int row) {
       return 0;
+    }
+
+    @Override
+    public void copy(int row, float[] into) {
+      if (features != null) {
+        System.arraycopy(features, 0, into, 0, features.length);
+      } else {
+        Classifier.Rows.super.copy(row, into);
+      }
     }
   }
 }

@@ -52,14 +52,10 @@ public final class Scorer implements AutoCloseable {
     try {
       metrics =
           new ScorerMetrics(endpoint.registry(), Codecs.CLASSES, config.accuracyWindow(), clock);
-      holder = new ModelHolder(config.modelId(), Codecs.PIXELS, Codecs.CLASSES, clock, metrics);
+      holder = new ModelHolder(config.modelId(), clock, metrics);
       api =
           new PredictApi(
-              holder,
-              Codecs.PIXELS,
-              config.maxRequestBytes(),
-              config.httpThreads(),
-              endpoint.registry());
+              holder, config.maxRequestBytes(), config.httpThreads(), endpoint.registry());
       api.register(endpoint);
       follower = new SnapshotFollower(client, config.snapshotTopic(), holder);
       bind(new KafkaClientMetrics(follower.consumer()));

@@ -17,7 +17,9 @@ import java.util.concurrent.TimeUnit;
  * first model.
  */
 final class ScorerMetrics implements ModelHolder.Listener {
-  private final Counter[] predictions;
+  /** Per predicted class, grown when a model with more classes is applied. */
+  private volatile Counter[] predictions = new Counter[0];
+
   private final Map<PayloadError, Counter> deadLetters = new EnumMap<>(PayloadError.class);
   private final Map<SnapshotRejection, Counter> rejected = new EnumMap<>(SnapshotRejection.class);
   private final Counter applied;
@@ -27,16 +29,12 @@ final class ScorerMetrics implements ModelHolder.Listener {
   private final MeterRegistry registry;
   private volatile ServingModel model;
 
+  /**
+   * @param classes the classes to count from the start (more are added when a model has them)
+   */
   ScorerMetrics(MeterRegistry registry, int classes, int accuracyWindow, Clock clock) {
     this.registry = registry;
-    predictions = new Counter[classes];
-    for (int c = 0; c < classes; c++) {
-      predictions[c] =
-          Counter.builder("streamlearn.scorer.predictions")
-              .description("Predictions published, by predicted digit")
-              .tag("digit", Integer.toString(c))
-              .register(registry);
-    }
+    countClasses(classes);
     for (PayloadError reason : PayloadError.values()) {
       deadLetters.put(
           reason,
@@ -93,8 +91,26 @@ final class ScorerMetrics implements ModelHolder.Listener {
         .register(registry);
   }
 
+  /** Registers a prediction counter for every class below {@code classes}. */
+  private synchronized void countClasses(int classes) {
+    Counter[] now = predictions;
+    if (classes <= now.length) {
+      return;
+    }
+    Counter[] grown = java.util.Arrays.copyOf(now, classes);
+    for (int c = now.length; c < classes; c++) {
+      grown[c] =
+          Counter.builder("streamlearn.scorer.predictions")
+              .description("Predictions published, by predicted class index (tag digit)")
+              .tag("digit", Integer.toString(c))
+              .register(registry);
+    }
+    predictions = grown;
+  }
+
   @Override
   public void applied(ServingModel model) {
+    countClasses(model.spec().classes());
     this.model = model;
     applied.increment();
   }

@@ -2,7 +2,10 @@ package io.streamlearn.scorer;
 
 import io.streamlearn.contract.ModelSnapshot;
 import io.streamlearn.model.DenseNetwork;
+import io.streamlearn.model.InputTransform;
+import io.streamlearn.model.ModelSpec;
 import io.streamlearn.model.RowForward;
+import io.streamlearn.model.Snapshots;
 import java.time.Instant;
 
 /**
@@ -14,11 +17,13 @@ import java.time.Instant;
  * @param createdAt when the learner took the weights
  * @param runId the learner state lineage
  * @param weightsKind RAW or EMA
- * @param inputScale what pixels are multiplied by
+ * @param inputScale the snapshot's inputScale (what a SCALE transform multiplies by)
  * @param samplesSeen samples trained on before the snapshot
  * @param batchesSeen batches applied before the snapshot
  * @param prequentialAccuracy the learner's rolling accuracy at snapshot time, or null
  * @param appliedAt when this scorer started serving it
+ * @param spec what the inputs and classes are (the snapshot's, or v1's)
+ * @param transform what the inputs go through before the first layer
  * @param network the weights (shared, read-only)
  * @param rowForward the same weights on the heap, for scoring a few rows without a GEMM (shared,
  *     read-only)
@@ -34,10 +39,18 @@ public record ServingModel(
     long batchesSeen,
     Double prequentialAccuracy,
     Instant appliedAt,
+    ModelSpec spec,
+    InputTransform transform,
     DenseNetwork network,
     RowForward rowForward) {
 
+  /**
+   * A snapshot checked by {@link Snapshots#toNetwork} and its network.
+   *
+   * @throws io.streamlearn.model.InvalidSnapshotException for a spec that does not fit the layers
+   */
   static ServingModel of(ModelSnapshot snapshot, DenseNetwork network, Instant appliedAt) {
+    Snapshots.Input input = Snapshots.input(snapshot);
     return new ServingModel(
         snapshot.getModelId(),
         snapshot.getVersion(),
@@ -49,8 +62,15 @@ public record ServingModel(
         snapshot.getBatchesSeen(),
         snapshot.getPrequentialAccuracy(),
         appliedAt,
+        input.spec(),
+        input.transform(),
         network,
         RowForward.of(network));
+  }
+
+  /** The name of class {@code index}, or null when the spec names no classes. */
+  public String className(int index) {
+    return spec.className(index);
   }
 
   public int[] sizes() {

@@ -55,8 +55,6 @@ class HttpAbuseTest {
     ModelHolder holder =
         new ModelHolder(
             "mnist",
-            784,
-            10,
             Clock.systemUTC(),
             new ModelHolder.Listener() {
               @Override
@@ -80,7 +78,7 @@ class HttpAbuseTest {
         MetricsEndpoint.start(
             "scorer",
             new HttpService.Limits("127.0.0.1", 0, "http-port", 1024, Duration.ofMinutes(5)));
-    api = new PredictApi(holder, 784, 64 * 1024, 2, endpoint.registry());
+    api = new PredictApi(holder, 64 * 1024, 2, endpoint.registry());
     api.register(endpoint);
   }
 

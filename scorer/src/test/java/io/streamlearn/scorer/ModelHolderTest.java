@@ -44,7 +44,7 @@ class ModelHolderTest {
   @BeforeEach
   void newHolder() {
     listener = new RecordingListener();
-    holder = new ModelHolder(MODEL, 784, 10, Clock.fixed(NOW, ZoneOffset.UTC), listener);
+    holder = new ModelHolder(MODEL, Clock.fixed(NOW, ZoneOffset.UTC), listener);
   }
 
   @Test
@@ -391,7 +391,7 @@ class ModelHolderTest {
   void scorerMetricsCountOutcomesAndShowTheVersionInUse() {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     ScorerMetrics metrics = new ScorerMetrics(registry, 10, 100, Clock.fixed(NOW, ZoneOffset.UTC));
-    holder = new ModelHolder(MODEL, 784, 10, Clock.fixed(NOW, ZoneOffset.UTC), metrics);
+    holder = new ModelHolder(MODEL, Clock.fixed(NOW, ZoneOffset.UTC), metrics);
     assertTrue(
         Double.isNaN(registry.get("streamlearn.scorer.model.version").gauge().value()),
         "no version before the first model");

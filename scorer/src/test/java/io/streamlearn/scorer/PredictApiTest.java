@@ -75,8 +75,6 @@ class PredictApiTest {
     holder =
         new ModelHolder(
             MODEL,
-            784,
-            10,
             Clock.fixed(NOW, ZoneOffset.UTC),
             new ModelHolder.Listener() {
               @Override
@@ -86,7 +84,7 @@ class PredictApiTest {
               public void rejected(SnapshotRejection reason) {}
             });
     endpoint = MetricsEndpoint.start("scorer", 0);
-    api = new PredictApi(holder, 784, MAX_REQUEST_BYTES, 2, endpoint.registry());
+    api = new PredictApi(holder, MAX_REQUEST_BYTES, 2, endpoint.registry());
     api.register(endpoint);
     http =
         HttpClient.newBuilder()

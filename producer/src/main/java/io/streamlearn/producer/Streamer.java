@@ -9,7 +9,6 @@ import io.streamlearn.core.Shuffle;
 import io.streamlearn.core.kafka.KafkaClients;
 import io.streamlearn.core.kafka.Topic;
 import io.streamlearn.core.kafka.Topics;
-import io.streamlearn.mnist.MnistDataset;
 import io.streamlearn.producer.ProducerSettings.Config;
 import io.streamlearn.producer.ProducerSettings.Mode;
 import java.nio.ByteBuffer;
@@ -27,12 +26,12 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * Streams a dataset to Kafka: in train mode every row as a {@link TrainingSample} (key {@code
- * sampleId}), epoch after epoch, each epoch in a fresh seeded shuffle; in events mode every row
- * once, in file order, as an {@link ImageEvent} (key {@code imageId}). Paced to a rate if one is
- * set, through an idempotent producer.
+ * Streams a data set (images or feature vectors) to Kafka: in train mode every row as a {@link
+ * TrainingSample} (key {@code sampleId}), epoch after epoch, each epoch in a fresh seeded shuffle;
+ * in events mode every row once, in file order, as an {@link ImageEvent} (key {@code imageId}).
+ * Paced to a rate if one is set, through an idempotent producer.
  */
-final class MnistStreamer {
+final class Streamer {
   /** What a run did. */
   record Summary(long records, long bytes, long failed, double seconds, String firstError) {
     double recordsPerSecond() {
@@ -41,7 +40,7 @@ final class MnistStreamer {
   }
 
   private final Config config;
-  private final MnistDataset data;
+  private final ProducerData data;
   private final Counter recordsSent;
   private final Counter bytesSent;
   private final Counter sendErrors;
@@ -50,7 +49,7 @@ final class MnistStreamer {
   private final AtomicLong failed = new AtomicLong();
   private final AtomicReference<String> firstError = new AtomicReference<>();
 
-  MnistStreamer(Config config, MnistDataset data, MeterRegistry registry) {
+  Streamer(Config config, ProducerData data, MeterRegistry registry) {
     this.config = config;
     this.data = data;
     this.registry = registry;
@@ -150,22 +149,28 @@ final class MnistStreamer {
     return new Summary(acknowledged.get(), bytes.get(), failed.get(), seconds, firstError.get());
   }
 
+  private static final ByteBuffer NO_PIXELS = ByteBuffer.allocate(0);
+
   private TrainingSample sample(String id, int row) {
+    byte[] pixels = data.pixels(row);
     return TrainingSample.newBuilder()
         .setSampleId(id)
         .setLabel(data.label(row))
-        .setPixels(ByteBuffer.wrap(data.pixels(row)))
+        .setPixels(pixels != null ? ByteBuffer.wrap(pixels) : NO_PIXELS)
+        .setFeatures(pixels != null ? null : data.features(row))
         .setSource(config.source())
         .setEventTime(Instant.now())
         .build();
   }
 
   private ImageEvent event(String id, int row) {
+    byte[] pixels = data.pixels(row);
     return ImageEvent.newBuilder()
         .setImageId(id)
-        .setPixels(ByteBuffer.wrap(data.pixels(row)))
+        .setPixels(pixels != null ? ByteBuffer.wrap(pixels) : NO_PIXELS)
+        .setFeatures(pixels != null ? null : data.features(row))
         .setEventTime(Instant.now())
-        .setLabel(config.withLabels() ? data.label(row) : null)
+        .setLabel(config.withLabels() && data.labelled() ? data.label(row) : null)
         .build();
   }
 
