@@ -4,12 +4,14 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.search.Search;
 import io.streamlearn.broker.LocalBroker;
 import io.streamlearn.core.config.ConfigBuilder;
+import io.streamlearn.core.config.ConfigException;
 import io.streamlearn.core.kafka.Topics;
 import io.streamlearn.learner.Learner;
 import io.streamlearn.learner.LearnerSettings;
 import io.streamlearn.mnist.MnistDataset;
 import io.streamlearn.mnist.MnistFetcher;
 import io.streamlearn.mnist.MnistFiles;
+import io.streamlearn.producer.CsvData;
 import io.streamlearn.producer.ProducerMain;
 import io.streamlearn.producer.ProducerSettings;
 import io.streamlearn.scorer.Scorer;
@@ -31,10 +33,11 @@ import java.util.function.BooleanSupplier;
 
 /**
  * The whole pipeline in one process, on a real Kafka broker: starts the embedded broker (or uses
- * the one given), the learner and the scorer; streams the MNIST training set ({@code epochs} times)
- * into the training topic; once the scorer serves the snapshot of the last trained sample, streams
- * the 10,000 test images as live image events; waits for their predictions; prints a status line
- * every second and a summary at the end.
+ * the one given), the learner and the scorer; streams the training set ({@code epochs} times) into
+ * the training topic; once the scorer serves the snapshot of the last trained sample, streams the
+ * test set as live events; waits for their predictions; prints a status line every second and a
+ * summary at the end. The data is MNIST, or the user's: CSV files of feature vectors (a feature
+ * model, standardized) or IDX files of 28x28 images.
  */
 final class Demo implements AutoCloseable {
   /** What the demo was asked to do. */
@@ -47,7 +50,40 @@ final class Demo implements AutoCloseable {
       int learnerMetricsPort,
       double eventRate,
       Path workDir,
-      Map<String, String> kafka) {}
+      Map<String, String> kafka,
+      Data data) {}
+
+  /**
+   * What the demo trains and scores: MNIST (every path null), the user's CSV files ({@code
+   * trainCsv}, {@code testCsv}: a header row, a {@code label} column, numeric features), or the
+   * user's IDX files (28x28 images).
+   */
+  record Data(
+      Path trainCsv,
+      Path testCsv,
+      Path trainImages,
+      Path trainLabels,
+      Path testImages,
+      Path testLabels) {
+    static final Data MNIST = new Data(null, null, null, null, null, null);
+
+    static Data csv(Path train, Path test) {
+      return new Data(train, test, null, null, null, null);
+    }
+
+    boolean csv() {
+      return trainCsv != null;
+    }
+
+    boolean idx() {
+      return trainImages != null;
+    }
+
+    /** What a test example is called in the summary. */
+    String examples() {
+      return csv() ? "rows" : "images";
+    }
+  }
 
   /** What the demo measured; topics say where to look for yourself. */
   record Summary(
@@ -81,6 +117,12 @@ final class Demo implements AutoCloseable {
   private volatile String phase = "starting";
   private Learner learner;
   private Scorer scorer;
+
+  /** The scorer's HTTP port (after {@link #run} started it). */
+  int scorerPort() {
+    return scorer.httpPort();
+  }
+
   private PredictionWatcher watcher;
   private long lastSamples;
   private long lastTick = System.nanoTime();
@@ -91,10 +133,51 @@ final class Demo implements AutoCloseable {
   }
 
   Summary run() throws InterruptedException {
-    phase = "fetching MNIST";
-    MnistFiles files = MnistFetcher.ensureDefault();
-    int trainSize = MnistDataset.train(files).size();
-    int testSize = MnistDataset.test(files).size();
+    Data data = options.data();
+    int trainSize;
+    int testSize;
+    ConfigBuilder<LearnerSettings.Config> learnerConfig = LearnerSettings.builder();
+    ConfigBuilder<ProducerSettings.Config> trainData = ProducerSettings.builder();
+    ConfigBuilder<ProducerSettings.Config> testData = ProducerSettings.builder();
+    if (data.csv()) {
+      phase = "reading the CSV files";
+      CsvData train = CsvData.read(data.trainCsv(), "label", true);
+      CsvData test = CsvData.read(data.testCsv(), "label", true);
+      if (!train.featureNames().equals(test.featureNames())) {
+        throw new ConfigException(
+            "test",
+            "invalid value for key 'test': its feature columns "
+                + test.featureNames()
+                + " are not the training file's "
+                + train.featureNames());
+      }
+      trainSize = train.size();
+      testSize = test.size();
+      learnerConfig
+          .set(LearnerSettings.INPUTS, train.featureNames().size())
+          .set(LearnerSettings.CLASSES, Math.max(2, Math.max(train.classes(), test.classes())))
+          .set(LearnerSettings.IMAGE_SHAPE, "none");
+      if (train.featureNames().stream().noneMatch(n -> n.contains(","))) {
+        learnerConfig.set(LearnerSettings.FEATURE_NAMES, String.join(",", train.featureNames()));
+      }
+      trainData.set(ProducerSettings.CSV, data.trainCsv());
+      testData.set(ProducerSettings.CSV, data.testCsv());
+    } else if (data.idx()) {
+      phase = "reading the IDX files";
+      trainSize = MnistDataset.load(data.trainImages(), data.trainLabels()).size();
+      testSize = MnistDataset.load(data.testImages(), data.testLabels()).size();
+      trainData
+          .set(ProducerSettings.IMAGES, data.trainImages())
+          .set(ProducerSettings.LABELS, data.trainLabels());
+      testData
+          .set(ProducerSettings.IMAGES, data.testImages())
+          .set(ProducerSettings.LABELS, data.testLabels());
+    } else {
+      phase = "fetching MNIST";
+      MnistFiles files = MnistFetcher.ensureDefault();
+      trainSize = MnistDataset.train(files).size();
+      testSize = MnistDataset.test(files).size();
+    }
 
     String bootstrap = options.bootstrapServers();
     boolean embedded = bootstrap == null || bootstrap.isBlank();
@@ -119,7 +202,7 @@ final class Demo implements AutoCloseable {
     phase = "starting the learner";
     learner =
         Learner.start(
-            LearnerSettings.builder()
+            learnerConfig
                 .set(LearnerSettings.BOOTSTRAP_SERVERS, bootstrap)
                 .set(LearnerSettings.APPLICATION_ID, prefix + "streamlearn-learner")
                 .set(LearnerSettings.TRAINING_TOPIC, training)
@@ -160,7 +243,7 @@ final class Demo implements AutoCloseable {
     phase = "streaming the training set";
     long start = System.nanoTime();
     produce(
-        producer(bootstrap, options)
+        producer(trainData, bootstrap, options)
             .set(ProducerSettings.MODE, ProducerSettings.Mode.TRAIN)
             .set(ProducerSettings.TOPIC, training)
             .set(ProducerSettings.EPOCHS, options.epochs())
@@ -179,7 +262,7 @@ final class Demo implements AutoCloseable {
 
     phase = "streaming the test set as live events";
     produce(
-        producer(bootstrap, options)
+        producer(testData, bootstrap, options)
             .set(ProducerSettings.MODE, ProducerSettings.Mode.EVENTS)
             .set(ProducerSettings.TOPIC, images)
             .set(ProducerSettings.RATE, options.eventRate()));
@@ -187,7 +270,7 @@ final class Demo implements AutoCloseable {
     await(
         () -> watcher.images() >= testSize,
         SCORING_TIMEOUT,
-        "predictions for all " + testSize + " test images on " + predictions);
+        "predictions for all " + testSize + " test " + data.examples() + " on " + predictions);
     phase = "done";
     ticker.shutdownNow();
     status();
@@ -223,10 +306,11 @@ final class Demo implements AutoCloseable {
     out.printf(
         "| learner's prequential accuracy (rolling) | %.2f%% |%n", 100 * s.prequentialAccuracy());
     out.printf("| snapshot version served | v%d |%n", s.snapshotVersion());
+    String examples = options.data().examples();
     out.printf(
-        "| test images predicted (distinct ids / prediction records) | %,d / %,d |%n",
-        s.imagesPredicted(), s.predictionRecords());
-    out.printf("| scorer's accuracy on the test images | %.2f%% |%n", 100 * s.testAccuracy());
+        "| test %s predicted (distinct ids / prediction records) | %,d / %,d |%n",
+        examples, s.imagesPredicted(), s.predictionRecords());
+    out.printf("| scorer's accuracy on the test %s | %.2f%% |%n", examples, 100 * s.testAccuracy());
     out.printf(
         "| latency, event time to prediction, p50 / p99 | %.0f / %.0f ms |%n",
         s.latencyP50Ms(), s.latencyP99Ms());
@@ -290,11 +374,10 @@ final class Demo implements AutoCloseable {
     return Double.isNaN(v) ? "-" : String.format("%.0f ms", v);
   }
 
-  /** The producer's settings every run of the demo shares. */
+  /** The producer's settings every run of the demo shares, added to {@code data}'s. */
   private static ConfigBuilder<ProducerSettings.Config> producer(
-      String bootstrap, Options options) {
-    return ProducerSettings.builder()
-        .set(ProducerSettings.BOOTSTRAP_SERVERS, bootstrap)
+      ConfigBuilder<ProducerSettings.Config> data, String bootstrap, Options options) {
+    return data.set(ProducerSettings.BOOTSTRAP_SERVERS, bootstrap)
         .set(ProducerSettings.METRICS_PORT, 0)
         .set(ProducerSettings.PROGRESS, false)
         .kafka(options.kafka());

@@ -18,7 +18,11 @@ import java.util.List;
 public final class DemoMain {
   static final Setting<Integer> EPOCHS =
       Setting.integer(
-          "epochs", "Times the 60,000 training images are streamed to the learner.", 1, 1, 100);
+          "epochs",
+          "Times the training set is streamed to the learner (MNIST: 60,000 images).",
+          1,
+          1,
+          100);
   static final Setting<Boolean> KEEP =
       Setting.onOff("keep", "Keep everything running after the summary, until Ctrl-C.", false);
   static final Setting<String> BOOTSTRAP_SERVERS =
@@ -51,6 +55,28 @@ public final class DemoMain {
           2000.0,
           1,
           1e9);
+  static final Setting<Path> TRAIN =
+      Setting.path(
+          "train",
+          "A CSV file of labelled feature vectors to train on instead of MNIST (a header row, a label column of"
+              + " class indexes, every other column a numeric feature); with --test.",
+          null);
+  static final Setting<Path> TEST =
+      Setting.path(
+          "test",
+          "The CSV file of labelled feature vectors scored as live events, with the same columns as --train.",
+          null);
+  static final Setting<Path> TRAIN_IMAGES =
+      Setting.path(
+          "train-images",
+          "An IDX images file (28x28, raw or .gz) to train on instead of MNIST's.",
+          null);
+  static final Setting<Path> TRAIN_LABELS =
+      Setting.path("train-labels", "The IDX labels file that goes with --train-images.", null);
+  static final Setting<Path> TEST_IMAGES =
+      Setting.path("test-images", "The IDX images file scored as live events.", null);
+  static final Setting<Path> TEST_LABELS =
+      Setting.path("test-labels", "The IDX labels file that goes with --test-images.", null);
   static final Setting<Path> WORK_DIR =
       Setting.path(
           "work-dir",
@@ -60,8 +86,9 @@ public final class DemoMain {
   static final ServiceCommand COMMAND =
       new ServiceCommand(
           "streamlearn demo",
-          "Runs the whole pipeline on an embedded real Kafka broker: trains the learner on the MNIST training set,"
-              + " then scores the test set as live events with the scorer, and prints a summary.",
+          "Runs the whole pipeline on an embedded real Kafka broker: trains the learner on the MNIST training set"
+              + " (or your --train/--test CSV files, or your IDX files), then scores the test set as live events with"
+              + " the scorer, and prints a summary.",
           List.of(
               EPOCHS,
               KEEP,
@@ -70,6 +97,12 @@ public final class DemoMain {
               HTTP_PORT,
               LEARNER_METRICS_PORT,
               EVENT_RATE,
+              TRAIN,
+              TEST,
+              TRAIN_IMAGES,
+              TRAIN_LABELS,
+              TEST_IMAGES,
+              TEST_LABELS,
               WORK_DIR));
 
   private DemoMain() {}
@@ -93,7 +126,41 @@ public final class DemoMain {
         c.get(LEARNER_METRICS_PORT),
         c.get(EVENT_RATE),
         c.get(WORK_DIR),
-        c.kafkaProperties());
+        c.kafkaProperties(),
+        data(c));
+  }
+
+  /** MNIST, the --train/--test CSV pair, or the four IDX files; any other mix names a key. */
+  static Demo.Data data(Configuration c) {
+    Path train = c.find(TRAIN);
+    Path test = c.find(TEST);
+    List<Path> idx =
+        java.util.Arrays.asList(
+            c.find(TRAIN_IMAGES), c.find(TRAIN_LABELS), c.find(TEST_IMAGES), c.find(TEST_LABELS));
+    boolean anyIdx = idx.stream().anyMatch(java.util.Objects::nonNull);
+    if ((train == null) != (test == null)) {
+      String missing = train == null ? "train" : "test";
+      throw new ConfigException(
+          missing, "missing value for key '" + missing + "': --train and --test go together");
+    }
+    if (train != null && anyIdx) {
+      throw new ConfigException(
+          "train", "invalid value for key 'train': give CSV files or IDX files, not both");
+    }
+    if (anyIdx) {
+      List<Setting<Path>> keys = List.of(TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS);
+      for (int i = 0; i < keys.size(); i++) {
+        if (idx.get(i) == null) {
+          throw new ConfigException(
+              keys.get(i).name(),
+              "missing value for key '"
+                  + keys.get(i).name()
+                  + "': --train-images, --train-labels, --test-images and --test-labels go together");
+        }
+      }
+      return new Demo.Data(null, null, idx.get(0), idx.get(1), idx.get(2), idx.get(3));
+    }
+    return train != null ? Demo.Data.csv(train, test) : Demo.Data.MNIST;
   }
 
   static int run(Demo.Options options) throws InterruptedException {
@@ -103,10 +170,15 @@ public final class DemoMain {
       System.err.println("demo: cannot empty " + options.workDir() + " (key 'work-dir'): " + e);
       return 2;
     }
+    Demo.Data data = options.data();
+    String what =
+        data.csv()
+            ? data.trainCsv().getFileName().toString()
+            : data.idx() ? data.trainImages().getFileName().toString() : "MNIST";
     System.out.printf(
-        "streamlearn demo: %d epoch(s) of MNIST through the learner, then the test set through the"
+        "streamlearn demo: %d epoch(s) of %s through the learner, then the test set through the"
             + " scorer; logs in %s%n",
-        options.epochs(), DataDir.path().resolve("demo.log"));
+        options.epochs(), what, DataDir.path().resolve("demo.log"));
     Demo demo = new Demo(options, System.out);
     Runtime.getRuntime().addShutdownHook(new Thread(demo::close, "demo-shutdown"));
     try {

@@ -39,7 +39,17 @@ class PipelineIT {
     Demo.Summary summary;
     try (Demo demo =
         new Demo(
-            new Demo.Options(1, false, kafka.bootstrapServers(), 0, 0, 0, 20_000, work, Map.of()),
+            new Demo.Options(
+                1,
+                false,
+                kafka.bootstrapServers(),
+                0,
+                0,
+                0,
+                20_000,
+                work,
+                Map.of(),
+                Demo.Data.MNIST),
             new PrintStream(console, true, StandardCharsets.UTF_8))) {
       summary = demo.run();
       demo.printSummary(summary);

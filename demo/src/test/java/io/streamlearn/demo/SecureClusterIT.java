@@ -129,7 +129,17 @@ class SecureClusterIT {
       Demo.Summary summary;
       try (Demo demo =
           new Demo(
-              new Demo.Options(1, false, bootstrap, 0, 0, 0, 20_000, dir.resolve("work"), kafka),
+              new Demo.Options(
+                  1,
+                  false,
+                  bootstrap,
+                  0,
+                  0,
+                  0,
+                  20_000,
+                  dir.resolve("work"),
+                  kafka,
+                  Demo.Data.MNIST),
               new PrintStream(console, true, StandardCharsets.UTF_8))) {
         summary = demo.run();
       }

@@ -22,7 +22,7 @@ import org.apache.commons.csv.CSVRecord;
  * is an error naming the line, the column and the value: a missing value is never a silent zero.
  * Parsed by Apache Commons CSV (RFC 4180: quoted cells, CRLF or LF).
  */
-final class CsvData implements ProducerData {
+public final class CsvData implements ProducerData {
   /** The largest CSV read: the rows are held in memory as floats. */
   static final long MAX_FILE_BYTES = 2L << 30;
 
@@ -55,7 +55,7 @@ final class CsvData implements ProducerData {
    * @param labelRequired whether the file must have that column (training samples)
    * @throws DataException naming the line and the problem
    */
-  static CsvData read(Path file, String labelColumn, boolean labelRequired) {
+  public static CsvData read(Path file, String labelColumn, boolean labelRequired) {
     try {
       if (Files.size(file) > MAX_FILE_BYTES) {
         throw new DataException(file + ": larger than " + MAX_FILE_BYTES + " bytes");
@@ -207,17 +207,17 @@ final class CsvData implements ProducerData {
   }
 
   /** The feature columns' names, in file order. */
-  List<String> featureNames() {
+  public List<String> featureNames() {
     return featureNames;
   }
 
   /** One more than the largest label, or 0 without labels. */
-  int classes() {
+  public int classes() {
     return classes;
   }
 
   /** Rows as floats, for tests and the demo. */
-  float[] row(int row) {
+  public float[] row(int row) {
     return rows[row].clone();
   }
 }

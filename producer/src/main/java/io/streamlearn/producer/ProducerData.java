@@ -3,7 +3,7 @@ package io.streamlearn.producer;
 import java.util.List;
 
 /** The rows the producer streams: images (pixels) or feature vectors, labelled or not. */
-interface ProducerData {
+public interface ProducerData {
   int size();
 
   /** Whether every row has a label. */
