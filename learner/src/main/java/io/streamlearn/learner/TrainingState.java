@@ -8,12 +8,14 @@ import io.streamlearn.model.Adam;
 import io.streamlearn.model.BatchStats;
 import io.streamlearn.model.DenseNetwork;
 import io.streamlearn.model.InputTransform;
+import io.streamlearn.model.ModelSpec;
 import io.streamlearn.model.Standardizer;
 import io.streamlearn.model.TrainingLoop;
 import io.streamlearn.model.WeightAverage;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.UUID;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -53,6 +55,15 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 final class TrainingState {
   static final String META = "meta";
   static final String PENDING = "pending";
+
+  /** The input kind a checkpoint without one (of the first release, or MNIST's) holds. */
+  static final String MNIST_KIND = "image 28x28 scale";
+
+  /** What a spec takes and how it transforms it, as the checkpoint records it. */
+  static String inputKind(ModelSpec spec) {
+    return (spec.images() ? "image " + spec.image() : "features")
+        + (spec.standardize() ? " standardize" : " scale");
+  }
 
   /** The checkpoint's codec: Avro single-object encoding, every released version readable. */
   static final AvroCodec<LearnerCheckpoint> CHECKPOINT =
@@ -145,19 +156,27 @@ final class TrainingState {
     }
     int[] sizes = checkpoint.getLayerSizes().stream().mapToInt(Integer::intValue).toArray();
     int batchSize = checkpoint.getBatchSize();
-    if (!Arrays.equals(sizes, config.sizes()) || batchSize != config.batchSize()) {
+    String kind = Objects.requireNonNullElse(checkpoint.getInputKind(), MNIST_KIND);
+    if (!Arrays.equals(sizes, config.sizes())
+        || batchSize != config.batchSize()
+        || !kind.equals(inputKind(config.spec()))) {
       throw new IllegalStateException(
           "the learner state of application "
               + config.applicationId()
               + " holds a "
               + Arrays.toString(sizes)
-              + " network with batch size "
+              + " network of "
+              + kind
+              + " inputs with batch size "
               + batchSize
               + ", but the configuration asks for "
               + Arrays.toString(config.sizes())
-              + " with batch size "
+              + " of "
+              + inputKind(config.spec())
+              + " inputs with batch size "
               + config.batchSize()
-              + " (keys 'hidden', 'batch-size'): use another --application-id for another model");
+              + " (keys 'inputs', 'hidden', 'classes', 'image-shape', 'normalize', 'batch-size'): use"
+              + " another --application-id for another model");
     }
     TrainingState state = new TrainingState(config, DenseNetwork.zeros(sizes, DataType.FLOAT));
     state.runId = checkpoint.getRunId();
@@ -366,6 +385,8 @@ final class TrainingState {
             .setBatchesAtLastSnapshot(batchesAtLastSnapshot)
             .setAverageSteps(average != null ? average.steps() : null)
             .setPrequential(prequential.toRecord())
+            .setInputKind(
+                inputKind(config.spec()).equals(MNIST_KIND) ? null : inputKind(config.spec()))
             .build();
     store.put(META, CHECKPOINT.encode(checkpoint));
   }

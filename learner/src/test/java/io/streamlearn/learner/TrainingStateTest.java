@@ -462,4 +462,32 @@ class TrainingStateTest {
     assertEquals(t, loaded.transform());
     assertSameWeights(state, loaded);
   }
+
+  @Test
+  void aStateOfAnotherInputKindIsRefusedNamingTheKeys() {
+    KeyValueStore<String, byte[]> store = store();
+    TrainingState.fresh(config(0), 0).save(store);
+    ModelSpec features =
+        new ModelSpec(784, 10, java.util.List.of(), java.util.List.of(), null, true);
+
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () -> TrainingState.load(store, config(features, new int[] {784, 8, 10}, BATCH, 0), 0));
+    assertTrue(e.getMessage().contains("image 28x28 scale inputs"), e.getMessage());
+    assertTrue(e.getMessage().contains("of features standardize inputs"), e.getMessage());
+    assertTrue(e.getMessage().contains("'image-shape', 'normalize'"), e.getMessage());
+  }
+
+  @Test
+  void anMnistCheckpointStaysVersionOneAndAFeatureOneRecordsItsKind() {
+    KeyValueStore<String, byte[]> store = store();
+    TrainingState.fresh(config(0), 0).save(store);
+    assertNull(TrainingState.CHECKPOINT.decode(store.get(TrainingState.META)).getInputKind());
+
+    TrainingState.fresh(config(FEATURES, new int[] {3, 4, 2}, BATCH, 0), 0).save(store);
+    assertEquals(
+        "features standardize",
+        TrainingState.CHECKPOINT.decode(store.get(TrainingState.META)).getInputKind());
+  }
 }

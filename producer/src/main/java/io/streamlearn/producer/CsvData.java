@@ -96,7 +96,9 @@ public final class CsvData implements ProducerData {
       List<float[]> rows = new ArrayList<>();
       List<Integer> labels = new ArrayList<>();
       for (CSVRecord record : parser) {
-        long line = parser.getCurrentLineNumber();
+        // The header is line 1; a record's line is its number plus one (exact unless a quoted cell
+        // spans lines).
+        long line = record.getRecordNumber() + 1;
         if (record.size() != header.size()) {
           throw new DataException(
               file
@@ -130,7 +132,10 @@ public final class CsvData implements ProducerData {
           Collections.unmodifiableList(names), rows.toArray(new float[0][]), labelArray);
     } catch (CharacterCodingException e) {
       throw new DataException(file + ": not UTF-8 text");
-    } catch (IOException | IllegalArgumentException | IllegalStateException e) {
+    } catch (IOException
+        | java.io.UncheckedIOException
+        | IllegalArgumentException
+        | IllegalStateException e) {
       // Commons CSV reports a malformed file (an unclosed quote, a duplicate header name) this way.
       throw new DataException(file + ": not a valid CSV file: " + e.getMessage());
     }

@@ -73,4 +73,23 @@ class ProducerSettingsTest {
         parse(Map.of("STREAMLEARN_KAFKA_SECURITY_PROTOCOL", "SSL"), "--kafka", "linger.ms=20");
     assertEquals(Map.of("security.protocol", "SSL", "linger.ms", "20"), c.kafka());
   }
+
+  @Test
+  void aCsvFileNamesTheIdsAndSourceAndKeepsTheLabelColumn() {
+    Config c = parse(Map.of(), "--csv", "/x/churn.csv", "--label-column", "churned");
+    assertEquals(Path.of("/x/churn.csv"), c.csv());
+    assertEquals("churned", c.labelColumn());
+    assertEquals("churn", c.idPrefix());
+    assertEquals("churn", c.source());
+    assertEquals("label", parse(Map.of(), "--csv", "/x/a.csv").labelColumn());
+  }
+
+  @Test
+  void csvAndImagesTogetherAreRefusedNamingTheKey() {
+    ConfigException e =
+        assertThrows(
+            ConfigException.class,
+            () -> parse(Map.of(), "--csv", "/x/a.csv", "--images", "/x/i", "--labels", "/x/l"));
+    assertEquals("csv", e.key());
+  }
 }

@@ -11,6 +11,8 @@ import io.streamlearn.contract.ModelSnapshot;
 import io.streamlearn.contract.WeightsKind;
 import io.streamlearn.core.metrics.MetricsEndpoint;
 import io.streamlearn.model.DenseNetwork;
+import io.streamlearn.model.InputTransform;
+import io.streamlearn.model.ModelSpec;
 import io.streamlearn.model.Snapshots;
 import io.streamlearn.testkit.Await;
 import java.awt.image.BufferedImage;
@@ -564,6 +566,109 @@ class PredictApiTest {
     } finally {
       pool.shutdownNow();
     }
+  }
+
+  // --- a feature model
+
+  private static final ModelSpec TABULAR =
+      new ModelSpec(
+          3, 2, List.of("age", "income", "score"), List.of("stays", "leaves"), null, true);
+  private static final InputTransform.Standardize STATS =
+      new InputTransform.Standardize(
+          new float[] {40f, 5e4f, 0.5f}, new float[] {100f, 1e8f, 0f}, 12, 1e-12f);
+  private static final DenseNetwork TABULAR_NETWORK =
+      DenseNetwork.initialized(new int[] {3, 5, 2}, DataType.FLOAT, 23);
+
+  private void loadTabular() {
+    Snapshots.Header header =
+        new Snapshots.Header(MODEL, 1, CREATED, "run-t", WeightsKind.RAW, 12, 3, null, null);
+    assertTrue(
+        holder
+            .offer(
+                Snapshots.build(
+                    header, TABULAR_NETWORK.sizes(), TABULAR_NETWORK.parameters(), TABULAR, STATS),
+                "test")
+            .applied());
+    holder.caughtUp();
+  }
+
+  @Test
+  void aFeatureModelPredictsFeaturesStandardizedAsTheLearnerDid() throws Exception {
+    loadTabular();
+    float[] features = {50f, 6e4f, 3f};
+
+    JsonNode answer =
+        okJson(post("/v1/predict", "application/json", "{\"features\": [50, 60000, 3]}"));
+
+    float[] x = features.clone();
+    STATS.apply(x, 3);
+    INDArray input = TABULAR_NETWORK.newInput(1);
+    DenseNetwork.setInputRow(input, 0, x, new InputTransform.Scale(1f));
+    TABULAR_NETWORK.forward(input, null);
+    float[] expected = TABULAR_NETWORK.probabilities(1).dup().data().asFloat();
+    for (int c = 0; c < 2; c++) {
+      assertEquals(expected[c], answer.get("probabilities").get(c).floatValue(), 1e-6);
+    }
+    int best = expected[1] > expected[0] ? 1 : 0;
+    assertEquals(best, answer.get("digit").asInt());
+    assertEquals(TABULAR.classNames().get(best), answer.get("className").asText());
+    assertEquals(
+        answer.get("probabilities"),
+        okJson(post("/v1/predict", null, "[50, 60000, 3]")).get("probabilities"),
+        "a bare array is the features");
+  }
+
+  @Test
+  void aFeatureModelRefusesPixelsPngsWrongWidthsAndNonNumbers() throws Exception {
+    loadTabular();
+
+    assertTrue(
+        assertError(post("/v1/predict", "application/json", "{\"pixels\": [1, 2, 3]}"), 400)
+            .contains("the model takes feature vectors"));
+    assertTrue(
+        assertError(post("/v1/predict", "image/png", png(grayImage(image(1), 28, 28))), 400)
+            .contains("the model takes feature vectors, not images"));
+    assertEquals(
+        "expected 3 feature values, got 2",
+        assertError(post("/v1/predict", "application/json", "{\"features\": [1, 2]}"), 400));
+    assertTrue(
+        assertError(post("/v1/predict", "application/json", "{\"features\": [1, \"x\", 3]}"), 400)
+            .contains("feature 1"));
+    assertTrue(
+        assertError(post("/v1/predict", "application/json", "{\"features\": [1, 1e39, 3]}"), 400)
+            .contains("finite"));
+  }
+
+  @Test
+  void anImageModelRefusesFeatures() throws Exception {
+    load(1, FIRST);
+
+    assertTrue(
+        assertError(post("/v1/predict", "application/json", "{\"features\": [1, 2, 3]}"), 400)
+            .contains("the model takes images"));
+  }
+
+  @Test
+  void theModelEndpointShowsTheSpecAndTheTransform() throws Exception {
+    loadTabular();
+    JsonNode spec = okJson(get("/v1/model")).get("spec");
+
+    assertEquals(3, spec.get("inputs").asInt());
+    assertEquals(2, spec.get("classes").asInt());
+    assertEquals("income", spec.get("featureNames").get(1).asText());
+    assertEquals("leaves", spec.get("classNames").get(1).asText());
+    assertTrue(spec.get("image").isNull());
+    JsonNode transform = spec.get("transform");
+    assertEquals("standardize", transform.get("kind").asText());
+    assertEquals(5e4f, transform.get("mean").get(1).floatValue());
+    assertEquals(1e8f, transform.get("variance").get(1).floatValue());
+    assertEquals(12, transform.get("count").asLong());
+
+    load(2, FIRST); // another lineage: an MNIST model replaces it
+    JsonNode mnist = okJson(get("/v1/model")).get("spec");
+    assertEquals(28, mnist.get("image").get("height").asInt());
+    assertEquals("scale", mnist.get("transform").get("kind").asText());
+    assertEquals(1f / 255f, mnist.get("transform").get("scale").floatValue());
   }
 
   // --- helpers

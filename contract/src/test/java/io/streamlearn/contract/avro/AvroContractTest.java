@@ -640,6 +640,17 @@ class AvroContractTest {
   }
 
   @Test
+  void mnistRecordsWrittenWithTheCurrentSchemaByAnotherClientDecodeToo() throws IOException {
+    TrainingSample sample = trainingSample(3, Codecs.PIXELS);
+    ImageEvent event = imageEvent(4);
+
+    assertEquals(
+        sample,
+        Codecs.TRAINING_SAMPLE.decode(writtenWith(Codecs.TRAINING_SAMPLE.schema(), sample)));
+    assertEquals(event, Codecs.IMAGE_EVENT.decode(writtenWith(Codecs.IMAGE_EVENT.schema(), event)));
+  }
+
+  @Test
   void versionOneReadersDecodeMnistRecords() {
     for (AvroCodecCase<?> c : cases()) {
       Schema v1 = c.codec().releasedVersions().get(0);
