@@ -14,6 +14,7 @@ import io.streamlearn.mnist.MnistFiles;
 import io.streamlearn.model.Adam;
 import io.streamlearn.model.DenseNetwork;
 import io.streamlearn.model.Evaluation;
+import io.streamlearn.model.InputTransform;
 import io.streamlearn.model.Snapshots;
 import io.streamlearn.model.TrainingLoop;
 import io.streamlearn.producer.ProducerSettings;
@@ -168,11 +169,12 @@ public final class LearnerBenchmark {
             : null;
     TrainingLoop loop = new TrainingLoop(network, adam, average, defaults::learningRate, BATCH);
     SplittableRandom random = new SplittableRandom(1);
-    loop.epoch(train, Shuffle.permutation(10_000, random)); // warm-up
+    loop.epoch(train, Shuffle.permutation(10_000, random), InputTransform.Scale.MNIST); // warm-up
     double[] rates = new double[epochs];
     for (int e = 0; e < epochs; e++) {
       long start = System.nanoTime();
-      int n = loop.epoch(train, Shuffle.permutation(train.size(), random));
+      int n =
+          loop.epoch(train, Shuffle.permutation(train.size(), random), InputTransform.Scale.MNIST);
       rates[e] = n / ((System.nanoTime() - start) / 1e9);
       BARE_EPOCHS.add(rates[e]);
     }
@@ -388,8 +390,7 @@ public final class LearnerBenchmark {
       if (run == 0) {
         first = config;
         wall = (System.nanoTime() - start) / 1e9;
-        accuracy =
-            Evaluation.accuracy(Snapshots.toNetwork(last, SIZES), test, last.getInputScale());
+        accuracy = Evaluation.accuracy(last, test);
       }
       ratios[run] = rates[run] / bare;
       System.err.printf(

@@ -6,7 +6,7 @@ import io.streamlearn.mnist.MnistFetcher;
 import io.streamlearn.model.Adam;
 import io.streamlearn.model.DenseNetwork;
 import io.streamlearn.model.Evaluation;
-import io.streamlearn.model.Snapshots;
+import io.streamlearn.model.InputTransform;
 import io.streamlearn.model.TrainingLoop;
 import io.streamlearn.model.WeightAverage;
 import java.util.ArrayList;
@@ -105,14 +105,14 @@ public final class ModelSelection {
     SplittableRandom order = new SplittableRandom(seed * 7919);
     double[] result = new double[2];
     for (int e = 1; e <= epochs; e++) {
-      loop.epoch(data, Shuffle.permutation(TRAIN_ROWS, order));
+      loop.epoch(data, Shuffle.permutation(TRAIN_ROWS, order), InputTransform.Scale.MNIST);
       if (e == 1 || e == epochs) {
         INDArray[] weights = loop.publishedWeights();
         for (int k = 0; k < weights.length; k++) {
           scored.parameters()[k].assign(weights[k]);
         }
         double acc =
-            Evaluation.accuracy(scored, data, TRAIN_ROWS, data.size(), Snapshots.INPUT_SCALE);
+            Evaluation.accuracy(scored, data, TRAIN_ROWS, data.size(), InputTransform.Scale.MNIST);
         result[e == 1 ? 0 : 1] = acc;
       }
     }

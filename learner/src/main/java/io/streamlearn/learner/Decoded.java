@@ -1,9 +1,9 @@
 package io.streamlearn.learner;
 
 /**
- * A training record after decoding: either a sample in the learner's compact form ({@code [label,
- * 784 pixels]}) or the original key and value bytes bound for the dead-letter topic (the reason
- * travels in the record's headers).
+ * A training record after decoding: either a sample in the learner's compact form ({@link
+ * SampleLayout}; MNIST's {@code [label, 784 pixels]}) or the original key and value bytes bound for
+ * the dead-letter topic (the reason travels in the record's headers).
  */
 record Decoded(byte[] sample, byte[] originalKey, byte[] originalValue) {
   static Decoded sample(byte[] sample) {

@@ -30,9 +30,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * <ul>
  *   <li>{@code pending}: the waiting samples, put after every sample: the batches queued or
  *       training, if any, and the one filling behind them, as a ring ({@link SampleRing}: {@code
- *       [count][start][label, 784 pixels]...}, the oldest at {@code start});
+ *       [count][start][sample]...}, each sample in its {@link SampleLayout}, MNIST's {@code [label,
+ *       784 pixels]}, the oldest at {@code start});
  *   <li>{@code params/i}, {@code adam-m/i}, {@code adam-v/i}, {@code ema/i}: float32 vectors in
  *       chunks under 1 MB, put whenever trained batches are taken;
+ *   <li>{@code standardizer}: a standardizing model's running statistics ({@link StateImages}), put
+ *       with them;
  *   <li>{@code meta}: a {@link LearnerCheckpoint} (Avro single-object encoding): counters, version,
  *       run id, Adam's step, prequential window, put with them. A {@code meta} in the hand-packed
  *       formats of earlier releases is read once ({@link LegacyCheckpoint}).

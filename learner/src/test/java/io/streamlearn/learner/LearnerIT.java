@@ -150,7 +150,8 @@ class LearnerIT {
         "nothing after the final snapshot");
 
     DenseNetwork network = Snapshots.toNetwork(last, new int[] {784, 100, 10});
-    double accuracy = Evaluation.accuracy(network, MnistDataset.test(files), last.getInputScale());
+    double accuracy =
+        Evaluation.accuracy(network, MnistDataset.test(files), Snapshots.input(last).transform());
     System.out.printf(
         "[LearnerIT] one epoch: %d snapshots, final v%d, test accuracy %.4f, prequential %.4f%n",
         all.size(), last.getVersion(), accuracy, last.getPrequentialAccuracy());

@@ -7,7 +7,6 @@ import io.streamlearn.contract.ModelSnapshot;
 import io.streamlearn.mnist.MnistDataset;
 import io.streamlearn.mnist.MnistFetcher;
 import io.streamlearn.model.Evaluation;
-import io.streamlearn.model.Snapshots;
 import io.streamlearn.producer.ProducerSettings;
 import io.streamlearn.testkit.Await;
 import io.streamlearn.testkit.RealKafka;
@@ -128,10 +127,8 @@ class LearnerThreeKillsIT {
               "from the uninterrupted learner");
     }
     MnistDataset test = MnistDataset.test(MnistFetcher.ensureDefault());
-    double killed =
-        Evaluation.accuracy(Snapshots.toNetwork(killedRun, null), test, killedRun.getInputScale());
-    double uninterrupted =
-        Evaluation.accuracy(Snapshots.toNetwork(reference, null), test, reference.getInputScale());
+    double killed = Evaluation.accuracy(killedRun, test);
+    double uninterrupted = Evaluation.accuracy(reference, test);
     System.out.printf(
         "[LearnerThreeKillsIT] killed with committed offsets at %s; %d snapshots, final v%d with %d"
             + " samples; test accuracy %.4f, uninterrupted %.4f%n",

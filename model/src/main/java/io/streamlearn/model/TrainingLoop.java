@@ -41,15 +41,15 @@ public final class TrainingLoop {
 
   /**
    * One epoch over the rows of {@code data} in {@code order} (a shuffle of the rows to train; a
-   * last partial batch is left out); returns samples.
+   * last partial batch is left out), each row through {@code transform}; returns samples.
    */
-  public int epoch(LabelledRows data, int[] order) {
+  public int epoch(LabelledRows data, int[] order, InputTransform transform) {
     int trained = 0;
     for (int start = 0; start + batchSize <= order.length; start += batchSize) {
       for (int r = 0; r < batchSize; r++) {
         int row = order[start + r];
         data.copyInputs(row, scratchRow);
-        DenseNetwork.setInputRow(input, r, scratchRow, Snapshots.INPUT_SCALE);
+        DenseNetwork.setInputRow(input, r, scratchRow, transform);
         labels[r] = data.label(row);
       }
       step();

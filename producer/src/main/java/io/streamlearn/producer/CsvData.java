@@ -144,14 +144,11 @@ public final class CsvData implements ProducerData {
   private static float feature(Path file, long line, String column, String cell) {
     float value = NUMBER.matcher(cell).matches() ? Float.parseFloat(cell) : Float.NaN;
     if (!Float.isFinite(value)) {
-      throw new DataException(
-          file
-              + " line "
-              + line
-              + ", column '"
-              + column
-              + "': "
-              + (cell.isEmpty() ? "an empty (missing) value" : "'" + shorten(cell) + "'")
+      throw cellError(
+          file,
+          line,
+          column,
+          (cell.isEmpty() ? "an empty (missing) value" : "'" + shorten(cell) + "'")
               + " is not a finite number");
     }
     return value;
@@ -166,15 +163,15 @@ public final class CsvData implements ProducerData {
     } catch (NumberFormatException e) {
       // below
     }
-    throw new DataException(
-        file
-            + " line "
-            + line
-            + ", column '"
-            + column
-            + "': '"
-            + shorten(cell)
-            + "' is not a class index (a whole number 0 or more)");
+    throw cellError(
+        file,
+        line,
+        column,
+        "'" + shorten(cell) + "' is not a class index (a whole number 0 or more)");
+  }
+
+  private static DataException cellError(Path file, long line, String column, String problem) {
+    return new DataException(file + " line " + line + ", column '" + column + "': " + problem);
   }
 
   private static String shorten(String cell) {
