@@ -493,6 +493,15 @@ public final class LearnerSettings {
     if (names.contains("")) {
       throw invalid(key, value, "a name is empty");
     }
+    if (new java.util.HashSet<>(names).size() != names.size()) {
+      throw invalid(key, value, "a name appears twice");
+    }
+    for (String name : names) {
+      if (name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length
+          > io.streamlearn.contract.avro.AvroCodec.MAX_STRING_BYTES) {
+        throw invalid(key, value, "a name is longer than 1024 bytes");
+      }
+    }
     return names;
   }
 
