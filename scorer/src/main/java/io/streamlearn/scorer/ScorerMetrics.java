@@ -121,7 +121,13 @@ final class ScorerMetrics implements ModelHolder.Listener {
   }
 
   void prediction(int digit, Integer label, long endToEndMillis) {
-    predictions[digit].increment();
+    Counter[] counters = predictions;
+    if (digit >= counters.length) {
+      // A model with more classes is swapped in before the holder tells the listener.
+      countClasses(digit + 1);
+      counters = predictions;
+    }
+    counters[digit].increment();
     endToEnd.record(Math.max(0, endToEndMillis), TimeUnit.MILLISECONDS);
     if (label != null) {
       liveAccuracy.add(label == digit);
