@@ -61,7 +61,9 @@ public final class LearnerMain {
     return Map.of(
         "cleanup.policy", "compact",
         "max.message.bytes",
-            Integer.toString(Math.max(1024 * 1024, 2 * Snapshots.encodedSizeBound(config.sizes()))),
+            Integer.toString(
+                Math.max(
+                    1024 * 1024, 2 * Snapshots.encodedSizeBound(config.sizes(), config.spec()))),
         "segment.bytes", Integer.toString(16 * 1024 * 1024),
         "segment.ms", "60000",
         "min.cleanable.dirty.ratio", "0.1");
@@ -72,7 +74,7 @@ public final class LearnerMain {
    * snapshot. Returns the training topic's partition count.
    */
   static int prepareTopics(Config config, Map<String, Object> client) {
-    int snapshotBytes = Snapshots.encodedSizeBound(config.sizes());
+    int snapshotBytes = Snapshots.encodedSizeBound(config.sizes(), config.spec());
     try (TopicAdmin topics = TopicAdmin.connect(client)) {
       int partitions =
           topics.ensure(

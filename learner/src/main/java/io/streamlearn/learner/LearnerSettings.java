@@ -1,5 +1,6 @@
 package io.streamlearn.learner;
 
+import io.streamlearn.contract.avro.InputShape;
 import io.streamlearn.core.DataDir;
 import io.streamlearn.core.config.ConfigBuilder;
 import io.streamlearn.core.config.ConfigException;
@@ -27,11 +28,9 @@ import java.util.Objects;
  * Config}.
  */
 public final class LearnerSettings {
-  /** The widest model: a feature vector of this many floats is 64 KiB. */
-  static final int MAX_INPUTS = 16_384;
+  static final int MAX_INPUTS = InputShape.MAX_INPUTS;
 
-  /** The most classes: a prediction of this many probabilities is 4 KiB. */
-  static final int MAX_CLASSES = 1_024;
+  static final int MAX_CLASSES = InputShape.MAX_CLASSES;
 
   public static final Setting<String> BOOTSTRAP_SERVERS = KafkaSettings.BOOTSTRAP_SERVERS;
   public static final Setting<String> APPLICATION_ID =

@@ -169,7 +169,8 @@ public final class LearnerTopology {
     // Snapshots can be larger than a producer's default 1 MB request.
     props.put(
         StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG),
-        Math.max(1024 * 1024, Snapshots.encodedSizeBound(config.sizes()) + 64 * 1024));
+        Math.max(
+            1024 * 1024, Snapshots.encodedSizeBound(config.sizes(), config.spec()) + 64 * 1024));
     // Samples cross the repartition topic in big compressed batches: small batches cost more CPU
     // than training.
     // Without that topic (one training partition) the producer writes only float vectors (state,

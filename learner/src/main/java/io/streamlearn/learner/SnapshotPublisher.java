@@ -112,7 +112,8 @@ final class SnapshotPublisher implements Trainer.SnapshotOutput {
         "none"); // float32 weights: lz4 would not shrink them
     props.put(
         ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
-        Math.max(1024 * 1024, Snapshots.encodedSizeBound(config.sizes()) + 64 * 1024));
+        Math.max(
+            1024 * 1024, Snapshots.encodedSizeBound(config.sizes(), config.spec()) + 64 * 1024));
     props.put(ProducerConfig.CLIENT_ID_CONFIG, transactionalId);
     if (transactional) {
       props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);

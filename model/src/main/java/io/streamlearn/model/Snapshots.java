@@ -103,7 +103,12 @@ public final class Snapshots {
         .setLayers(layers)
         .setWeightsKind(header.kind())
         .setInputScale(transform instanceof InputTransform.Scale s ? s.factor() : 1f)
-        .setChecksum(ByteBuffer.wrap(checksum(layers, written)))
+        .setChecksum(
+            ByteBuffer.wrap(
+                checksum(
+                    layers,
+                    written,
+                    transform instanceof InputTransform.Scale scale ? scale.factor() : 1f)))
         .setSamplesSeen(header.samplesSeen())
         .setBatchesSeen(header.batchesSeen())
         .setPrequentialAccuracy(header.prequentialAccuracy())
@@ -227,6 +232,17 @@ public final class Snapshots {
                 + spec.inputs()
                 + " inputs");
       }
+      if (written.getCount() < 0
+          || !(written.getEpsilon() >= 0)
+          || !Float.isFinite(written.getEpsilon())) {
+        throw new InvalidSnapshotException(
+            InvalidSnapshotException.Reason.ARCHITECTURE,
+            "standardize: count "
+                + written.getCount()
+                + " and epsilon "
+                + written.getEpsilon()
+                + ", expected both 0 or more");
+      }
       try {
         transform =
             new InputTransform.Standardize(
@@ -251,14 +267,21 @@ public final class Snapshots {
 
   /** SHA-256 over each layer's weights bytes then bias bytes, in layer order (a v1 snapshot's). */
   public static byte[] checksum(List<DenseLayer> layers) {
-    return checksum(layers, null);
+    return checksum(layers, null, 0f);
+  }
+
+  /** The checksum {@code snapshot} must carry. */
+  public static byte[] checksum(ModelSnapshot snapshot) {
+    return checksum(snapshot.getLayers(), snapshot.getSpec(), snapshot.getInputScale());
   }
 
   /**
    * SHA-256 over each layer's weights bytes then bias bytes, in layer order, then, when {@code
-   * spec} is not null, its mean bytes and variance bytes.
+   * spec} is not null, the transform: its kind (one byte, the enum's ordinal), count (int64),
+   * epsilon and {@code inputScale} (float32), all little-endian, then the mean bytes and the
+   * variance bytes.
    */
-  public static byte[] checksum(List<DenseLayer> layers, FeatureSpec spec) {
+  public static byte[] checksum(List<DenseLayer> layers, FeatureSpec spec, float inputScale) {
     MessageDigest sha;
     try {
       sha = MessageDigest.getInstance("SHA-256");
@@ -270,6 +293,12 @@ public final class Snapshots {
       sha.update(layer.getBias().duplicate());
     }
     if (spec != null) {
+      ByteBuffer transform = ByteBuffer.allocate(17).order(ByteOrder.LITTLE_ENDIAN);
+      transform.put((byte) spec.getTransform().ordinal());
+      transform.putLong(spec.getCount());
+      transform.putFloat(spec.getEpsilon());
+      transform.putFloat(inputScale);
+      sha.update(transform.flip());
       sha.update(spec.getMean().duplicate());
       sha.update(spec.getVariance().duplicate());
     }
@@ -281,7 +310,24 @@ public final class Snapshots {
    * request limits.
    */
   public static int encodedSizeBound(int[] sizes) {
+    return encodedSizeBound(sizes, null);
+  }
+
+  /**
+   * As {@link #encodedSizeBound(int[])}, for a snapshot carrying {@code spec} (or none when null or
+   * v1's): its statistics (8 bytes per input) and names too.
+   */
+  public static int encodedSizeBound(int[] sizes, ModelSpec spec) {
     long bytes = 1024; // ids, counters, checksum, framing
+    if (spec != null && !spec.impliedByVersionOne()) {
+      bytes += 64 + 8L * spec.inputs();
+      for (String name : spec.featureNames()) {
+        bytes += 5 + name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+      }
+      for (String name : spec.classNames()) {
+        bytes += 5 + name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+      }
+    }
     for (int l = 0; l + 1 < sizes.length; l++) {
       bytes += 4L * ((long) sizes[l] * sizes[l + 1] + sizes[l + 1]) + 32;
     }
@@ -352,7 +398,7 @@ public final class Snapshots {
           "snapshot is " + Arrays.toString(sizes) + ", expected " + Arrays.toString(expectedSizes));
     }
     input(snapshot);
-    if (!Arrays.equals(checksum(layers, snapshot.getSpec()), bytes(snapshot.getChecksum()))) {
+    if (!Arrays.equals(checksum(snapshot), bytes(snapshot.getChecksum()))) {
       throw new InvalidSnapshotException(
           InvalidSnapshotException.Reason.CHECKSUM,
           "checksum does not match the weights of snapshot "

@@ -40,7 +40,8 @@ public final class Standardizer {
     float[] v = new float[mean.length];
     for (int i = 0; i < mean.length; i++) {
       m[i] = (float) mean[i];
-      v[i] = count == 0 ? 0f : (float) Math.max(0, m2[i] / count);
+      // Features are bounded (Codecs.MAX_FEATURE_MAGNITUDE), so the clamp is a second guard only.
+      v[i] = count == 0 ? 0f : (float) Math.min(Float.MAX_VALUE, Math.max(0, m2[i] / count));
     }
     return new InputTransform.Standardize(m, v, count, InputTransform.Standardize.EPSILON);
   }

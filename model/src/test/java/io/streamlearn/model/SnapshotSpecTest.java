@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streamlearn.contract.ModelSnapshot;
 import io.streamlearn.contract.WeightsKind;
@@ -112,5 +113,62 @@ class SnapshotSpecTest {
     assertEquals(1f, x.getFloat(0, 0), 1e-6);
     assertEquals(0f, x.getFloat(0, 1), 1e-6);
     assertEquals(1.5f, x.getFloat(0, 2), 1e-6);
+  }
+
+  @Test
+  void theChecksumCoversTheWholeTransform() {
+    for (java.util.function.Consumer<ModelSnapshot> tamper :
+        List.<java.util.function.Consumer<ModelSnapshot>>of(
+            t -> t.getSpec().setEpsilon(1e30f),
+            t -> t.getSpec().setCount(13),
+            t -> t.setInputScale(2f))) {
+      ModelSnapshot snapshot = tabular();
+      tamper.accept(snapshot);
+      InvalidSnapshotException e =
+          assertThrows(InvalidSnapshotException.class, () -> Snapshots.toNetwork(snapshot, null));
+      assertEquals(InvalidSnapshotException.Reason.CHECKSUM, e.reason());
+    }
+  }
+
+  @Test
+  void aNegativeEpsilonOrCountIsAnArchitectureError() {
+    ModelSnapshot snapshot = tabular();
+    snapshot.getSpec().setEpsilon(-1f);
+
+    assertEquals(
+        InvalidSnapshotException.Reason.ARCHITECTURE,
+        assertThrows(InvalidSnapshotException.class, () -> Snapshots.input(snapshot)).reason());
+  }
+
+  @Test
+  void theSizeBoundHoldsForTheWidestNamedStandardizingModel() {
+    int width = io.streamlearn.contract.avro.InputShape.MAX_INPUTS;
+    List<String> names = new java.util.ArrayList<>();
+    for (int i = 0; i < width; i++) {
+      names.add("feature-number-" + i);
+    }
+    ModelSpec spec = new ModelSpec(width, 2, names, List.of("a", "b"), null, true);
+    DenseNetwork network = DenseNetwork.initialized(new int[] {width, 2, 2}, DataType.FLOAT, 1);
+    Standardizer stats = new Standardizer(width);
+    stats.add(new float[width]);
+    ModelSnapshot snapshot =
+        Snapshots.build(HEADER, network.sizes(), network.parameters(), spec, stats.freeze());
+
+    int encoded = Codecs.MODEL_SNAPSHOT.encode(snapshot).length;
+    int bound = Snapshots.encodedSizeBound(network.sizes(), spec);
+    assertTrue(encoded <= bound, encoded + " bytes encoded, bound " + bound);
+    assertTrue(
+        encoded > Snapshots.encodedSizeBound(network.sizes()),
+        "the layers' bound alone would be too small");
+  }
+
+  @Test
+  void specsBeyondTheLimitsAreRefused() {
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new ModelSpec(20_000, 2, List.of(), List.of(), null, true));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new ModelSpec(3, 2_000, List.of(), List.of(), null, true));
   }
 }

@@ -122,4 +122,13 @@ class StandardizerTest {
         () -> new InputTransform.Standardize(new float[] {0}, new float[] {-1}, 1, 0));
     assertThrows(IllegalArgumentException.class, () -> new InputTransform.Scale(0f));
   }
+
+  @Test
+  void aVarianceBeyondFloatRangeIsClampedNotRefused() {
+    Standardizer s = new Standardizer(1);
+    s.add(new float[] {1e20f});
+    s.add(new float[] {0f});
+
+    assertEquals(Float.MAX_VALUE, s.freeze().variance()[0]);
+  }
 }

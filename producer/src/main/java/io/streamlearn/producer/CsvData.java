@@ -1,5 +1,6 @@
 package io.streamlearn.producer;
 
+import io.streamlearn.contract.avro.Codecs;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.CharacterCodingException;
@@ -14,6 +15,7 @@ import java.util.regex.Pattern;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVParser;
 import org.apache.commons.csv.CSVRecord;
+import org.apache.commons.csv.DuplicateHeaderMode;
 
 /**
  * A CSV file of dense feature vectors, read whole and checked before anything is sent: a header
@@ -64,7 +66,13 @@ public final class CsvData implements ProducerData {
       throw new DataException("cannot read " + file + ": " + e.getMessage());
     }
     CSVFormat format =
-        CSVFormat.RFC4180.builder().setHeader().setSkipHeaderRecord(true).setTrim(true).get();
+        CSVFormat.RFC4180
+            .builder()
+            .setHeader()
+            .setSkipHeaderRecord(true)
+            .setTrim(true)
+            .setDuplicateHeaderMode(DuplicateHeaderMode.DISALLOW)
+            .get();
     try (Reader reader =
             new java.io.InputStreamReader(
                 Files.newInputStream(file),
@@ -150,6 +158,13 @@ public final class CsvData implements ProducerData {
           column,
           (cell.isEmpty() ? "an empty (missing) value" : "'" + shorten(cell) + "'")
               + " is not a finite number");
+    }
+    if (Math.abs(value) > Codecs.MAX_FEATURE_MAGNITUDE) {
+      throw cellError(
+          file,
+          line,
+          column,
+          "'" + shorten(cell) + "' is beyond +-" + Codecs.MAX_FEATURE_MAGNITUDE);
     }
     return value;
   }

@@ -68,6 +68,8 @@ class CsvDataTest {
         "no rows | a,b,label\\n | a header but no rows",
         "only a label | label\\n1\\n | no feature column beside the label",
         "unclosed quote | a,b,label\\n\"1,2,0\\n | not a valid CSV file",
+        "too large | a,b,label\\n1,2e15,0\\n | line 2, column 'b': '2e15' is beyond",
+        "duplicate header | a,a,label\\n1,2,0\\n | not a valid CSV file",
       })
   void aMalformedFileIsRefusedNamingTheLineAndTheProblem(String name, String text, String expected)
       throws IOException {

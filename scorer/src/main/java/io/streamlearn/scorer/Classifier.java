@@ -42,6 +42,7 @@ final class Classifier {
   void classify(ServingModel model, Rows inputs, int count, float[] probabilities) {
     if (model != this.model) {
       this.model = model;
+      this.batches.clear(); // the new model may be of another width
       this.view = model.network().inferenceView();
       this.row = new float[view.inputs()];
       this.scratch = model.rowForward().newScratch();

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.streamlearn.contract.avro.Codecs;
 import io.streamlearn.core.http.HttpService;
 import io.streamlearn.core.metrics.MetricsEndpoint;
 import io.streamlearn.model.InputTransform;
@@ -384,9 +385,15 @@ final class PredictApi implements AutoCloseable {
       for (int i = 0; i < width; i++) {
         JsonNode v = values.get(i);
         float f = v.isNumber() ? (float) v.asDouble() : Float.NaN;
-        if (!Float.isFinite(f)) {
+        if (!Float.isFinite(f) || Math.abs(f) > Codecs.MAX_FEATURE_MAGNITUDE) {
           throw new ClientError(
-              400, "feature " + i + " is " + v + "; every feature must be a finite number");
+              400,
+              "feature "
+                  + i
+                  + " is "
+                  + v
+                  + "; every feature must be a finite number within +-"
+                  + Codecs.MAX_FEATURE_MAGNITUDE);
         }
         features[i] = f;
       }

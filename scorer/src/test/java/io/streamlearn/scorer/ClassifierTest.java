@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.streamlearn.contract.ModelSnapshot;
 import io.streamlearn.contract.WeightsKind;
 import io.streamlearn.model.DenseNetwork;
+import io.streamlearn.model.InputTransform;
+import io.streamlearn.model.ModelSpec;
 import io.streamlearn.model.Snapshots;
 import java.time.Instant;
 import java.util.Arrays;
@@ -174,6 +176,77 @@ class ClassifierTest {
             "row " + r + ": class " + k + " beats the argmax " + digit);
       }
     }
+  }
+
+  /**
+   * One classifier serves an MNIST model, then a feature model of another width (a new lineage),
+   * then MNIST again, with batches large enough for the GEMM path each time: its input arrays
+   * follow the model's width, and feature rows go through the model's standardization.
+   */
+  @Test
+  void aClassifierFollowsAModelOfAnotherWidthAndKind() {
+    int count = 100;
+    Classifier classifier = new Classifier();
+    Batch pixels = new Batch(count, 61);
+    float[] mnist = new float[count * CLASSES];
+    classifier.classify(serving(FIRST, 1), pixels, count, mnist);
+
+    DenseNetwork tabular = DenseNetwork.initialized(new int[] {3, 6, 2}, DataType.FLOAT, 9);
+    InputTransform.Standardize stats =
+        new InputTransform.Standardize(
+            new float[] {10f, -5f, 0f}, new float[] {4f, 0f, 9f}, 50, 1e-12f);
+    ModelSnapshot snapshot =
+        Snapshots.build(
+            new Snapshots.Header(
+                "mnist", 1, Instant.EPOCH, "other", WeightsKind.RAW, 0, 0, null, null),
+            tabular.sizes(),
+            tabular.parameters(),
+            new ModelSpec(3, 2, java.util.List.of(), java.util.List.of(), null, true),
+            stats);
+    ServingModel features =
+        ServingModel.of(snapshot, Snapshots.toNetwork(snapshot, null), Instant.EPOCH);
+    float[][] rows = new float[count][];
+    SplittableRandom random = new SplittableRandom(62);
+    for (int r = 0; r < count; r++) {
+      rows[r] = new float[] {(float) random.nextGaussian(), 3f, (float) random.nextGaussian()};
+    }
+    Classifier.Rows featureRows =
+        new Classifier.Rows() {
+          @Override
+          public byte[] bytes(int row) {
+            return null;
+          }
+
+          @Override
+          public int offset(int row) {
+            return 0;
+          }
+
+          @Override
+          public void copy(int row, float[] into) {
+            System.arraycopy(rows[row], 0, into, 0, 3);
+          }
+        };
+    float[] probabilities = new float[count * 2];
+    classifier.classify(features, featureRows, count, probabilities);
+    float[] few = new float[2];
+    classifier.classify(features, featureRows, 1, few); // row by row
+
+    INDArray x = tabular.newInput(count);
+    for (int r = 0; r < count; r++) {
+      DenseNetwork.setInputRow(x, r, rows[r].clone(), stats);
+    }
+    tabular.forward(x, null);
+    float[] expected = tabular.probabilities(count).dup().data().asFloat();
+    for (int i = 0; i < expected.length; i++) {
+      assertEquals(expected[i], probabilities[i], TOLERANCE, "feature rows, GEMM path, value " + i);
+    }
+    assertEquals(expected[0], few[0], TOLERANCE, "one feature row, row by row");
+    assertEquals(expected[1], few[1], TOLERANCE, "one feature row, row by row");
+
+    float[] again = new float[count * CLASSES];
+    classifier.classify(serving(FIRST, 2), pixels, count, again);
+    assertClose(mnist, again, "MNIST again after the feature model");
   }
 
   // --- helpers

@@ -20,6 +20,13 @@ public final class Codecs {
   /** MNIST's classes, digits 0-9 (the default spec's classes). */
   public static final int CLASSES = InputShape.MNIST.classes();
 
+  /**
+   * The largest magnitude a feature may have: far beyond any measured quantity, and small enough
+   * that the running variance of any mix of features stays a finite float32 (the square of 1e15 is
+   * 1e30).
+   */
+  public static final float MAX_FEATURE_MAGNITUDE = 1e15f;
+
   public static final AvroCodec<TrainingSample> TRAINING_SAMPLE =
       AvroCodec.of(
           TrainingSample.class,
@@ -66,7 +73,7 @@ public final class Codecs {
   /**
    * Exactly one of pixels and features non-empty; every feature finite.
    *
-   * @throws InvalidPayloadException PIXELS_AND_FEATURES, NO_INPUT or NOT_FINITE
+   * @throws InvalidPayloadException PIXELS_AND_FEATURES, NO_INPUT, NOT_FINITE or FEATURE_TOO_LARGE
    */
   static void checkInput(ByteBuffer pixels, List<Float> features) {
     boolean hasPixels = pixels.hasRemaining();
@@ -90,6 +97,11 @@ public final class Codecs {
         if (!Float.isFinite(f)) {
           throw new InvalidPayloadException(
               PayloadError.NOT_FINITE, "feature " + i + " is " + f + ", expected a finite number");
+        }
+        if (Math.abs(f) > MAX_FEATURE_MAGNITUDE) {
+          throw new InvalidPayloadException(
+              PayloadError.FEATURE_TOO_LARGE,
+              "feature " + i + " is " + f + ", beyond +-" + MAX_FEATURE_MAGNITUDE);
         }
       }
     }

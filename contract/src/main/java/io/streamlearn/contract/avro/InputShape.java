@@ -16,15 +16,22 @@ import java.util.List;
  *     only)
  */
 public record InputShape(int inputs, int classes, boolean images) {
+  /** The widest model: a feature vector of this many floats is 64 KiB. */
+  public static final int MAX_INPUTS = 16_384;
+
+  /** The most classes: a prediction of this many probabilities is 4 KiB. */
+  public static final int MAX_CLASSES = 1_024;
+
   /** MNIST: 784 pixels of a 28x28 image, ten digits. */
   public static final InputShape MNIST = new InputShape(784, 10, true);
 
   public InputShape {
-    if (inputs < 1) {
-      throw new IllegalArgumentException("inputs is " + inputs + ", expected at least 1");
+    if (inputs < 1 || inputs > MAX_INPUTS) {
+      throw new IllegalArgumentException("inputs is " + inputs + ", expected 1 to " + MAX_INPUTS);
     }
-    if (classes < 2) {
-      throw new IllegalArgumentException("classes is " + classes + ", expected at least 2");
+    if (classes < 2 || classes > MAX_CLASSES) {
+      throw new IllegalArgumentException(
+          "classes is " + classes + ", expected 2 to " + MAX_CLASSES);
     }
   }
 

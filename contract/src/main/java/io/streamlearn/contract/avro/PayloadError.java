@@ -24,6 +24,8 @@ public enum PayloadError {
   WRONG_INPUT_KIND,
   /** Decodes, but a feature is NaN or infinite (a missing value is an error, never a zero). */
   NOT_FINITE,
+  /** Decodes, but a feature's magnitude exceeds {@link Codecs#MAX_FEATURE_MAGNITUDE} (1e15). */
+  FEATURE_TOO_LARGE,
   /** Decodes, but a label or class index lies outside the model's classes (MNIST: 0-9). */
   BAD_LABEL,
   /**

@@ -586,6 +586,25 @@ class AvroContractTest {
   }
 
   @Test
+  void rejectsFeaturesBeyondTheMagnitudeLimit() {
+    TrainingSample sample = featureSample(0, 4);
+    sample.getFeatures().set(3, -2e15f);
+    byte[] bytes = Codecs.TRAINING_SAMPLE.encode(sample);
+
+    assertInvalid(PayloadError.FEATURE_TOO_LARGE, () -> Codecs.TRAINING_SAMPLE.decode(bytes));
+    sample.getFeatures().set(3, -1e15f);
+    assertEquals(sample, Codecs.TRAINING_SAMPLE.decode(Codecs.TRAINING_SAMPLE.encode(sample)));
+  }
+
+  @Test
+  void shapesBeyondTheLimitsAreRefused() {
+    assertThrows(
+        IllegalArgumentException.class, () -> new InputShape(InputShape.MAX_INPUTS + 1, 2, false));
+    assertThrows(
+        IllegalArgumentException.class, () -> new InputShape(3, InputShape.MAX_CLASSES + 1, false));
+  }
+
+  @Test
   void featureModelRejectsWrongWidthPixelsAndLabels() {
     InputShape shape = new InputShape(30, 2, false);
 
