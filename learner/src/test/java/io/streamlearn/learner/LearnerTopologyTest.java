@@ -44,7 +44,6 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
@@ -53,7 +52,6 @@ import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.processor.api.MockProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueStore;
-import org.apache.kafka.streams.state.Stores;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -1053,21 +1051,13 @@ class LearnerTopologyTest {
    */
   private static final class DirectTrainer {
     final MockProcessorContext<byte[], byte[]> context = new MockProcessorContext<>();
-    final KeyValueStore<String, byte[]> store =
-        Stores.keyValueStoreBuilder(
-                Stores.inMemoryKeyValueStore(LearnerTopology.STATE_STORE),
-                Serdes.String(),
-                Serdes.ByteArray())
-            .withLoggingDisabled()
-            .withCachingDisabled()
-            .build();
+    final KeyValueStore<String, byte[]> store = TrainingStateTest.store(context);
     final Trainer trainer;
 
     /** What the output's {@code open()} says is already published; the next init() sees it. */
     SnapshotVersions.Newest published = SnapshotVersions.Newest.NONE;
 
     DirectTrainer(Config config) {
-      store.init(context.getStateStoreContext(), store);
       context.addStateStore(store);
       context.setCurrentSystemTimeMs(T0.toEpochMilli());
       trainer =

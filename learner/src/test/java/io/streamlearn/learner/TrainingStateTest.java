@@ -74,6 +74,11 @@ class TrainingStateTest {
   }
 
   static KeyValueStore<String, byte[]> store() {
+    return store(new MockProcessorContext<String, byte[]>());
+  }
+
+  /** An in-memory learner store, without logging or caching, initialised in {@code context}. */
+  static KeyValueStore<String, byte[]> store(MockProcessorContext<?, ?> context) {
     KeyValueStore<String, byte[]> store =
         Stores.keyValueStoreBuilder(
                 Stores.inMemoryKeyValueStore(LearnerTopology.STATE_STORE),
@@ -82,7 +87,7 @@ class TrainingStateTest {
             .withLoggingDisabled()
             .withCachingDisabled()
             .build();
-    store.init(new MockProcessorContext<String, byte[]>().getStateStoreContext(), store);
+    store.init(context.getStateStoreContext(), store);
     return store;
   }
 
