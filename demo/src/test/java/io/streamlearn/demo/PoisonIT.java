@@ -59,11 +59,12 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Hostile input on every topic a service reads, on the real broker: 10,000 poison payloads (random
  * bytes, truncated records, wrong fingerprints, length bombs, wrong pixel counts, labels out of
- * range, over-long ids, empty values, tombstones, records near the size limit) interleaved with
- * valid samples and events, some of them under null keys; then poison snapshots after the good
- * ones. No service may crash or stall: every bad record is dead-lettered with a reason, every valid
- * one trained or scored, every bad snapshot rejected and counted, and a restarted scorer and a
- * restarted learner start and serve the newest valid model.
+ * range, over-long ids, empty values, tombstones, v2 records with features an MNIST model cannot
+ * take, records near the size limit) interleaved with valid samples and events, some of them under
+ * null keys; then poison snapshots after the good ones. No service may crash or stall: every bad
+ * record is dead-lettered with a reason, every valid one trained or scored, every bad snapshot
+ * rejected and counted, and a restarted scorer and a restarted learner start and serve the newest
+ * valid model.
  */
 @Tag("real-kafka")
 class PoisonIT {
@@ -309,7 +310,7 @@ class PoisonIT {
       byte[] key = random.nextInt(5) == 0 ? null : utf8("poison-" + i);
       byte[] value;
       String kind;
-      switch (i % 11) {
+      switch (i % 12) {
         case 0 -> {
           kind = "random bytes";
           value = randomBytes(random, random.nextInt(300));
@@ -363,6 +364,29 @@ class PoisonIT {
         case 9 -> {
           kind = "trailing bytes";
           value = Arrays.copyOf(valid, valid.length + 1 + random.nextInt(20));
+        }
+        case 10 -> {
+          // v2 records an MNIST model cannot take: features instead of pixels, both, neither, NaN,
+          // beyond the magnitude limit.
+          kind = "features for an image model";
+          int pixels = List.of(0, 784, 0, 0, 0).get(i % 5);
+          List<Float> features =
+              List.of(
+                      List.of(1f, 2f),
+                      List.of(1f),
+                      List.<Float>of(),
+                      List.of(Float.NaN, 1f),
+                      List.of(1e30f))
+                  .get(i % 5);
+          if (samples) {
+            TrainingSample sample = sample(pixels, 3, "f-" + i);
+            sample.setFeatures(features);
+            value = Codecs.TRAINING_SAMPLE.encode(sample);
+          } else {
+            ImageEvent event = event(pixels, 3, "f-" + i);
+            event.setFeatures(features);
+            value = Codecs.IMAGE_EVENT.encode(event);
+          }
         }
         default -> {
           kind = "another record type";
