@@ -28,10 +28,6 @@ import java.util.Objects;
  * Config}.
  */
 public final class LearnerSettings {
-  static final int MAX_INPUTS = InputShape.MAX_INPUTS;
-
-  static final int MAX_CLASSES = InputShape.MAX_CLASSES;
-
   public static final Setting<String> BOOTSTRAP_SERVERS = KafkaSettings.BOOTSTRAP_SERVERS;
   public static final Setting<String> APPLICATION_ID =
       Setting.text(
@@ -54,14 +50,14 @@ public final class LearnerSettings {
           "Inputs of the model: pixels per image or features per sample (MNIST: 784).",
           784,
           1,
-          MAX_INPUTS);
+          InputShape.MAX_INPUTS);
   public static final Setting<Integer> CLASSES =
       Setting.integer(
           "classes",
           "Classes of the model: labels lie in 0 to classes-1 (MNIST: 10).",
           10,
           2,
-          MAX_CLASSES);
+          InputShape.MAX_CLASSES);
   public static final Setting<String> IMAGE_SHAPE =
       Setting.text(
           "image-shape",
@@ -371,9 +367,7 @@ public final class LearnerSettings {
         c.get(SNAPSHOT_TOPIC),
         c.get(DEAD_LETTER_TOPIC),
         spec,
-        spec.standardize()
-            ? null
-            : scale(Objects.requireNonNullElse(c.find(NORMALIZE), "").trim(), spec),
+        spec.standardize() ? null : scale(normalize(c), spec),
         sizes(spec, c.get(HIDDEN)),
         c.get(BATCH_SIZE),
         new Adam.Settings(c.get(LEARNING_RATE), c.get(BETA1), c.get(BETA2), c.get(EPSILON)),
@@ -410,7 +404,7 @@ public final class LearnerSettings {
     } else {
       image = imageShape(shape, inputs);
     }
-    String normalize = Objects.requireNonNullElse(c.find(NORMALIZE), "").trim();
+    String normalize = normalize(c);
     boolean standardize = normalize.isEmpty() ? image == null : normalize.equals("standardize");
     if (!normalize.isEmpty() && !standardize && !normalize.startsWith("scale:")) {
       throw invalid(
@@ -435,6 +429,11 @@ public final class LearnerSettings {
     } catch (IllegalArgumentException e) {
       throw new ConfigException(FEATURE_NAMES.name(), "invalid names: " + e.getMessage());
     }
+  }
+
+  /** The value of normalize, or "" for its default. */
+  private static String normalize(Configuration c) {
+    return Objects.requireNonNullElse(c.find(NORMALIZE), "").trim();
   }
 
   private static ModelSpec.Image imageShape(String shape, int inputs) {

@@ -24,19 +24,17 @@ final class SampleLayout {
   private final int inputs;
   private final boolean images;
   private final int labelBytes;
-  private final int bytes;
 
   SampleLayout(ModelSpec spec) {
     this.shape = spec.shape();
-    this.inputs = spec.inputs();
-    this.images = spec.images();
-    this.labelBytes = spec.classes() <= 256 ? 1 : 2;
-    this.bytes = labelBytes + (images ? inputs : 4 * inputs);
+    this.inputs = shape.inputs();
+    this.images = shape.images();
+    this.labelBytes = shape.classes() <= 256 ? 1 : 2;
   }
 
   /** Bytes of one sample. */
   int bytes() {
-    return bytes;
+    return labelBytes + (images ? inputs : 4 * inputs);
   }
 
   /**

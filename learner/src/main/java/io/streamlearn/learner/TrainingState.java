@@ -74,6 +74,10 @@ final class TrainingState {
 
   private final Config config;
   private final SampleLayout layout;
+
+  /** {@link #inputKind} of the configured spec, as the checkpoint records it. */
+  private final String kind;
+
   final DenseNetwork network;
   final Adam adam;
   final WeightAverage average;
@@ -110,6 +114,7 @@ final class TrainingState {
   private TrainingState(Config config, DenseNetwork network) {
     this.config = config;
     this.layout = new SampleLayout(config.spec());
+    this.kind = inputKind(config.spec());
     this.row = new float[config.spec().inputs()];
     this.network = network;
     this.adam = new Adam(config.adam(), network.parameters());
@@ -388,8 +393,7 @@ final class TrainingState {
             .setBatchesAtLastSnapshot(batchesAtLastSnapshot)
             .setAverageSteps(average != null ? average.steps() : null)
             .setPrequential(prequential.toRecord())
-            .setInputKind(
-                inputKind(config.spec()).equals(MNIST_KIND) ? null : inputKind(config.spec()))
+            .setInputKind(kind.equals(MNIST_KIND) ? null : kind)
             .build();
     store.put(META, CHECKPOINT.encode(checkpoint));
   }
